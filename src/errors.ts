@@ -1,0 +1,109 @@
+/**
+ * Every failure corefit can explain is a CorefitError: a message saying what went
+ * wrong, a hint saying what to do next, and the exit code the CLI uses for it.
+ */
+export type ErrorCode =
+  | 'USAGE'
+  | 'DATA'
+  | 'SPEC'
+  | 'LINT'
+  | 'ENGINE'
+  | 'CHECKPOINT'
+  | 'WORKER'
+  | 'DIVERGED'
+  | 'INTERRUPTED';
+
+/** Exit codes, documented in `corefit --help` and the README. */
+export const EXIT_CODES: Readonly<Record<ErrorCode, number>> = {
+  USAGE: 64,
+  DATA: 65,
+  SPEC: 65,
+  LINT: 2,
+  CHECKPOINT: 66,
+  ENGINE: 70,
+  WORKER: 70,
+  DIVERGED: 75,
+  INTERRUPTED: 130,
+};
+
+export class CorefitError extends Error {
+  readonly code: ErrorCode;
+  readonly hint: string | undefined;
+
+  constructor(code: ErrorCode, message: string, hint?: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+    this.hint = hint;
+  }
+
+  get exitCode(): number {
+    return EXIT_CODES[this.code];
+  }
+}
+
+/** Bad command-line arguments or API options. */
+export class UsageError extends CorefitError {
+  constructor(message: string, hint?: string) {
+    super('USAGE', message, hint ?? 'Run the command with --help to see the accepted options.');
+  }
+}
+
+/** A data file that is missing, unreadable or malformed. */
+export class DataError extends CorefitError {
+  readonly file: string;
+  constructor(file: string, problem: string, hint?: string) {
+    super('DATA', `${file}: ${problem}`, hint);
+    this.file = file;
+  }
+}
+
+/** A model spec or model.json that cannot describe a trainable model. */
+export class SpecError extends CorefitError {
+  constructor(message: string, hint?: string) {
+    super('SPEC', message, hint);
+  }
+}
+
+/** An engine that cannot be built or was called wrongly. */
+export class EngineError extends CorefitError {
+  constructor(message: string, hint?: string, options?: { cause?: unknown }) {
+    super('ENGINE', message, hint, options);
+  }
+}
+
+/** A checkpoint directory that is missing, corrupt, or does not fit the run. */
+export class CheckpointError extends CorefitError {
+  constructor(message: string, hint?: string, options?: { cause?: unknown }) {
+    super('CHECKPOINT', message, hint, options);
+  }
+}
+
+/** A worker thread that threw, exited or ran out of memory. */
+export class WorkerError extends CorefitError {
+  readonly worker: number;
+  readonly step: number;
+  constructor(worker: number, step: number, cause: string, options?: { cause?: unknown }) {
+    super(
+      'WORKER',
+      `worker ${worker} failed at step ${step}: ${cause}`,
+      'The last complete checkpoint (if --out was given) is intact; fix the cause and continue with --resume.',
+      options,
+    );
+    this.worker = worker;
+    this.step = step;
+  }
+}
+
+/** A loss or gradient that became NaN or infinite. */
+export class DivergenceError extends CorefitError {
+  readonly step: number;
+  constructor(step: number, what: string) {
+    super(
+      'DIVERGED',
+      `training diverged at step ${step}: ${what} is not finite`,
+      'Lower --lr, add --warmup-epochs, or set --clip-norm; the last good checkpoint was kept.',
+    );
+    this.step = step;
+  }
+}
