@@ -113,7 +113,8 @@ const LOSS_ALIASES: Record<string, LossName> = {
 };
 
 function loss(v: unknown, where: string): LossName {
-  const name = typeof v === 'string' ? LOSS_ALIASES[v] : undefined;
+  // hasOwn: a plain lookup would accept "constructor" or "toString" from Object.prototype.
+  const name = typeof v === 'string' && Object.hasOwn(LOSS_ALIASES, v) ? LOSS_ALIASES[v] : undefined;
   if (name === undefined) {
     throw new SpecError(`${where}: unknown loss ${JSON.stringify(v)}`, `Use one of: ${LOSSES.join(', ')}.`);
   }

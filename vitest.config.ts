@@ -1,0 +1,11 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    testTimeout: 120_000,
+    hookTimeout: 120_000,
+    // Suites start worker pools of their own; on a 2-core machine two files at a time is enough.
+    maxWorkers: 2,
+  },
+});
