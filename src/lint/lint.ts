@@ -1,0 +1,59 @@
+/** Runs the lint rules on a spec file (`corefit lint`) or on the model about to train. */
+import type { Output } from '../cli/output.js';
+import { loadDataset, type Dataset } from '../data/dataset.js';
+import { bceFloor } from '../data/floor.js';
+import { CorefitError } from '../errors.js';
+import { readSpecFile } from '../model/spec-file.js';
+import { DEFAULT_SPEC, type ModelSpec } from '../model/spec.js';
+import { formatFinding, formatFindings, lintExitCode, type Finding, type LintExitCode } from './findings.js';
+import { lintSpec, type DataStats } from './rules.js';
+
+export interface LintReport {
+  readonly spec: ModelSpec;
+  readonly findings: readonly Finding[];
+  readonly exitCode: LintExitCode;
+  /** formatFindings' human output. */
+  readonly text: string;
+}
+
+export interface LintOptions {
+  /** The data the model would train on; the default MNIST when omitted, as for `corefit train`. */
+  readonly dataDir?: string;
+  /** Warnings make the exit code 1. */
+  readonly strict: boolean;
+}
+
+/** The training inputs' range, as the spec's scaling leaves them. */
+function inputStats(data: Dataset): DataStats {
+  return { source: `the ${data.name} training images`, min: data.train.min, max: data.train.max };
+}
+
+/** Lints a spec or model.json file against its data: `corefit lint`. Throws SpecError/DataError for unreadable input. */
+export async function runLint(specPath: string, options: LintOptions): Promise<LintReport> {
+  const spec = await readSpecFile(specPath);
+  const data = await loadDataset({ dir: options.dataDir, normalize: spec.normalize });
+  const findings = lintSpec(spec, { ...inputStats(data), bceFloor: bceFloor(spec, data.train) });
+  return { spec, findings, exitCode: lintExitCode(findings, options.strict), text: formatFindings(findings, specPath) };
+}
+
+/**
+ * The check `corefit train` runs first: prints errors and warnings (notes are left to
+ * the trainer, which reports the floor itself) and throws when there is an error.
+ */
+export async function lintBeforeTraining(spec: ModelSpec | undefined, dataDir: string | undefined, out: Pick<Output, 'record' | 'warn'>): Promise<void> {
+  const model = spec ?? DEFAULT_SPEC;
+  const data = await loadDataset({ dir: dataDir, normalize: model.normalize });
+  const findings = lintSpec(model, inputStats(data)).filter((f) => f.severity !== 'info');
+  for (const f of findings) {
+    out.record({ type: 'lint', ...f });
+    out.warn(formatFinding(f));
+  }
+  const errors = findings.filter((f) => f.severity === 'error');
+  if (errors.length > 0) {
+    throw new CorefitError(
+      'LINT',
+      `model "${model.name}" has ${errors.length} lint error${errors.length === 1 ? '' : 's'} (${errors.map((f) => f.id).join(', ')}); training did not start`,
+      'Fix the model spec as shown above, or pass --no-lint to train anyway.',
+    );
+  }
+}
