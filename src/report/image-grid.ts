@@ -1,0 +1,123 @@
+/**
+ * The reconstruction picture: a grid of greyscale images, originals in the top block
+ * of rows and their reconstructions in the block below, each reconstruction in the
+ * same column and row-within-block as its original.
+ *
+ * Geometry (all in pixels; s = scale, g = GAP):
+ *   columns = min(count, maxColumns), blockRows = ceil(count / columns)
+ *   tile i is in column i % columns and row floor(i / columns) of its block
+ *   tile size = width·s × height·s; tiles are g apart and g from the edges
+ *   the reconstruction block starts BLOCK_GAP below the last row of originals
+ *   pixel (px, py) of image i is drawn as the s × s square at tileOrigin + (px·s, py·s)
+ * digitGridLayout() computes these numbers; tests use it to find each tile.
+ */
+import { PNG } from 'pngjs';
+import { UsageError } from '../errors.js';
+
+export const GAP = 2;
+/** Extra space between the two blocks, so originals and reconstructions read as two groups. */
+export const BLOCK_GAP = 8;
+/** Grey of the gaps: distinct from both the black background and white strokes of digits. */
+const GAP_GREY = 110;
+
+export interface DigitGridOptions {
+  /** Image width and height in pixels; MNIST's 28 × 28 by default. */
+  readonly width?: number;
+  readonly height?: number;
+  /** Each image pixel becomes a scale × scale square. Default 2. */
+  readonly scale?: number;
+  /** Most tiles in one row; default 10. */
+  readonly maxColumns?: number;
+}
+
+export interface DigitGridLayout {
+  readonly columns: number;
+  readonly blockRows: number;
+  readonly scale: number;
+  readonly tileWidth: number;
+  readonly tileHeight: number;
+  readonly imageWidth: number;
+  readonly imageHeight: number;
+  /** Top-left pixel of image `index`'s tile in the original or the reconstruction block. */
+  tileOrigin(index: number, block: 'original' | 'reconstruction'): { x: number; y: number };
+}
+
+export function digitGridLayout(count: number, options: DigitGridOptions = {}): DigitGridLayout {
+  const { width = 28, height = 28, scale = 2, maxColumns = 10 } = options;
+  for (const [name, v] of Object.entries({ count, width, height, scale, maxColumns })) {
+    if (!Number.isInteger(v) || v <= 0) throw new UsageError(`digit grid: ${name} must be a positive whole number, got ${v}`);
+  }
+  const columns = Math.min(count, maxColumns);
+  const blockRows = Math.ceil(count / columns);
+  const tileWidth = width * scale;
+  const tileHeight = height * scale;
+  const blockHeight = blockRows * (tileHeight + GAP);
+  return {
+    columns,
+    blockRows,
+    scale,
+    tileWidth,
+    tileHeight,
+    imageWidth: GAP + columns * (tileWidth + GAP),
+    imageHeight: 2 * blockHeight + BLOCK_GAP,
+    tileOrigin(index, block) {
+      const blockTop = block === 'original' ? GAP : blockHeight + BLOCK_GAP;
+      return {
+        x: GAP + (index % columns) * (tileWidth + GAP),
+        y: blockTop + Math.floor(index / columns) * (tileHeight + GAP),
+      };
+    },
+  };
+}
+
+/**
+ * originals and reconstructions hold `count` images of width × height values in [0, 1]
+ * (0 black, 1 white; values outside are clamped), row-major, one image after another.
+ */
+export function digitGridPng(
+  originals: Float32Array,
+  reconstructions: Float32Array,
+  count: number,
+  options: DigitGridOptions = {},
+): Buffer {
+  const layout = digitGridLayout(count, options);
+  const pixels = (layout.tileWidth / layout.scale) * (layout.tileHeight / layout.scale);
+  for (const [name, a] of [['originals', originals], ['reconstructions', reconstructions]] as const) {
+    if (a.length < count * pixels) {
+      throw new UsageError(`digit grid: ${name} holds ${a.length} values, ${count} images need ${count * pixels}`);
+    }
+  }
+  const png = new PNG({ width: layout.imageWidth, height: layout.imageHeight, colorType: 0 });
+  fillGrey(png.data, 0, png.data.length / 4, GAP_GREY);
+  for (let i = 0; i < count; i++) {
+    drawTile(png, layout, originals, i, layout.tileOrigin(i, 'original'));
+    drawTile(png, layout, reconstructions, i, layout.tileOrigin(i, 'reconstruction'));
+  }
+  return PNG.sync.write(png, { colorType: 0 });
+}
+
+function drawTile(png: PNG, layout: DigitGridLayout, values: Float32Array, index: number, at: { x: number; y: number }): void {
+  const { scale } = layout;
+  const w = layout.tileWidth / scale;
+  const h = layout.tileHeight / scale;
+  const base = index * w * h;
+  for (let py = 0; py < h; py++) {
+    for (let px = 0; px < w; px++) {
+      const grey = Math.round(255 * Math.min(1, Math.max(0, values[base + py * w + px])));
+      for (let dy = 0; dy < scale; dy++) {
+        const row = (at.y + py * scale + dy) * png.width + at.x + px * scale;
+        fillGrey(png.data, row, scale, grey);
+      }
+    }
+  }
+}
+
+/** Sets `count` RGBA pixels from pixel `start` on to an opaque grey. */
+function fillGrey(data: Buffer, start: number, count: number, grey: number): void {
+  for (let p = start; p < start + count; p++) {
+    data[4 * p] = grey;
+    data[4 * p + 1] = grey;
+    data[4 * p + 2] = grey;
+    data[4 * p + 3] = 255;
+  }
+}
