@@ -32,6 +32,8 @@ export interface Engine {
   readonly backend: string;
   readonly spec: ModelSpec;
   readonly maxRows: number;
+  /** Advice on a faster path, said once per run (e.g. how to get the tensorflow backend). */
+  readonly note?: string;
 
   /**
    * Forward, loss and backward over data rows `rows` (rows.length ≤ maxRows).
