@@ -1,0 +1,223 @@
+/**
+ * Checkpoint directories: model.json + weights.bin, a tfjs LayersModel that
+ * tf.loadLayersModel opens, and state.msgpack, what `--resume` needs besides.
+ *
+ * Crash safety. Three files cannot be replaced at once, so a write has two phases:
+ *  1. the new files are written and flushed under pending names (NAME.tmp);
+ *  2. they are renamed over the old ones: weights.bin, model.json, state.msgpack, each
+ *     rename flushed before the next.
+ * The state file records the SHA-256 of the other two. Until the first rename the old
+ * set is intact; from then on the new set is complete on disk, partly under pending
+ * names, and its state file says which. So a reader takes the final files when they
+ * agree and the pending set otherwise, and a writer first finishes (or discards) what a
+ * crash left, so that it never overwrites the only loadable copy. One writer per directory.
+ */
+import { createHash } from 'node:crypto';
+import { mkdir, readFile, rm, stat } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { CheckpointError } from '../errors.js';
+import { paramLayout } from '../model/layout.js';
+import { parseSpec, validateSpec, type ModelSpec } from '../model/spec.js';
+import { renameDurably, syncDirectory, writeFileDurably } from './durable-files.js';
+import { manifestProblem, modelJson, WEIGHTS_FILE } from './model-json.js';
+import { decodeState, encodeState, float32From, type TrainingState } from './state.js';
+
+export { assertSameArchitecture } from './architecture.js';
+export type { JsonObject, TrainingState } from './state.js';
+
+export interface Checkpoint {
+  readonly spec: ModelSpec;
+  /** The flat parameters: exactly the bytes of weights.bin. */
+  readonly params: Float32Array;
+  readonly state: TrainingState;
+}
+
+const MODEL_FILE = 'model.json';
+const STATE_FILE = 'state.msgpack';
+/** The order of the renames in phase 2: the state file, which commits, comes last. */
+const FILES = [WEIGHTS_FILE, MODEL_FILE, STATE_FILE] as const;
+type FileName = (typeof FILES)[number];
+
+const pending = (name: FileName): string => `${name}.tmp`;
+
+const HINTS = {
+  missing: 'A checkpoint directory holds model.json, weights.bin and state.msgpack, as `corefit train --out DIR` writes them.',
+  model: 'model.json must describe a Sequential of Dense layers, as corefit writes it; restore the directory from a copy.',
+  state: 'state.msgpack is damaged or was not written by corefit; restore the directory from a copy, or start a new run without --resume.',
+  changed: 'The file changed after corefit wrote it, or the write was cut short; restore the directory from a copy or write the checkpoint again.',
+};
+
+/** What is wrong with one set of files; readCheckpoint adds the directory. */
+class Problem extends Error {
+  constructor(
+    message: string,
+    readonly hint: string,
+  ) {
+    super(message);
+  }
+}
+
+function sha256(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+async function isPresent(path: string): Promise<boolean> {
+  return (await stat(path).catch(() => undefined)) !== undefined;
+}
+
+async function readIfPresent(path: string): Promise<Buffer | undefined> {
+  try {
+    return await readFile(path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+}
+
+/** The file names a loaded set came from, for the writer to finish a pending set. */
+type Sources = Record<FileName, string>;
+
+interface Loaded {
+  readonly checkpoint: Checkpoint;
+  readonly sources: Sources;
+}
+
+/**
+ * The first of `names` (a file, or its pending and final versions) whose content
+ * `parse` accepts and whose SHA-256 is the one recorded in the state; otherwise the
+ * problem of the first that is present.
+ */
+async function pick<T>(dir: string, names: readonly string[], seal: string, parse: (name: string, bytes: Buffer) => T): Promise<{ name: string; value: T }> {
+  let problem: Problem | undefined;
+  for (const name of names) {
+    const bytes = await readIfPresent(join(dir, name));
+    if (bytes === undefined) continue;
+    try {
+      const value = parse(name, bytes);
+      if (sha256(bytes) === seal) return { name, value };
+      throw new Problem(`${name} does not match the SHA-256 recorded in the training state`, HINTS.changed);
+    } catch (error) {
+      if (!(error instanceof Problem)) throw error;
+      problem ??= error;
+    }
+  }
+  throw problem ?? new Problem(`${names.join(' or ')} is missing`, HINTS.missing);
+}
+
+function parseModel(name: string, bytes: Buffer): ModelSpec {
+  try {
+    const json = JSON.parse(bytes.toString('utf8')) as Record<string, unknown>;
+    const spec = parseSpec(json, name);
+    const wrong = manifestProblem(json, spec);
+    if (wrong !== undefined) throw new Error(wrong);
+    return spec;
+  } catch (error) {
+    throw new Problem(`${name} does not describe a corefit model: ${(error as Error).message}`, HINTS.model);
+  }
+}
+
+function weightsParser(spec: ModelSpec): (name: string, bytes: Buffer) => Float32Array {
+  const size = paramLayout(spec).size;
+  return (name, bytes) => {
+    if (bytes.byteLength !== size * 4) {
+      throw new Problem(
+        `${name} holds ${bytes.byteLength} bytes, but the model in model.json has ${size} float32 parameters (${size * 4} bytes)`,
+        'weights.bin was cut short or belongs to another model; restore the directory from a copy or write the checkpoint again.',
+      );
+    }
+    return float32From(bytes);
+  };
+}
+
+/** Loads the set whose state file is `stateName`, taking model and weights from the first matching candidates. */
+async function loadSet(dir: string, stateName: string, candidates: { model: readonly string[]; weights: readonly string[] }): Promise<Loaded> {
+  const stateBytes = await readIfPresent(join(dir, stateName));
+  if (stateBytes === undefined) throw new Problem(`${stateName} is missing`, HINTS.missing);
+  let decoded: ReturnType<typeof decodeState>;
+  try {
+    decoded = decodeState(stateBytes);
+  } catch (error) {
+    throw new Problem(`${stateName} is not a valid training state: ${(error as Error).message}`, HINTS.state);
+  }
+  const { state, seal } = decoded;
+  const model = await pick(dir, candidates.model, seal.modelSha256, parseModel);
+  const weights = await pick(dir, candidates.weights, seal.weightsSha256, weightsParser(model.value));
+  const size = weights.value.length;
+  if (state.m.length !== size || state.v.length !== size) {
+    throw new Problem(`${stateName} holds Adam moments of ${state.m.length} and ${state.v.length} floats, the model has ${size} parameters`, HINTS.state);
+  }
+  return {
+    checkpoint: { spec: model.value, params: weights.value, state },
+    sources: { [WEIGHTS_FILE]: weights.name, [MODEL_FILE]: model.name, [STATE_FILE]: stateName },
+  };
+}
+
+/** The final files, each checked against the others. */
+async function loadFinal(dir: string): Promise<Loaded> {
+  const missing: string[] = [];
+  for (const name of FILES) if (!(await isPresent(join(dir, name)))) missing.push(name);
+  if (missing.length > 0) throw new Problem(`${missing.join(', ')} ${missing.length === 1 ? 'is' : 'are'} missing`, HINTS.missing);
+  return loadSet(dir, STATE_FILE, { model: [MODEL_FILE], weights: [WEIGHTS_FILE] });
+}
+
+/** The set a write interrupted in phase 2 left: its state file still pending, the others pending or renamed. */
+function loadPending(dir: string): Promise<Loaded> {
+  return loadSet(dir, pending(STATE_FILE), {
+    model: [pending(MODEL_FILE), MODEL_FILE],
+    weights: [pending(WEIGHTS_FILE), WEIGHTS_FILE],
+  });
+}
+
+/** Reads and verifies a checkpoint directory; a CheckpointError says what is wrong. */
+export async function readCheckpoint(dir: string): Promise<Checkpoint> {
+  if (!(await stat(dir).catch(() => undefined))?.isDirectory()) {
+    throw new CheckpointError(`checkpoint ${dir}: no such directory`, 'Give the directory that `corefit train --out DIR` wrote.');
+  }
+  try {
+    return (await loadFinal(dir)).checkpoint;
+  } catch (finalError) {
+    const interrupted = await loadPending(dir).catch(() => undefined);
+    if (interrupted !== undefined) return interrupted.checkpoint;
+    if (finalError instanceof Problem) throw new CheckpointError(`checkpoint ${dir}: ${finalError.message}`, finalError.hint);
+    throw new CheckpointError(`checkpoint ${dir}: ${(finalError as Error).message}`, 'Check that the directory is readable.', { cause: finalError });
+  }
+}
+
+/** Leaves `dir` with its newest loadable set under the final names and no pending files. */
+async function settle(dir: string): Promise<void> {
+  const final = await loadFinal(dir).catch(() => undefined);
+  const interrupted = final === undefined ? await loadPending(dir).catch(() => undefined) : undefined;
+  for (const name of FILES) {
+    const source = interrupted?.sources[name];
+    if (source === pending(name)) await renameDurably(dir, join(dir, source), join(dir, name));
+    else await rm(join(dir, pending(name)), { force: true });
+  }
+}
+
+/** Writes `checkpoint` into `dir` (created if needed) so that a crash at any moment leaves a loadable checkpoint. */
+export async function writeCheckpoint(dir: string, checkpoint: Checkpoint): Promise<void> {
+  const { spec, params, state } = checkpoint;
+  const size = paramLayout(validateSpec(spec)).size;
+  for (const [name, array] of [['params', params], ['m', state.m], ['v', state.v]] as const) {
+    if (array.length !== size) {
+      throw new CheckpointError(
+        `checkpoint ${dir}: ${name} holds ${array.length} floats, the model has ${size} parameters`,
+        'Pass params, m and v in the flat layout of the spec (paramLayout(spec).size floats each).',
+      );
+    }
+  }
+  const created = await mkdir(dir, { recursive: true });
+  // New directories exist only once their parents' entries are on disk too.
+  if (created !== undefined) for (let d = resolve(dir); d !== dirname(resolve(created)); d = dirname(d)) await syncDirectory(dirname(d));
+  await settle(dir);
+
+  // Copies, so that the bytes hashed are the bytes written.
+  const weights = Uint8Array.from(new Uint8Array(params.buffer, params.byteOffset, params.byteLength));
+  const model = Buffer.from(`${JSON.stringify(modelJson(spec), null, 2)}\n`);
+  const stateBytes = encodeState(state, { weightsSha256: sha256(weights), modelSha256: sha256(model) });
+  const contents: Record<FileName, Uint8Array> = { [WEIGHTS_FILE]: weights, [MODEL_FILE]: model, [STATE_FILE]: stateBytes };
+
+  for (const name of FILES) await writeFileDurably(join(dir, pending(name)), contents[name]);
+  await syncDirectory(dir);
+  for (const name of FILES) await renameDurably(dir, join(dir, pending(name)), join(dir, name));
+}

@@ -1,0 +1,90 @@
+/**
+ * The training-state file, state.msgpack: what `--resume` needs besides the weights
+ * (Adam's moments, step, epoch, RNG, the trainer's own records) and the SHA-256 of
+ * the other two files, which ties the three together. Plain msgpack: m and v are
+ * binary fields holding little-endian float32, like weights.bin.
+ */
+import { Packr } from 'msgpackr';
+import type { RngState } from '../rng.js';
+
+const STATE_FORMAT = 'corefit-training-state';
+const STATE_VERSION = 1;
+
+export type JsonObject = Readonly<Record<string, unknown>>;
+
+export interface TrainingState {
+  /** Adam's first and second moments, in the flat parameter layout. */
+  readonly m: Float32Array;
+  readonly v: Float32Array;
+  /** Adam steps taken: the t of the last update. */
+  readonly step: number;
+  /** Epochs completed. */
+  readonly epoch: number;
+  readonly rng: RngState;
+  /** The trainer's run configuration, stored as given. */
+  readonly config: JsonObject;
+  /** Where the trainer stands within the run, stored as given. */
+  readonly progress: JsonObject;
+  /** The trainer's per-epoch records, stored as given. */
+  readonly history: readonly unknown[];
+}
+
+/** The SHA-256 (hex) of the files the state belongs to. */
+export interface StateSeal {
+  readonly weightsSha256: string;
+  readonly modelSha256: string;
+}
+
+// Records off: a standard msgpack map that any msgpack reader can decode.
+const packr = new Packr({ useRecords: false });
+
+function bytesOf(a: Float32Array): Uint8Array {
+  return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+}
+
+/** Copies float32 bytes into a fresh, aligned Float32Array. */
+export function float32From(bytes: Uint8Array): Float32Array {
+  return new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+}
+
+export function encodeState(state: TrainingState, seal: StateSeal): Uint8Array {
+  const { m, v, step, epoch, rng, config, progress, history } = state;
+  // A copy: pack() returns a view of a buffer it reuses.
+  return Uint8Array.from(
+    packr.pack({ format: STATE_FORMAT, version: STATE_VERSION, ...seal, m: bytesOf(m), v: bytesOf(v), step, epoch, rng, config, progress, history }),
+  );
+}
+
+function isCount(v: unknown): v is number {
+  return typeof v === 'number' && Number.isInteger(v) && v >= 0;
+}
+
+function isObject(v: unknown): v is JsonObject {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array);
+}
+
+/** Reads a state file; throws an Error saying what is wrong. The caller checks m and v against its model. */
+export function decodeState(bytes: Uint8Array): { state: TrainingState; seal: StateSeal } {
+  let raw: unknown;
+  try {
+    raw = packr.unpack(bytes);
+  } catch (error) {
+    throw new Error(`it is not valid msgpack (${(error as Error).message})`);
+  }
+  if (!isObject(raw) || raw.format !== STATE_FORMAT) throw new Error(`it is not a ${STATE_FORMAT} file`);
+  if (raw.version !== STATE_VERSION) throw new Error(`its version ${String(raw.version)} is not the supported ${STATE_VERSION}`);
+  const { m, v, step, epoch, rng, config, progress, history, weightsSha256, modelSha256 } = raw;
+  if (!(m instanceof Uint8Array) || !(v instanceof Uint8Array) || m.byteLength % 4 !== 0 || v.byteLength % 4 !== 0) {
+    throw new Error("Adam's m and v must be float32 bytes");
+  }
+  if (!isCount(step) || !isCount(epoch)) throw new Error(`step and epoch must be whole numbers ≥ 0, got ${String(step)} and ${String(epoch)}`);
+  if (!Array.isArray(rng) || rng.length !== 4 || !rng.every((w) => isCount(w) && w <= 0xffffffff)) {
+    throw new Error('the RNG state must be four 32-bit words');
+  }
+  if (!isObject(config) || !isObject(progress) || !Array.isArray(history)) throw new Error('config and progress must be objects and history an array');
+  if (typeof weightsSha256 !== 'string' || typeof modelSha256 !== 'string') throw new Error('the SHA-256 of weights.bin or model.json is missing');
+  return {
+    state: { m: float32From(m), v: float32From(v), step, epoch, rng: rng as RngState, config, progress, history },
+    seal: { weightsSha256, modelSha256 },
+  };
+}
