@@ -1,0 +1,581 @@
+// The Node-API surface of the native engine. Context-aware (NAPI_MODULE_INIT, no mutable
+// globals), so every worker thread loads its own instance. Every argument is checked here,
+// and a bad one throws a TypeError or RangeError: nothing below this file checks again.
+//
+//   new Engine(spec, maxRows)      spec: { inputSize, layers: [{ units, activation }], loss, target }
+//   engine.gradients(params, x, labels, features, rows, grad, accumulate) -> loss sum
+//   engine.lossSum(params, x, labels, features, rows) -> loss sum
+//   engine.predict(params, x, labels, features, rows, out, layer)   layer -1: the output layer
+//   engine.dispose()
+//   reduceSlots(slots, slotCount, size, begin, end, divisor) -> sum of squared means
+//   adam(params, m, v, grad, begin, end, lr, beta1, beta2, epsilon, gradScale, correction1, correction2)
+//   sgemm(transA, transB, m, n, k, a, b, c)   c[m, n] = op(a) @ op(b), for benchmarks
+//   blasInfo() -> { name, config, threads }
+#include <node_api.h>
+
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <new>
+#include <string>
+
+#include "blas.h"
+#include "kernels.h"
+#include "model.h"
+
+namespace {
+
+// Arrays the addon indexes with int (BLAS dimensions, row offsets) stay below this.
+constexpr double MAX_INT = 2147483647.0;
+
+// ---- Throwing: each helper throws a JS error and returns false. ----
+
+bool throw_type(napi_env env, const std::string& message) {
+  napi_throw_type_error(env, nullptr, ("corefit native engine: " + message).c_str());
+  return false;
+}
+
+bool throw_range(napi_env env, const std::string& message) {
+  napi_throw_range_error(env, nullptr, ("corefit native engine: " + message).c_str());
+  return false;
+}
+
+// A failed Node-API call: keep the exception it left, or throw one saying what failed.
+bool check(napi_env env, napi_status status) {
+  if (status == napi_ok) return true;
+  bool pending = false;
+  napi_is_exception_pending(env, &pending);
+  if (!pending) {
+    const napi_extended_error_info* info = nullptr;
+    napi_get_last_error_info(env, &info);
+    napi_throw_error(env, nullptr,
+                     (std::string("corefit native engine: Node-API call failed: ") +
+                      (info != nullptr && info->error_message != nullptr ? info->error_message : "unknown error"))
+                         .c_str());
+  }
+  return false;
+}
+
+std::string number_text(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.17g", v);
+  return buf;
+}
+
+// ---- Reading arguments. ----
+
+template <typename T>
+struct Array {
+  T* data = nullptr;
+  size_t length = 0;
+};
+
+template <typename T>
+bool typed_array(napi_env env, napi_value v, napi_typedarray_type want, const char* type_name, const char* name,
+                 Array<T>* out) {
+  bool is = false;
+  if (!check(env, napi_is_typedarray(env, v, &is))) return false;
+  napi_typedarray_type type;
+  void* data = nullptr;
+  if (is && !check(env, napi_get_typedarray_info(env, v, &type, &out->length, &data, nullptr, nullptr))) return false;
+  if (!is || type != want) return throw_type(env, std::string(name) + " must be a " + type_name);
+  out->data = static_cast<T*>(data);
+  return true;
+}
+
+bool f32(napi_env env, napi_value v, const char* name, Array<float>* out) {
+  return typed_array(env, v, napi_float32_array, "Float32Array", name, out);
+}
+
+bool f32_of_length(napi_env env, napi_value v, const char* name, size_t length, Array<float>* out) {
+  if (!f32(env, v, name, out)) return false;
+  if (out->length != length) {
+    return throw_range(env, std::string(name) + " has " + std::to_string(out->length) + " floats, the model needs " +
+                                std::to_string(length));
+  }
+  return true;
+}
+
+bool number(napi_env env, napi_value v, const char* name, double* out) {
+  napi_valuetype t;
+  if (!check(env, napi_typeof(env, v, &t))) return false;
+  if (t != napi_number) return throw_type(env, std::string(name) + " must be a number");
+  if (!check(env, napi_get_value_double(env, v, out))) return false;
+  if (!std::isfinite(*out)) return throw_range(env, std::string(name) + " must be finite, got " + number_text(*out));
+  return true;
+}
+
+// A number in [0, 1), like Adam's betas.
+bool fraction(napi_env env, napi_value v, const char* name, double* out) {
+  if (!number(env, v, name, out)) return false;
+  return (*out >= 0 && *out < 1) || throw_range(env, std::string(name) + " must be in [0, 1), got " + number_text(*out));
+}
+
+bool positive(napi_env env, napi_value v, const char* name, double* out) {
+  if (!number(env, v, name, out)) return false;
+  return *out > 0 || throw_range(env, std::string(name) + " must be > 0, got " + number_text(*out));
+}
+
+bool integer(napi_env env, napi_value v, const char* name, double lo, double hi, double* out) {
+  if (!number(env, v, name, out)) return false;
+  if (*out != std::floor(*out) || *out < lo || *out > hi) {
+    return throw_range(env, std::string(name) + " must be a whole number in [" + number_text(lo) + ", " +
+                                number_text(hi) + "], got " + number_text(*out));
+  }
+  return true;
+}
+
+bool boolean(napi_env env, napi_value v, const char* name, bool* out) {
+  napi_valuetype t;
+  if (!check(env, napi_typeof(env, v, &t))) return false;
+  if (t != napi_boolean) return throw_type(env, std::string(name) + " must be a boolean");
+  return check(env, napi_get_value_bool(env, v, out));
+}
+
+bool string(napi_env env, napi_value v, const char* name, std::string* out) {
+  napi_valuetype t;
+  if (!check(env, napi_typeof(env, v, &t))) return false;
+  if (t != napi_string) return throw_type(env, std::string(name) + " must be a string");
+  char buf[64];
+  size_t n = 0;
+  if (!check(env, napi_get_value_string_utf8(env, v, buf, sizeof buf, &n))) return false;
+  out->assign(buf, n);
+  return true;
+}
+
+bool property(napi_env env, napi_value object, const char* key, napi_value* out) {
+  return check(env, napi_get_named_property(env, object, key, out));
+}
+
+bool object(napi_env env, napi_value v, const char* name) {
+  napi_valuetype t;
+  if (!check(env, napi_typeof(env, v, &t))) return false;
+  return t == napi_object || throw_type(env, std::string(name) + " must be an object");
+}
+
+// Fetches exactly the arguments a function documents; missing ones are undefined.
+bool arguments(napi_env env, napi_callback_info info, size_t count, napi_value* argv, napi_value* self) {
+  size_t argc = count;
+  if (!check(env, napi_get_cb_info(env, info, &argc, argv, self, nullptr))) return false;
+  if (argc < count) {
+    return throw_type(env, "expected " + std::to_string(count) + " arguments, got " + std::to_string(argc));
+  }
+  return true;
+}
+
+// ---- The model spec. ----
+
+bool activation(napi_env env, napi_value v, const std::string& where, Act* out) {
+  std::string name;
+  if (!string(env, v, (where + ".activation").c_str(), &name)) return false;
+  static const struct {
+    const char* name;
+    Act act;
+  } known[] = {{"linear", Act::Linear}, {"relu", Act::Relu}, {"sigmoid", Act::Sigmoid},
+               {"tanh", Act::Tanh},     {"elu", Act::Elu},   {"softmax", Act::Softmax}};
+  for (const auto& k : known) {
+    if (name == k.name) {
+      *out = k.act;
+      return true;
+    }
+  }
+  return throw_range(env, where + ": unknown activation \"" + name +
+                              "\"; supported: linear, relu, sigmoid, tanh, elu, softmax");
+}
+
+bool loss(napi_env env, napi_value v, Loss* out) {
+  std::string name;
+  if (!string(env, v, "spec.loss", &name)) return false;
+  if (name == "binary_crossentropy") *out = Loss::BinaryCrossentropy;
+  else if (name == "mse") *out = Loss::Mse;
+  else if (name == "mae") *out = Loss::Mae;
+  else if (name == "categorical_crossentropy") *out = Loss::CategoricalCrossentropy;
+  else if (name == "sparse_categorical_crossentropy") *out = Loss::SparseCategoricalCrossentropy;
+  else {
+    return throw_range(env, "unknown loss \"" + name +
+                                "\"; supported: binary_crossentropy, mse, mae, categorical_crossentropy, "
+                                "sparse_categorical_crossentropy");
+  }
+  return true;
+}
+
+bool layers(napi_env env, napi_value v, Model* m) {
+  bool is = false;
+  if (!check(env, napi_is_array(env, v, &is))) return false;
+  if (!is) return throw_type(env, "spec.layers must be an array");
+  uint32_t count = 0;
+  if (!check(env, napi_get_array_length(env, v, &count))) return false;
+  if (count == 0) return throw_range(env, "spec.layers is empty; the model needs at least one Dense layer");
+  int inputs = m->input_size;
+  for (uint32_t i = 0; i < count; i++) {
+    const std::string where = "spec.layers[" + std::to_string(i) + "]";
+    napi_value layer, units, act;
+    double n = 0;
+    Layer l{};
+    if (!check(env, napi_get_element(env, v, i, &layer)) || !object(env, layer, where.c_str()) ||
+        !property(env, layer, "units", &units) || !integer(env, units, (where + ".units").c_str(), 1, 1 << 24, &n) ||
+        !property(env, layer, "activation", &act) || !activation(env, act, where, &l.act)) {
+      return false;
+    }
+    if (l.act == Act::Softmax && i + 1 != count) return throw_range(env, where + ": softmax is only supported on the last layer");
+    l.inputs = inputs;
+    l.units = (int)n;
+    inputs = l.units;
+    m->layers.push_back(l);
+  }
+  return true;
+}
+
+bool target(napi_env env, napi_value v, Model* m) {
+  std::string name;
+  if (!string(env, v, "spec.target", &name)) return false;
+  if (name != "input" && name != "label") return throw_range(env, "spec.target must be \"input\" or \"label\", got \"" + name + "\"");
+  m->target_is_label = name == "label";
+  return true;
+}
+
+// The pairings the engine computes; the same rules as validateSpec in src/model/spec.ts.
+bool consistent(napi_env env, const Model& m) {
+  const Layer& out = m.layers.back();
+  const bool class_loss = is_class_loss(m.loss);
+  if (class_loss != m.target_is_label) {
+    return throw_range(env, class_loss ? "a categorical cross-entropy loss needs spec.target \"label\""
+                                       : "spec.target \"label\" needs categorical_crossentropy or "
+                                         "sparse_categorical_crossentropy");
+  }
+  if (!m.target_is_label && out.units != m.input_size) {
+    return throw_range(env, "the model reconstructs its input, so its last layer needs " +
+                                std::to_string(m.input_size) + " units, not " + std::to_string(out.units));
+  }
+  return true;
+}
+
+bool read_spec(napi_env env, napi_value spec, Model* m) {
+  napi_value v;
+  double input_size = 0;
+  if (!object(env, spec, "spec") || !property(env, spec, "inputSize", &v) ||
+      !integer(env, v, "spec.inputSize", 1, 1 << 24, &input_size)) {
+    return false;
+  }
+  m->input_size = (int)input_size;
+  if (!property(env, spec, "layers", &v) || !layers(env, v, m) || !property(env, spec, "loss", &v) ||
+      !loss(env, v, &m->loss) || !property(env, spec, "target", &v) || !target(env, v, m) || !consistent(env, *m)) {
+    return false;
+  }
+  const Layer& out = m->layers.back();
+  m->fused_output = (m->loss == Loss::BinaryCrossentropy && out.act == Act::Sigmoid) ||
+                    (is_class_loss(m->loss) && out.act == Act::Softmax);
+  return true;
+}
+
+// ---- The Engine class. ----
+
+void finalize_model(napi_env env, void* data, void*) {
+  Model* m = static_cast<Model*>(data);
+  int64_t unused;
+  napi_adjust_external_memory(env, -(int64_t)m->arena_bytes, &unused);
+  delete m;
+}
+
+napi_value engine_new(napi_env env, napi_callback_info info) {
+  napi_value argv[2], self, new_target = nullptr;
+  if (!check(env, napi_get_new_target(env, info, &new_target))) return nullptr;
+  if (new_target == nullptr) {
+    throw_type(env, "Engine must be called with new");
+    return nullptr;
+  }
+  if (!arguments(env, info, 2, argv, &self)) return nullptr;
+  Model* m = new (std::nothrow) Model();
+  if (m == nullptr) {
+    throw_range(env, "out of memory");
+    return nullptr;
+  }
+  double max_rows = 0;
+  bool ok = read_spec(env, argv[0], m) && integer(env, argv[1], "maxRows", 1, MAX_INT, &max_rows);
+  if (ok) {
+    m->max_rows = (int)max_rows;
+    int widest = m->input_size;
+    for (const Layer& l : m->layers) widest = l.units > widest ? l.units : widest;
+    if (max_rows * widest > MAX_INT) {
+      ok = throw_range(env, "maxRows " + number_text(max_rows) + " times the widest layer (" + std::to_string(widest) +
+                                ") is over 2^31 floats; use smaller batches");
+    } else if (!model_allocate(*m)) {
+      ok = throw_range(env, "out of memory allocating " + std::to_string(m->arena_bytes >> 20) +
+                                " MiB of workspaces for maxRows " + number_text(max_rows));
+    }
+  }
+  if (!ok || !check(env, napi_wrap(env, self, m, finalize_model, nullptr, nullptr))) {
+    delete m;
+    return nullptr;
+  }
+  int64_t unused;
+  napi_adjust_external_memory(env, (int64_t)m->arena_bytes, &unused);
+  return self;
+}
+
+// `this` engine and its arguments; throws when the engine was disposed.
+Model* method(napi_env env, napi_callback_info info, size_t count, napi_value* argv) {
+  napi_value self;
+  if (!arguments(env, info, count, argv, &self)) return nullptr;
+  void* data = nullptr;
+  if (napi_unwrap(env, self, &data) != napi_ok || data == nullptr) {
+    throw_type(env, "this engine was disposed (or the method was called without its engine)");
+    return nullptr;
+  }
+  return static_cast<Model*>(data);
+}
+
+// The rows of one call: argv = params, x, labels, features, rows. With labels, checks
+// that every row's label is a class of the output layer (for a label target).
+struct Batch {
+  const float* params;
+  const float* x;
+  const uint8_t* labels;
+  const int32_t* rows;
+  int B;
+};
+
+bool read_batch(napi_env env, const Model& m, napi_value* argv, bool with_labels, Batch* b) {
+  Array<float> params, x;
+  Array<uint8_t> labels;
+  Array<int32_t> rows;
+  double features = 0;
+  if (!f32_of_length(env, argv[0], "params", m.param_count, &params) || !f32(env, argv[1], "data.x", &x) ||
+      !typed_array(env, argv[2], napi_uint8_array, "Uint8Array", "data.labels", &labels) ||
+      !integer(env, argv[3], "data.features", 1, MAX_INT, &features) ||
+      !typed_array(env, argv[4], napi_int32_array, "Int32Array", "rows", &rows)) {
+    return false;
+  }
+  if ((int)features != m.input_size) {
+    return throw_range(env, "data has " + number_text(features) + " features per row, the model's input has " +
+                                std::to_string(m.input_size));
+  }
+  if (x.length % m.input_size != 0) {
+    return throw_range(env, "data.x has " + std::to_string(x.length) + " floats, not a whole number of rows of " +
+                                std::to_string(m.input_size));
+  }
+  const size_t data_rows = x.length / m.input_size;
+  const bool check_labels = with_labels && m.target_is_label;
+  if (check_labels && labels.length != data_rows) {
+    return throw_range(env, "data.labels has " + std::to_string(labels.length) + " entries for " +
+                                std::to_string(data_rows) + " data rows");
+  }
+  if (rows.length > (size_t)m.max_rows) {
+    return throw_range(env, "rows has " + std::to_string(rows.length) + " entries, more than this engine's maxRows " +
+                                std::to_string(m.max_rows));
+  }
+  const int classes = m.layers.back().units;
+  for (size_t i = 0; i < rows.length; i++) {
+    const int32_t r = rows.data[i];
+    if (r < 0 || (size_t)r >= data_rows) {
+      return throw_range(env, "rows[" + std::to_string(i) + "] = " + std::to_string(r) + " is outside the data's " +
+                                  std::to_string(data_rows) + " rows");
+    }
+    if (check_labels && labels.data[r] >= classes) {
+      return throw_range(env, "label " + std::to_string(labels.data[r]) + " of data row " + std::to_string(r) +
+                                  " is not a class of the " + std::to_string(classes) + "-unit output layer");
+    }
+  }
+  *b = Batch{params.data, x.data, labels.data, rows.data, (int)rows.length};
+  return true;
+}
+
+napi_value double_value(napi_env env, double v) {
+  napi_value out = nullptr;
+  check(env, napi_create_double(env, v, &out));
+  return out;
+}
+
+// Forward, loss and backward; writes (or adds) d(sum of row losses)/d(params) into grad.
+napi_value engine_gradients(napi_env env, napi_callback_info info) {
+  napi_value argv[7];
+  Model* m = method(env, info, 7, argv);
+  Batch b;
+  Array<float> grad;
+  bool accumulate = false;
+  if (m == nullptr || !read_batch(env, *m, argv, true, &b) ||
+      !f32_of_length(env, argv[5], "grad", m->param_count, &grad) || !boolean(env, argv[6], "accumulate", &accumulate)) {
+    return nullptr;
+  }
+  if (b.B == 0) {
+    if (!accumulate) std::memset(grad.data, 0, sizeof(float) * grad.length);
+    return double_value(env, 0.0);
+  }
+  model_gather(*m, b.x, b.labels, b.rows, b.B);
+  model_forward(*m, b.params, b.B, (int)m->layers.size() - 1, true);
+  const double loss = model_loss(*m, b.B);
+  model_backward(*m, b.params, grad.data, b.B, accumulate);
+  return double_value(env, loss);
+}
+
+napi_value engine_loss_sum(napi_env env, napi_callback_info info) {
+  napi_value argv[5];
+  Model* m = method(env, info, 5, argv);
+  Batch b;
+  if (m == nullptr || !read_batch(env, *m, argv, true, &b)) return nullptr;
+  if (b.B == 0) return double_value(env, 0.0);
+  model_gather(*m, b.x, b.labels, b.rows, b.B);
+  model_forward(*m, b.params, b.B, (int)m->layers.size() - 1, true);
+  return double_value(env, model_loss(*m, b.B));
+}
+
+napi_value engine_predict(napi_env env, napi_callback_info info) {
+  napi_value argv[7];
+  Model* m = method(env, info, 7, argv);
+  Batch b;
+  Array<float> out;
+  double layer = 0;
+  if (m == nullptr || !read_batch(env, *m, argv, false, &b) || !f32(env, argv[5], "out", &out) ||
+      !integer(env, argv[6], "layer", -1, (double)m->layers.size() - 1, &layer)) {
+    return nullptr;
+  }
+  const int last = layer < 0 ? (int)m->layers.size() - 1 : (int)layer;
+  const size_t n = (size_t)b.B * m->layers[last].units;
+  if (out.length < n) {
+    throw_range(env, "out has " + std::to_string(out.length) + " floats, " + std::to_string(b.B) + " rows of layer " +
+                         std::to_string(last) + " need " + std::to_string(n));
+    return nullptr;
+  }
+  if (b.B == 0) return nullptr;
+  model_gather(*m, b.x, b.labels, b.rows, b.B);
+  model_forward(*m, b.params, b.B, last, false);
+  std::memcpy(out.data, m->layers[last].out, sizeof(float) * n);
+  return nullptr;
+}
+
+napi_value engine_dispose(napi_env env, napi_callback_info info) {
+  napi_value self;
+  if (!arguments(env, info, 0, nullptr, &self)) return nullptr;
+  void* data = nullptr;
+  if (napi_remove_wrap(env, self, &data) == napi_ok && data != nullptr) finalize_model(env, data, nullptr);
+  return nullptr;
+}
+
+// ---- Functions over the shared buffers of a parallel step. ----
+
+// A chunk [begin, end) of an array of `size` floats.
+bool chunk(napi_env env, napi_value* argv, size_t size, size_t* begin, size_t* end) {
+  double b = 0, e = 0;
+  if (!integer(env, argv[0], "begin", 0, (double)size, &b) || !integer(env, argv[1], "end", b, (double)size, &e)) {
+    return false;
+  }
+  *begin = (size_t)b;
+  *end = (size_t)e;
+  return true;
+}
+
+napi_value reduce_slots_js(napi_env env, napi_callback_info info) {
+  napi_value argv[6];
+  Array<float> slots;
+  double slot_count = 0, size = 0, divisor = 0;
+  size_t begin = 0, end = 0;
+  if (!arguments(env, info, 6, argv, nullptr) || !f32(env, argv[0], "slots", &slots) ||
+      !integer(env, argv[1], "slotCount", 1, MAX_INT, &slot_count) ||
+      !integer(env, argv[2], "size", 0, (double)slots.length, &size)) {
+    return nullptr;
+  }
+  if (slot_count * size > (double)slots.length) {
+    throw_range(env, "slots has " + std::to_string(slots.length) + " floats, fewer than slotCount " +
+                         number_text(slot_count) + " x size " + number_text(size));
+    return nullptr;
+  }
+  if (!chunk(env, argv + 3, (size_t)size, &begin, &end) ||
+      !positive(env, argv[5], "divisor", &divisor)) {
+    return nullptr;
+  }
+  return double_value(env, reduce_slots(slots.data, (int)slot_count, (size_t)size, begin, end, (float)divisor));
+}
+
+// A bias correction 1 - beta^t: in (0, 1].
+bool correction(napi_env env, napi_value v, const char* name, double* out) {
+  if (!number(env, v, name, out)) return false;
+  return (*out > 0 && *out <= 1) || throw_range(env, std::string(name) + " must be in (0, 1], got " + number_text(*out));
+}
+
+napi_value adam_js(napi_env env, napi_callback_info info) {
+  napi_value argv[13];
+  Array<float> params, m, v, grad;
+  AdamParams a{};
+  size_t begin = 0, end = 0;
+  if (!arguments(env, info, 13, argv, nullptr) || !f32(env, argv[0], "params", &params) ||
+      !f32_of_length(env, argv[1], "m", params.length, &m) || !f32_of_length(env, argv[2], "v", params.length, &v) ||
+      !f32(env, argv[3], "grad", &grad)) {
+    return nullptr;
+  }
+  const size_t size = params.length < grad.length ? params.length : grad.length;
+  if (!chunk(env, argv + 4, size, &begin, &end) || !number(env, argv[6], "lr", &a.lr) ||
+      !fraction(env, argv[7], "beta1", &a.beta1) || !fraction(env, argv[8], "beta2", &a.beta2) ||
+      !positive(env, argv[9], "epsilon", &a.epsilon) || !number(env, argv[10], "gradScale", &a.grad_scale) ||
+      !correction(env, argv[11], "correction1", &a.correction1) ||
+      !correction(env, argv[12], "correction2", &a.correction2)) {
+    return nullptr;
+  }
+  adam(params.data, m.data, v.data, grad.data, begin, end, a);
+  return nullptr;
+}
+
+napi_value sgemm_js(napi_env env, napi_callback_info info) {
+  napi_value argv[8];
+  bool trans_a = false, trans_b = false;
+  double m = 0, n = 0, k = 0;
+  Array<float> a, b, c;
+  if (!arguments(env, info, 8, argv, nullptr) || !boolean(env, argv[0], "transA", &trans_a) ||
+      !boolean(env, argv[1], "transB", &trans_b) || !integer(env, argv[2], "m", 1, 1 << 20, &m) ||
+      !integer(env, argv[3], "n", 1, 1 << 20, &n) || !integer(env, argv[4], "k", 1, 1 << 20, &k) ||
+      !f32(env, argv[5], "a", &a) || !f32(env, argv[6], "b", &b) || !f32(env, argv[7], "c", &c)) {
+    return nullptr;
+  }
+  if ((double)a.length < m * k || (double)b.length < k * n || (double)c.length < m * n) {
+    throw_range(env, "sgemm: a, b or c is shorter than its m x k, k x n or m x n shape");
+    return nullptr;
+  }
+  const int M = (int)m, N = (int)n, K = (int)k;
+  cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans, M, N, K, 1.0f,
+              a.data, trans_a ? M : K, b.data, trans_b ? K : N, 0.0f, c.data, N);
+  return nullptr;
+}
+
+napi_value blas_info_js(napi_env env, napi_callback_info) {
+  napi_value out, name, config, threads;
+  if (!check(env, napi_create_object(env, &out)) ||
+      !check(env, napi_create_string_utf8(env, COREFIT_BLAS_NAME, NAPI_AUTO_LENGTH, &name)) ||
+      !check(env, napi_create_string_utf8(env, blas_config(), NAPI_AUTO_LENGTH, &config)) ||
+      !check(env, napi_create_int32(env, blas_threads(), &threads)) ||
+      !check(env, napi_set_named_property(env, out, "name", name)) ||
+      !check(env, napi_set_named_property(env, out, "config", config)) ||
+      !check(env, napi_set_named_property(env, out, "threads", threads))) {
+    return nullptr;
+  }
+  return out;
+}
+
+napi_property_descriptor function(const char* name, napi_callback cb) {
+  return {name, nullptr, cb, nullptr, nullptr, nullptr, napi_default, nullptr};
+}
+
+}  // namespace
+
+NAPI_MODULE_INIT() {
+  blas_use_one_thread();
+  const napi_property_descriptor methods[] = {
+      function("gradients", engine_gradients),
+      function("lossSum", engine_loss_sum),
+      function("predict", engine_predict),
+      function("dispose", engine_dispose),
+  };
+  napi_value engine;
+  if (!check(env, napi_define_class(env, "Engine", NAPI_AUTO_LENGTH, engine_new, nullptr,
+                                    sizeof methods / sizeof methods[0], methods, &engine))) {
+    return nullptr;
+  }
+  const napi_property_descriptor exported[] = {
+      {"Engine", nullptr, nullptr, nullptr, nullptr, engine, napi_enumerable, nullptr},
+      function("reduceSlots", reduce_slots_js),
+      function("adam", adam_js),
+      function("sgemm", sgemm_js),
+      function("blasInfo", blas_info_js),
+  };
+  if (!check(env, napi_define_properties(env, exports, sizeof exported / sizeof exported[0], exported))) return nullptr;
+  return exports;
+}

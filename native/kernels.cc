@@ -1,0 +1,275 @@
+#include "kernels.h"
+
+#include <cstring>
+
+#include "blas.h"
+#include "vector_math.h"
+
+namespace {
+
+// Written so that NaN propagates (x < 0 is false for NaN), as in tfjs: a diverged
+// forward pass must show up in the loss.
+inline float relu(float x) { return x < 0.0f ? 0.0f : x; }
+inline float sigmoid(float x) { return 1.0f / (1.0f + expf(-x)); }
+inline float elu(float x) { return x > 0.0f ? x : expm1f(x); }  // alpha 1
+inline float clip(float x, float lo, float hi) { return x < lo ? lo : (x > hi ? hi : x); }
+
+// dst[N] = softmax(src[N]); dst may be src.
+inline void softmax_row(float* dst, const float* src, int N) {
+  float max = src[0];
+#pragma omp simd reduction(max : max)
+  for (int j = 0; j < N; j++) max = src[j] > max ? src[j] : max;
+  float sum = 0.0f;
+#pragma omp simd reduction(+ : sum)
+  for (int j = 0; j < N; j++) {
+    dst[j] = expf(src[j] - max);
+    sum += dst[j];
+  }
+  for (int j = 0; j < N; j++) dst[j] /= sum;
+}
+
+// out[B, N] = act(out + b[N]), in place: one pass over the GEMM's result.
+COREFIT_KERNEL void bias_activation_forward(float* out, const float* __restrict b, Act act, int B, int N) {
+  for (int r = 0; r < B; r++) {
+    float* __restrict o = out + (size_t)r * N;
+    switch (act) {
+      case Act::Linear:
+        for (int j = 0; j < N; j++) o[j] += b[j];
+        break;
+      case Act::Relu:
+        for (int j = 0; j < N; j++) o[j] = relu(o[j] + b[j]);
+        break;
+      case Act::Sigmoid:
+        for (int j = 0; j < N; j++) o[j] = sigmoid(o[j] + b[j]);
+        break;
+      case Act::Tanh:
+        for (int j = 0; j < N; j++) o[j] = tanhf(o[j] + b[j]);
+        break;
+      case Act::Elu:
+        for (int j = 0; j < N; j++) o[j] = elu(o[j] + b[j]);
+        break;
+      case Act::Softmax:
+        for (int j = 0; j < N; j++) o[j] += b[j];
+        softmax_row(o, o, N);
+        break;
+    }
+  }
+}
+
+// db[N] (+)= sum over rows of dpre[B, N]
+COREFIT_KERNEL void bias_backward(float* __restrict db, const float* __restrict dpre, int B, int N, bool accumulate) {
+  if (!accumulate) std::memset(db, 0, sizeof(float) * N);
+  for (int r = 0; r < B; r++) {
+    const float* row = dpre + (size_t)r * N;
+    for (int j = 0; j < N; j++) db[j] += row[j];
+  }
+}
+
+}  // namespace
+
+void gather_rows(float* dst, const float* x, const int32_t* rows, int B, int F) {
+  for (int r = 0; r < B; r++) std::memcpy(dst + (size_t)r * F, x + (size_t)rows[r] * F, sizeof(float) * F);
+}
+
+void dense_forward(float* out, const float* in, const float* w, const float* b, Act act, int B, int K, int N) {
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, N, K, 1.0f, in, K, w, N, 0.0f, out, N);
+  bias_activation_forward(out, b, act, B, N);
+}
+
+COREFIT_KERNEL void activation_backward(float* __restrict d, const float* __restrict out, Act act, int B, int N) {
+  const size_t n = (size_t)B * N;
+  switch (act) {
+    case Act::Linear:
+      break;
+    case Act::Relu:
+      for (size_t i = 0; i < n; i++) d[i] = out[i] > 0.0f ? d[i] : 0.0f;
+      break;
+    case Act::Sigmoid:
+      for (size_t i = 0; i < n; i++) d[i] *= out[i] * (1.0f - out[i]);
+      break;
+    case Act::Tanh:
+      for (size_t i = 0; i < n; i++) d[i] *= 1.0f - out[i] * out[i];
+      break;
+    case Act::Elu:  // elu'(x) = exp(x) = out + 1 for x <= 0
+      for (size_t i = 0; i < n; i++) d[i] *= out[i] > 0.0f ? 1.0f : out[i] + 1.0f;
+      break;
+    case Act::Softmax:  // d_j = p_j (d_j - sum_k d_k p_k), row by row
+      for (int r = 0; r < B; r++) {
+        float* dr = d + (size_t)r * N;
+        const float* p = out + (size_t)r * N;
+        float dot = 0.0f;
+#pragma omp simd reduction(+ : dot)
+        for (int j = 0; j < N; j++) dot += dr[j] * p[j];
+        for (int j = 0; j < N; j++) dr[j] = p[j] * (dr[j] - dot);
+      }
+      break;
+  }
+}
+
+void dense_backward(float* din, float* dw, float* db, const float* dpre, const float* in, const float* w, int B, int K,
+                    int N, bool accumulate) {
+  cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, N, B, 1.0f, in, K, dpre, N, accumulate ? 1.0f : 0.0f, dw, N);
+  bias_backward(db, dpre, B, N, accumulate);
+  if (din != nullptr) cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, K, N, 1.0f, dpre, N, w, N, 0.0f, din, K);
+}
+
+// Per unit: max(z, 0) - z y + log(1 + e^-|z|), which is -y log p - (1 - y) log(1 - p) for
+// p = sigmoid(z) without overflow or log(0); dL/dz = (p - y) / N. Keras takes this path
+// for a sigmoid output; tfjs-layers clips p instead (bce_clipped), which agrees unless a
+// unit saturates (|z| > 16), where the clip would stop its gradient.
+COREFIT_KERNEL double sigmoid_bce(float* __restrict d, const float* __restrict z, const float* __restrict y, int B,
+                                  int N) {
+  const float inv_n = 1.0f / (float)N;
+  double total = 0.0;
+  for (int r = 0; r < B; r++) {
+    const size_t o = (size_t)r * N;
+    float sum = 0.0f;
+#pragma omp simd reduction(+ : sum)
+    for (int j = 0; j < N; j++) {
+      const float zj = z[o + j], yj = y[o + j];
+      const float e = expf(-fabsf(zj));
+      const float p = zj >= 0.0f ? 1.0f / (1.0f + e) : e / (1.0f + e);
+      d[o + j] = (p - yj) * inv_n;
+      sum += relu(zj) - zj * yj + log1pf(e);
+    }
+    total += sum;
+  }
+  return total / N;
+}
+
+// tfjs-layers' binaryCrossentropy: pc = clip(p, eps, 1 - eps), loss of the logits
+// log(pc / (1 - pc)), which is -y log pc - (1 - y) log(1 - pc). The clip passes no
+// gradient outside [eps, 1 - eps]; inside, dL/dp = (pc - y) / (pc (1 - pc)) / N.
+COREFIT_KERNEL double bce_clipped(float* __restrict d, const float* __restrict p, const float* __restrict y, int B,
+                                  int N) {
+  const float lo = KERAS_EPSILON, hi = 1.0f - KERAS_EPSILON, inv_n = 1.0f / (float)N;
+  double total = 0.0;
+  for (int r = 0; r < B; r++) {
+    const size_t o = (size_t)r * N;
+    float sum = 0.0f;
+#pragma omp simd reduction(+ : sum)
+    for (int j = 0; j < N; j++) {
+      const float pj = p[o + j], yj = y[o + j];
+      const float pc = clip(pj, lo, hi);
+      d[o + j] = pj < lo || pj > hi ? 0.0f : (pc - yj) / (pc * (1.0f - pc)) * inv_n;
+      sum -= yj * logf(pc) + (1.0f - yj) * logf(1.0f - pc);
+    }
+    total += sum;
+  }
+  return total / N;
+}
+
+COREFIT_KERNEL double mse(float* __restrict d, const float* __restrict p, const float* __restrict y, int B, int N) {
+  const float scale = 2.0f / (float)N;
+  double total = 0.0;
+  for (int r = 0; r < B; r++) {
+    const size_t o = (size_t)r * N;
+    float sum = 0.0f;
+#pragma omp simd reduction(+ : sum)
+    for (int j = 0; j < N; j++) {
+      const float diff = p[o + j] - y[o + j];
+      d[o + j] = diff * scale;
+      sum += diff * diff;
+    }
+    total += sum;
+  }
+  return total / N;
+}
+
+// d|x|/dx at x = 0 is -1 in tfjs (its Abs gradient is step(x, -1)); we match it.
+COREFIT_KERNEL double mae(float* __restrict d, const float* __restrict p, const float* __restrict y, int B, int N) {
+  const float inv_n = 1.0f / (float)N;
+  double total = 0.0;
+  for (int r = 0; r < B; r++) {
+    const size_t o = (size_t)r * N;
+    float sum = 0.0f;
+#pragma omp simd reduction(+ : sum)
+    for (int j = 0; j < N; j++) {
+      const float diff = p[o + j] - y[o + j];
+      d[o + j] = diff > 0.0f ? inv_n : -inv_n;
+      sum += fabsf(diff);
+    }
+    total += sum;
+  }
+  return total / N;
+}
+
+// Per row: p = softmax(z), loss = -log(clip(p_c, eps, 1 - eps)) (tfjs-layers divides p
+// by its sum before the clip; a softmax sums to 1 already). dL/dz = p - onehot(c) while
+// p_c is inside the clip range, else 0: the clip passes no gradient. For sparse labels
+// tfjs-layers first clips every p_j too; skipping that changes the loss by at most
+// N * eps, and only where some p_j < eps.
+COREFIT_KERNEL double softmax_cce(float* __restrict d, const float* __restrict z, const int32_t* __restrict c, int B,
+                                  int N) {
+  const float lo = KERAS_EPSILON, hi = 1.0f - KERAS_EPSILON;
+  double total = 0.0;
+  for (int r = 0; r < B; r++) {
+    float* dr = d + (size_t)r * N;
+    softmax_row(dr, z + (size_t)r * N, N);
+    const float pc = dr[c[r]];
+    total -= logf(clip(pc, lo, hi));
+    if (pc < lo || pc > hi) {
+      std::memset(dr, 0, sizeof(float) * N);
+    } else {
+      dr[c[r]] -= 1.0f;
+    }
+  }
+  return total;
+}
+
+// tfjs-layers: r = p (sparse: r = clip(p, eps, 1 - eps)), S = sum of r, loss = -log(clip(r_c / S)).
+// dL/dr_i = 1/S - [i = c]/r_c while r_c / S is inside the clip range, else 0; the sparse
+// pre-clip passes no gradient to a unit outside [eps, 1 - eps].
+COREFIT_KERNEL double cce_probabilities(float* __restrict d, const float* __restrict p, const int32_t* __restrict c,
+                                        bool preclip, int B, int N) {
+  const float lo = KERAS_EPSILON, hi = 1.0f - KERAS_EPSILON;
+  double total = 0.0;
+  for (int r = 0; r < B; r++) {
+    const float* pr = p + (size_t)r * N;
+    float* dr = d + (size_t)r * N;
+    float sum = 0.0f;
+    for (int j = 0; j < N; j++) sum += preclip ? clip(pr[j], lo, hi) : pr[j];
+    const float pc = preclip ? clip(pr[c[r]], lo, hi) : pr[c[r]];
+    const float q = pc / sum;
+    total -= logf(clip(q, lo, hi));
+    const float inv_sum = q < lo || q > hi ? 0.0f : 1.0f / sum;
+    for (int j = 0; j < N; j++) dr[j] = preclip && (pr[j] < lo || pr[j] > hi) ? 0.0f : inv_sum;
+    if (dr[c[r]] != 0.0f) dr[c[r]] -= 1.0f / pc;
+  }
+  return total;
+}
+
+COREFIT_KERNEL double reduce_slots(float* slots, int slot_count, size_t size, size_t begin, size_t end,
+                                   float divisor) {
+  for (int s = 1; s < slot_count; s++) {
+    const float* __restrict other = slots + s * size;
+    float* __restrict sum = slots;
+    for (size_t i = begin; i < end; i++) sum[i] += other[i];
+  }
+  double sumsq = 0.0;
+#pragma omp simd reduction(+ : sumsq)
+  for (size_t i = begin; i < end; i++) {
+    const float mean = slots[i] / divisor;
+    slots[i] = mean;
+    sumsq += (double)mean * mean;
+  }
+  return sumsq;
+}
+
+// tfjs AdamOptimizer, with its float32 scalars and order of operations (and, like
+// everything here, no fused multiply-adds: binding.gyp), so that the bits equal tfjs's:
+//   m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2;  p += (m / c1) / (sqrt(v / c2) + eps) * -lr
+COREFIT_KERNEL void adam(float* __restrict p, float* __restrict m, float* __restrict v, const float* __restrict g,
+                         size_t begin, size_t end, const AdamParams& a) {
+  const float b1 = (float)a.beta1, b2 = (float)a.beta2, one_minus_b1 = (float)(1.0 - a.beta1),
+              one_minus_b2 = (float)(1.0 - a.beta2), c1 = (float)a.correction1, c2 = (float)a.correction2,
+              eps = (float)a.epsilon, neg_lr = (float)-a.lr, scale = (float)a.grad_scale;
+  for (size_t i = begin; i < end; i++) {
+    const float gi = scale * g[i];
+    const float mi = m[i] * b1 + gi * one_minus_b1;
+    const float vi = v[i] * b2 + (gi * gi) * one_minus_b2;
+    m[i] = mi;
+    v[i] = vi;
+    p[i] = ((mi / c1) / (sqrtf(vi / c2) + eps)) * neg_lr + p[i];
+  }
+}

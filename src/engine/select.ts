@@ -1,0 +1,28 @@
+/** `--engine auto|native|tfjs`: native where the addon was built, tfjs otherwise. */
+import { EngineError } from '../errors.js';
+import type { ModelSpec } from '../model/spec.js';
+import type { Engine, EngineChoice } from './engine.js';
+import { createNativeEngine, nativeStatus } from './native.js';
+import type { TfjsBackendChoice } from './tfjs-backend.js';
+import { createTfjsEngine } from './tfjs.js';
+
+export async function createEngine(
+  choice: EngineChoice,
+  spec: ModelSpec,
+  maxRows: number,
+  tfjsBackend: TfjsBackendChoice = 'auto',
+): Promise<Engine> {
+  const status = nativeStatus();
+  if (choice === 'native' || (choice === 'auto' && status.available)) {
+    if (!status.available) throw new EngineError(`the native engine is not available: ${status.reason}`, status.hint);
+    return createNativeEngine(spec, maxRows);
+  }
+  return createTfjsEngine(spec, maxRows, tfjsBackend);
+}
+
+/** Why auto falls back to tfjs, said once per run; undefined when native is used. */
+export function nativeFallbackNote(choice: EngineChoice): string | undefined {
+  const status = nativeStatus();
+  if (choice !== 'auto' || status.available) return undefined;
+  return `native engine unavailable (${status.reason}); using tfjs. ${status.hint}`;
+}
