@@ -81,17 +81,18 @@ export class CheckpointError extends CorefitError {
 
 /** A worker thread that threw, exited or ran out of memory. */
 export class WorkerError extends CorefitError {
-  readonly worker: number;
-  readonly step: number;
-  constructor(worker: number, step: number, cause: string, options?: { cause?: unknown }) {
+  readonly worker: number | undefined;
+  readonly step: number | undefined;
+  /** `at` names the worker and step of a training step, or what the pool was doing otherwise. */
+  constructor(cause: string, at: { worker: number; step: number } | { during: string }, options?: { cause?: unknown }) {
     super(
       'WORKER',
-      `worker ${worker} failed at step ${step}: ${cause}`,
+      'during' in at ? `a worker failed during ${at.during}: ${cause}` : `worker ${at.worker} failed at step ${at.step}: ${cause}`,
       'The last complete checkpoint (if --out was given) is intact; fix the cause and continue with --resume.',
       options,
     );
-    this.worker = worker;
-    this.step = step;
+    this.worker = 'during' in at ? undefined : at.worker;
+    this.step = 'during' in at ? undefined : at.step;
   }
 }
 

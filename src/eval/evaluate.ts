@@ -1,0 +1,57 @@
+/** `evaluate()`: the test loss, BCE floor and excess of a checkpoint, computed on the worker pool. */
+import { readCheckpoint } from '../checkpoint/checkpoint.js';
+import { loadDataset } from '../data/dataset.js';
+import { bceFloor } from '../data/floor.js';
+import type { EngineChoice } from '../engine/engine.js';
+import { paramLayout } from '../model/layout.js';
+import { isClassLoss, type ModelSpec } from '../model/spec.js';
+import { testAccuracy } from './accuracy.js';
+import { allocateBuffers } from '../parallel/buffers.js';
+import { defaultWorkerCount, EVAL_CHUNK, WorkerPool } from '../parallel/pool.js';
+import { UsageError } from '../errors.js';
+
+export interface EvaluateOptions {
+  readonly data?: string;
+  readonly engine?: EngineChoice;
+  readonly workers?: number;
+  /** Evaluate only the first rows of the test split. */
+  readonly testRows?: number;
+}
+
+export interface Evaluation {
+  readonly spec: ModelSpec;
+  readonly test_loss: number;
+  readonly bce_floor: number | null;
+  readonly excess: number | null;
+  readonly test_accuracy?: number;
+  readonly test_rows: number;
+  readonly engine: string;
+  readonly backend: string;
+  /** The checkpoint's parameters, the test inputs and the model's outputs for them (for pictures). */
+  readonly params: Float32Array;
+}
+
+export async function evaluate(checkpointDir: string, opts: EvaluateOptions = {}): Promise<Evaluation> {
+  const checkpoint = await readCheckpoint(checkpointDir);
+  const spec = checkpoint.spec;
+  const data = await loadDataset({ dir: opts.data, normalize: spec.normalize });
+  const rows = opts.testRows ?? data.test.rows;
+  if (rows > data.test.rows) throw new UsageError(`--test-rows ${rows} exceeds the ${data.test.rows} test rows of the data`);
+  const test = { ...data.test, x: data.test.x.subarray(0, rows * data.test.features), labels: data.test.labels.subarray(0, rows), rows };
+  const workers = opts.workers ?? defaultWorkerCount();
+  const buffers = allocateBuffers({ paramCount: paramLayout(spec).size, shards: workers, workers, train: test, test });
+  buffers.params.set(checkpoint.params);
+  const pool = new WorkerPool({ workers, buffers, setup: { spec, engine: opts.engine ?? 'auto', tfjsBackend: 'auto', maxRows: EVAL_CHUNK } });
+  try {
+    const info = await pool.info();
+    const testLoss = (await pool.lossSum('test')) / rows;
+    const floor = bceFloor(spec, test);
+    const accuracy = isClassLoss(spec.loss) ? await testAccuracy(pool, spec, test) : undefined;
+    return {
+      spec, test_loss: testLoss, bce_floor: floor, excess: floor === null ? null : testLoss - floor, test_accuracy: accuracy,
+      test_rows: rows, engine: info.engine, backend: info.backend, params: checkpoint.params,
+    };
+  } finally {
+    await pool.close();
+  }
+}

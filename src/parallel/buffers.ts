@@ -1,0 +1,73 @@
+/**
+ * Every buffer a training run shares between threads. All live on SharedArrayBuffers
+ * and are passed to workers once per run as references; per step, workers read and
+ * write them in place.
+ */
+import { CONTROL_INTS } from './control.js';
+
+/** One split of the data as the workers see it: scaled features and labels, shared. */
+export interface SharedSplit {
+  readonly x: Float32Array;
+  readonly labels: Uint8Array;
+  readonly rows: number;
+  readonly features: number;
+}
+
+/** Per worker: compute, wait for the slowest shard, reduce + update (seconds, summed over steps). */
+export const TIMING_FIELDS = 3;
+
+export interface SharedBuffers {
+  /** The flat parameters [P] in tfjs weight order. */
+  readonly params: Float32Array;
+  /** Adam's first and second moments [P]. */
+  readonly m: Float32Array;
+  readonly v: Float32Array;
+  /** One gradient slot per shard [S, P]; the mean gradient lands in slot 0. */
+  readonly slots: Float32Array;
+  /** Σ loss of each shard in the current step [S]. */
+  readonly shardLoss: Float64Array;
+  /** Σ of squared mean gradients of each reduction block in the current step [S]. */
+  readonly blockSumSq: Float64Array;
+  /** The epoch's permutation of training rows [N]. */
+  readonly order: Int32Array;
+  /** 0, 1, …, rows−1 of the evaluation split, so evaluation reads rows like training does. */
+  readonly identity: Int32Array;
+  readonly control: Int32Array;
+  /** Σ loss and Σ rows of the steps completed in the current run. */
+  readonly progress: Float64Array;
+  /** [workers, TIMING_FIELDS] seconds, summed over the current run. */
+  readonly timing: Float64Array;
+  readonly train: SharedSplit;
+  readonly test: SharedSplit;
+}
+
+function shared<T>(ctor: { new (b: SharedArrayBuffer): T; BYTES_PER_ELEMENT: number }, length: number): T {
+  return new ctor(new SharedArrayBuffer(length * ctor.BYTES_PER_ELEMENT));
+}
+
+export function allocateBuffers(opts: {
+  paramCount: number;
+  shards: number;
+  workers: number;
+  train: SharedSplit;
+  test: SharedSplit;
+}): SharedBuffers {
+  const { paramCount, shards, workers, train, test } = opts;
+  const identity = shared(Int32Array, Math.max(train.rows, test.rows));
+  for (let i = 0; i < identity.length; i++) identity[i] = i;
+  return {
+    params: shared(Float32Array, paramCount),
+    m: shared(Float32Array, paramCount),
+    v: shared(Float32Array, paramCount),
+    slots: shared(Float32Array, shards * paramCount),
+    shardLoss: shared(Float64Array, shards),
+    blockSumSq: shared(Float64Array, shards),
+    order: shared(Int32Array, train.rows),
+    identity,
+    control: shared(Int32Array, CONTROL_INTS),
+    progress: shared(Float64Array, 2),
+    timing: shared(Float64Array, workers * TIMING_FIELDS),
+    train,
+    test,
+  };
+}

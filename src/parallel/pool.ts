@@ -1,0 +1,217 @@
+/**
+ * The coordinator's handle on the workers: a Piscina pool of persistent threads,
+ * one engine each, and the shared buffers they work on. It dispatches runs of steps
+ * (one small message per worker per run, not per step), evaluation and prediction,
+ * and turns any worker failure into a WorkerError after stopping every thread.
+ */
+import { availableParallelism } from 'node:os';
+import { randomUUID } from 'node:crypto';
+import { Piscina } from 'piscina';
+import { UsageError, WorkerError } from '../errors.js';
+import { TRAIN_WORKER } from '../paths.js';
+import { limitTensorflowThreads } from '../engine/tfjs-backend.js';
+import { TIMING_FIELDS, type SharedBuffers } from './buffers.js';
+import { abortRun, CONTROL } from './control.js';
+import type { EngineInfo, EngineSetup, InjectedFault, RunResult, StepPlan, WorkerTask } from './tasks.js';
+
+/** Rows per evaluation task: fixed, so evaluated losses do not depend on the worker count. */
+export const EVAL_CHUNK = 1000;
+
+export function defaultWorkerCount(): number {
+  return availableParallelism();
+}
+
+/** Seconds per step, averaged over the workers and the steps of a run. */
+export interface StepBreakdown {
+  readonly step: number;
+  readonly compute: number;
+  readonly waitSlowest: number;
+  readonly reduceUpdate: number;
+  readonly coordination: number;
+}
+
+export interface RunOutcome {
+  readonly steps: number;
+  readonly lossSum: number;
+  readonly rows: number;
+  readonly seconds: number;
+  readonly breakdown: StepBreakdown;
+  /** The 1-based step at which training diverged, with what diverged. */
+  readonly diverged?: { step: number; inGradient: boolean };
+  readonly stopped: boolean;
+}
+
+export interface PoolOptions {
+  readonly workers: number;
+  readonly buffers: SharedBuffers;
+  readonly setup: Omit<EngineSetup, 'sessionId'>;
+  readonly fault?: InjectedFault;
+}
+
+export class WorkerPool {
+  readonly workers: number;
+  readonly buffers: SharedBuffers;
+  private readonly setup: EngineSetup;
+  private readonly fault: InjectedFault | undefined;
+  private readonly piscina: Piscina<WorkerTask, unknown>;
+  private closed = false;
+
+  constructor(opts: PoolOptions) {
+    if (!Number.isInteger(opts.workers) || opts.workers < 1) {
+      throw new UsageError(`--workers must be a whole number ≥ 1, got ${opts.workers}`);
+    }
+    this.workers = opts.workers;
+    this.buffers = opts.buffers;
+    this.setup = { ...opts.setup, sessionId: randomUUID() };
+    this.fault = opts.fault;
+    // Must happen before the threads start: a worker's process.env is a private copy.
+    limitTensorflowThreads();
+    this.piscina = new Piscina({
+      filename: TRAIN_WORKER,
+      minThreads: opts.workers,
+      maxThreads: opts.workers,
+      concurrentTasksPerWorker: 1,
+      idleTimeout: 2 ** 31 - 1,
+    });
+  }
+
+  /** Builds the engines and says which one runs. */
+  async info(): Promise<EngineInfo> {
+    const infos = (await Promise.all(this.ranks().map(() => this.task({ kind: 'info', setup: this.setup })))) as EngineInfo[];
+    return infos[0];
+  }
+
+  /** Asks the running steps to stop after the step in progress (SIGINT, SIGTERM). */
+  requestStop(): void {
+    Atomics.store(this.buffers.control, CONTROL.STOP_REQUESTED, 1);
+  }
+
+  get stopRequested(): boolean {
+    return Atomics.load(this.buffers.control, CONTROL.STOP_REQUESTED) !== 0;
+  }
+
+  /** Steps completed so far in the run in progress. */
+  stepsDone(): number {
+    return Atomics.load(this.buffers.control, CONTROL.STEPS_DONE);
+  }
+
+  /** Runs steps [stepBegin, stepEnd) of the current epoch on every worker. */
+  async run(plan: StepPlan, stepsBefore: number, stepBegin: number, stepEnd: number): Promise<RunOutcome> {
+    const b = this.buffers;
+    const c = b.control;
+    Atomics.store(c, CONTROL.STEPS_DONE, 0);
+    Atomics.store(c, CONTROL.STOPPING, 0);
+    Atomics.store(c, CONTROL.BARRIER_COUNT, 0);
+    b.progress.fill(0);
+    b.timing.fill(0);
+    const started = performance.now();
+    const results = await this.all(
+      (rank) => ({ kind: 'run', setup: this.setup, buffers: b, plan, rank, stepsBefore, stepBegin, stepEnd, fault: this.fault }),
+      () => stepsBefore + this.stepsDone() + 1,
+    );
+    const seconds = (performance.now() - started) / 1000;
+    const steps = Math.min(...(results as RunResult[]).map((r) => r.steps));
+    const divergedAt = Atomics.load(c, CONTROL.DIVERGED_AT);
+    return {
+      steps,
+      lossSum: b.progress[0],
+      rows: b.progress[1],
+      seconds,
+      breakdown: this.breakdown(steps, seconds),
+      diverged: divergedAt === 0 ? undefined : { step: divergedAt, inGradient: Atomics.load(c, CONTROL.DIVERGED_IN_GRADIENT) === 1 },
+      stopped: Atomics.load(c, CONTROL.STOPPING) !== 0,
+    };
+  }
+
+  /** Σ of the per-row loss over the first `rows` rows of a split, summed in a fixed order. */
+  async lossSum(split: 'train' | 'test', rows = this.buffers[split].rows): Promise<number> {
+    const chunks = this.chunks(rows);
+    const sums = (await Promise.all(
+      chunks.map(([begin, end]) => this.task({ kind: 'loss', setup: this.setup, buffers: this.buffers, split, begin, end })),
+    )) as number[];
+    return sums.reduce((a, x) => a + x, 0);
+  }
+
+  /** Outputs (or the activations of `layer`) for rows [0, rows) of a split, [rows, units]. */
+  async predict(split: 'train' | 'test', rows: number, layer = this.setup.spec.layers.length - 1): Promise<Float32Array> {
+    const units = this.setup.spec.layers[layer].units;
+    const out = new Float32Array(new SharedArrayBuffer(rows * units * 4));
+    await Promise.all(
+      this.chunks(rows).map(([begin, end]) =>
+        this.task({
+          kind: 'predict', setup: this.setup, buffers: this.buffers, split, begin, end, layer,
+          out: out.subarray(begin * units, end * units),
+        }),
+      ),
+    );
+    return out;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    abortRun(this.buffers.control);
+    await this.piscina.destroy();
+  }
+
+  private ranks(): number[] {
+    return Array.from({ length: this.workers }, (_, rank) => rank);
+  }
+
+  private chunks(rows: number): Array<[number, number]> {
+    const chunks: Array<[number, number]> = [];
+    for (let begin = 0; begin < rows; begin += EVAL_CHUNK) chunks.push([begin, Math.min(begin + EVAL_CHUNK, rows)]);
+    return chunks;
+  }
+
+  private task(task: WorkerTask): Promise<unknown> {
+    return this.piscina.run(task).catch((cause: unknown) => {
+      throw new WorkerError(describe(cause), { during: task.kind === 'info' ? 'start-up' : task.kind === 'loss' ? 'evaluation' : 'prediction' }, { cause });
+    });
+  }
+
+  /**
+   * One task per worker. The first failure aborts the others (they are waiting in a
+   * barrier for the failed one), and all are settled before the error is raised, so
+   * no thread is left computing.
+   */
+  private async all(make: (rank: number) => WorkerTask, stepInProgress: () => number): Promise<unknown[]> {
+    let failure: { rank: number; step: number; cause: unknown } | undefined;
+    const settled = await Promise.allSettled(
+      this.ranks().map((rank) =>
+        this.piscina.run(make(rank)).catch((cause: unknown) => {
+          if (failure === undefined) failure = { rank, step: stepInProgress(), cause };
+          abortRun(this.buffers.control);
+          throw cause;
+        }),
+      ),
+    );
+    if (failure !== undefined) {
+      throw new WorkerError(describe(failure.cause), { worker: failure.rank, step: failure.step }, { cause: failure.cause });
+    }
+    return settled.map((s) => (s as PromiseFulfilledResult<unknown>).value);
+  }
+
+  private breakdown(steps: number, seconds: number): StepBreakdown {
+    const perStep = (field: number): number => {
+      let sum = 0;
+      for (let w = 0; w < this.workers; w++) sum += this.buffers.timing[w * TIMING_FIELDS + field];
+      return steps === 0 ? 0 : sum / this.workers / steps;
+    };
+    const step = steps === 0 ? 0 : seconds / steps;
+    const compute = perStep(0);
+    const waitSlowest = perStep(1);
+    const reduceUpdate = perStep(2);
+    return { step, compute, waitSlowest, reduceUpdate, coordination: Math.max(0, step - compute - waitSlowest - reduceUpdate) };
+  }
+}
+
+function describe(cause: unknown): string {
+  if (cause instanceof Error) {
+    if (/ERR_WORKER_OUT_OF_MEMORY/.test(String((cause as { code?: string }).code)) || /out of memory/i.test(cause.message)) {
+      return `ran out of memory (${cause.message})`;
+    }
+    return cause.message;
+  }
+  return String(cause);
+}

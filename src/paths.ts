@@ -1,0 +1,25 @@
+/** Locates files that ship with the package, whether code runs from src/ (tests) or dist/. */
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+function findPackageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const manifest = join(dir, 'package.json');
+    if (existsSync(manifest) && (JSON.parse(readFileSync(manifest, 'utf8')) as { name?: string }).name === 'corefit') {
+      return dir;
+    }
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error('corefit: cannot find its own package.json above ' + fileURLToPath(import.meta.url));
+    dir = parent;
+  }
+}
+
+export const PACKAGE_ROOT = findPackageRoot();
+
+/** The compiled worker entry Piscina loads (tests run `npm run build` first). */
+export const TRAIN_WORKER = join(PACKAGE_ROOT, 'dist', 'workers', 'train-worker.js');
+
+/** The native addon built by `npm install`. */
+export const NATIVE_ADDON = join(PACKAGE_ROOT, 'build', 'Release', 'corefit.node');

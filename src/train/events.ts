@@ -1,0 +1,66 @@
+/** What a training run tells its caller as it goes; the CLI prints these. */
+import type { StepBreakdown } from '../parallel/pool.js';
+
+export interface StartEvent {
+  readonly type: 'start';
+  readonly model: string;
+  readonly engine: string;
+  readonly backend: string;
+  readonly note?: string;
+  readonly workers: number;
+  readonly shards: number;
+  readonly batch_size: number;
+  readonly accumulate: number;
+  readonly epochs: number;
+  readonly steps_per_epoch: number;
+  readonly train_rows: number;
+  readonly test_rows: number;
+  readonly data: string;
+  readonly bce_floor: number | null;
+  readonly resumed_from?: string;
+}
+
+export interface ProgressEvent {
+  readonly type: 'progress';
+  readonly epoch: number;
+  readonly step: number;
+  readonly steps: number;
+  /** Mean loss over the steps of this epoch so far. */
+  readonly loss: number;
+  readonly samples_per_sec: number;
+  readonly eta_seconds: number;
+}
+
+export interface EpochEvent {
+  readonly type: 'epoch';
+  readonly epoch: number;
+  readonly train_loss: number;
+  readonly test_loss: number;
+  /** Mean binary entropy of the targets: the least BCE can reach; null for other losses. */
+  readonly bce_floor: number | null;
+  readonly excess: number | null;
+  readonly test_excess: number | null;
+  /** Classifiers only: share of test rows whose arg-max output is the label. */
+  readonly test_accuracy?: number;
+  readonly samples_per_sec: number;
+  readonly seconds: number;
+  /** Wall time since the start of training (all epochs, evaluation included). */
+  readonly elapsed_seconds: number;
+  readonly step: number;
+  readonly lr: number;
+  readonly step_seconds: StepBreakdown;
+  readonly engine: string;
+  readonly backend: string;
+  readonly workers: number;
+  readonly shards: number;
+  readonly batch_size: number;
+}
+
+export interface CheckpointEvent {
+  readonly type: 'checkpoint';
+  readonly dir: string;
+  readonly epoch: number;
+  readonly step: number;
+}
+
+export type TrainEvent = StartEvent | ProgressEvent | EpochEvent | CheckpointEvent;

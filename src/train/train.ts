@@ -1,0 +1,281 @@
+/**
+ * `train()`: synchronous data-parallel training of one model over a pool of worker
+ * threads, epoch by epoch, with evaluation, checkpoints and exact resume.
+ */
+import { DivergenceError } from '../errors.js';
+import { readCheckpoint, writeCheckpoint, assertSameArchitecture } from '../checkpoint/checkpoint.js';
+import { loadDataset } from '../data/dataset.js';
+import { bceFloor } from '../data/floor.js';
+import { glorotUniformInit } from '../model/init.js';
+import { paramLayout } from '../model/layout.js';
+import { DEFAULT_SPEC, isClassLoss, type ModelSpec } from '../model/spec.js';
+import { testAccuracy } from '../eval/accuracy.js';
+import { learningRateAt } from '../optim/schedule.js';
+import { allocateBuffers, type SharedBuffers, type SharedSplit } from '../parallel/buffers.js';
+import { EVAL_CHUNK, WorkerPool, type RunOutcome, type StepBreakdown } from '../parallel/pool.js';
+import type { StepPlan } from '../parallel/tasks.js';
+import { Rng, type RngState } from '../rng.js';
+import type { EpochEvent, TrainEvent } from './events.js';
+import { checkResumeOptions, newRunConfig, resolveEpochs, resolveWorkers, type RunConfig, type TrainOptions } from './options.js';
+
+/** Where training stands between two steps: all a checkpoint needs besides the buffers. */
+export interface TrainingProgress {
+  /** Global steps completed (Adam's t of the last update). */
+  readonly step: number;
+  /** Epochs completed. */
+  readonly epoch: number;
+  /** Steps completed within the epoch in progress. */
+  readonly stepInEpoch: number;
+  /** The RNG before the shuffle of the epoch in progress, so resume redraws the same order. */
+  readonly rngAtEpochStart: RngState;
+  /** Σ loss, rows and training seconds of the epoch in progress. */
+  readonly epochLossSum: number;
+  readonly epochRows: number;
+  readonly epochSeconds: number;
+  readonly elapsedSeconds: number;
+  readonly history: readonly EpochEvent[];
+}
+
+export interface TrainResult {
+  readonly spec: ModelSpec;
+  readonly params: Float32Array;
+  readonly config: RunConfig;
+  readonly epochs: readonly EpochEvent[];
+  /** 'stopped' when the signal ended the run early (a checkpoint was written if `out` was set). */
+  readonly status: 'completed' | 'stopped';
+  readonly progress: TrainingProgress;
+  readonly engine: string;
+  readonly backend: string;
+}
+
+function subsetSplit(split: SharedSplit, rows: number): SharedSplit {
+  return { x: split.x.subarray(0, rows * split.features), labels: split.labels.subarray(0, rows), rows, features: split.features };
+}
+
+function weighted(a: StepBreakdown, aSteps: number, b: StepBreakdown, bSteps: number): StepBreakdown {
+  const n = aSteps + bSteps;
+  if (n === 0) return b;
+  const mix = (x: number, y: number): number => (x * aSteps + y * bSteps) / n;
+  return {
+    step: mix(a.step, b.step),
+    compute: mix(a.compute, b.compute),
+    waitSlowest: mix(a.waitSlowest, b.waitSlowest),
+    reduceUpdate: mix(a.reduceUpdate, b.reduceUpdate),
+    coordination: mix(a.coordination, b.coordination),
+  };
+}
+
+const ZERO_BREAKDOWN: StepBreakdown = { step: 0, compute: 0, waitSlowest: 0, reduceUpdate: 0, coordination: 0 };
+
+interface Start {
+  spec: ModelSpec;
+  config: RunConfig;
+  progress: TrainingProgress;
+  resumedFrom?: string;
+}
+
+export async function train(opts: TrainOptions = {}): Promise<TrainResult> {
+  const emit = (e: TrainEvent): void => opts.onEvent?.(e);
+  const resumed = opts.resume === undefined ? undefined : await readCheckpoint(opts.resume);
+  if (resumed !== undefined && opts.spec !== undefined) assertSameArchitecture(resumed.spec, opts.spec, opts.resume!);
+  const spec = resumed?.spec ?? opts.spec ?? DEFAULT_SPEC;
+  const workers = resolveWorkers(opts);
+  const epochs = resolveEpochs(opts);
+  const data = await loadDataset({ dir: opts.data, normalize: spec.normalize });
+
+  let start: Start;
+  let buffers: SharedBuffers;
+  const layout = paramLayout(spec);
+  const makeBuffers = (config: Pick<RunConfig, 'shards' | 'trainRows' | 'testRows'>): SharedBuffers =>
+    allocateBuffers({
+      paramCount: layout.size,
+      shards: config.shards,
+      workers,
+      train: subsetSplit(data.train, config.trainRows),
+      test: subsetSplit(data.test, config.testRows),
+    });
+  if (resumed !== undefined) {
+    const config = resumed.state.config as unknown as RunConfig;
+    checkResumeOptions(opts, config);
+    buffers = makeBuffers(config);
+    buffers.params.set(resumed.params);
+    buffers.m.set(resumed.state.m);
+    buffers.v.set(resumed.state.v);
+    start = { spec, config, progress: resumed.state.progress as unknown as TrainingProgress, resumedFrom: opts.resume };
+  } else {
+    const config = newRunConfig(opts, spec, data.train.rows, data.test.rows);
+    buffers = makeBuffers(config);
+    const rng = Rng.fromSeed(config.seed);
+    glorotUniformInit(layout, buffers.params, rng);
+    start = {
+      spec,
+      config,
+      progress: { step: 0, epoch: 0, stepInEpoch: 0, rngAtEpochStart: rng.state(), epochLossSum: 0, epochRows: 0, epochSeconds: 0, elapsedSeconds: 0, history: [] },
+    };
+  }
+  const { config } = start;
+  const b = buffers;
+  const floor = bceFloor(spec, b.train);
+  const rowsPerStep = config.batchSize * config.accumulate;
+  const stepsPerEpoch = Math.ceil(config.trainRows / rowsPerStep);
+  const plan: StepPlan = {
+    workers,
+    shards: config.shards,
+    batchSize: config.batchSize,
+    accumulate: config.accumulate,
+    schedule: config.schedule,
+    clipNorm: config.clipNorm,
+  };
+  const pool = new WorkerPool({
+    workers,
+    buffers: b,
+    setup: {
+      spec,
+      engine: opts.engine ?? 'auto',
+      tfjsBackend: opts.tfjsBackend ?? 'auto',
+      maxRows: Math.max(Math.ceil(config.batchSize / config.shards), EVAL_CHUNK),
+    },
+    fault: opts.fault,
+  });
+  const onAbort = (): void => pool.requestStop();
+  opts.signal?.addEventListener('abort', onAbort);
+  if (opts.signal?.aborted) pool.requestStop();
+
+  let progress = start.progress;
+  const checkpoint = async (): Promise<void> => {
+    if (opts.out === undefined) return;
+    await writeCheckpoint(opts.out, {
+      spec,
+      params: b.params,
+      state: { m: b.m, v: b.v, step: progress.step, epoch: progress.epoch, rng: progress.rngAtEpochStart, config: config as unknown as Record<string, unknown>, progress: progress as unknown as Record<string, unknown>, history: progress.history as unknown[] },
+    });
+    emit({ type: 'checkpoint', dir: opts.out, epoch: progress.epoch, step: progress.step });
+  };
+
+  try {
+    const info = await pool.info();
+    emit({
+      type: 'start', model: spec.name, engine: info.engine, backend: info.backend, note: info.note, workers, shards: config.shards,
+      batch_size: config.batchSize, accumulate: config.accumulate, epochs, steps_per_epoch: stepsPerEpoch,
+      train_rows: config.trainRows, test_rows: config.testRows, data: data.name, bce_floor: floor, resumed_from: start.resumedFrom,
+    });
+    let status: TrainResult['status'] = 'completed';
+    const wallStart = performance.now() / 1000 - progress.elapsedSeconds;
+
+    while (progress.epoch < epochs && status === 'completed') {
+      const epochStarted = performance.now() / 1000;
+      const rng = Rng.fromState(progress.rngAtEpochStart);
+      for (let i = 0; i < config.trainRows; i++) b.order[i] = i;
+      rng.shuffle(b.order);
+      let breakdown = ZERO_BREAKDOWN;
+      let breakdownSteps = 0;
+
+      while (progress.stepInEpoch < stepsPerEpoch) {
+        const every = opts.checkpointEvery;
+        const nextStop = every === undefined ? stepsPerEpoch : Math.min(stepsPerEpoch, progress.stepInEpoch + every - (progress.step % every));
+        const outcome = await runWithProgress(pool, plan, progress, nextStop, stepsPerEpoch, emit);
+        breakdown = weighted(breakdown, breakdownSteps, outcome.breakdown, outcome.steps);
+        breakdownSteps += outcome.steps;
+        progress = {
+          ...progress,
+          step: progress.step + outcome.steps,
+          stepInEpoch: progress.stepInEpoch + outcome.steps,
+          epochLossSum: progress.epochLossSum + outcome.lossSum,
+          epochRows: progress.epochRows + outcome.rows,
+          epochSeconds: progress.epochSeconds + outcome.seconds,
+          elapsedSeconds: performance.now() / 1000 - wallStart,
+        };
+        if (outcome.diverged !== undefined) {
+          throw new DivergenceError(outcome.diverged.step, outcome.diverged.inGradient ? 'the gradient' : 'the loss');
+        }
+        if (outcome.stopped || pool.stopRequested) {
+          status = 'stopped';
+          break;
+        }
+        if (progress.stepInEpoch < stepsPerEpoch) await checkpoint();
+      }
+      if (status === 'stopped') {
+        await checkpoint();
+        break;
+      }
+
+      const testLoss = (await pool.lossSum('test')) / b.test.rows;
+      const trainLoss = progress.epochLossSum / progress.epochRows;
+      const report: EpochEvent = {
+        type: 'epoch',
+        epoch: progress.epoch + 1,
+        train_loss: trainLoss,
+        test_loss: testLoss,
+        bce_floor: floor,
+        excess: floor === null ? null : trainLoss - floor,
+        test_excess: floor === null ? null : testLoss - floor,
+        test_accuracy: isClassLoss(spec.loss) ? await testAccuracy(pool, spec, b.test) : undefined,
+        samples_per_sec: progress.epochRows / progress.epochSeconds,
+        seconds: performance.now() / 1000 - epochStarted,
+        elapsed_seconds: performance.now() / 1000 - wallStart,
+        step: progress.step,
+        lr: learningRateAt(config.schedule, Math.max(1, progress.step)),
+        step_seconds: breakdown,
+        engine: info.engine,
+        backend: info.backend,
+        workers,
+        shards: config.shards,
+        batch_size: config.batchSize,
+      };
+      progress = {
+        ...progress,
+        epoch: progress.epoch + 1,
+        stepInEpoch: 0,
+        rngAtEpochStart: rng.state(),
+        epochLossSum: 0,
+        epochRows: 0,
+        epochSeconds: 0,
+        elapsedSeconds: report.elapsed_seconds,
+        history: [...progress.history, report],
+      };
+      emit(report);
+      await checkpoint();
+      if (opts.untilTestLoss !== undefined && testLoss <= opts.untilTestLoss) break;
+    }
+    return {
+      spec, params: Float32Array.from(b.params), config, epochs: progress.history, status, progress,
+      engine: info.engine, backend: info.backend,
+    };
+  } finally {
+    opts.signal?.removeEventListener('abort', onAbort);
+    await pool.close();
+  }
+}
+
+/** Runs steps up to `stepEnd` of the epoch while reporting progress a few times a second. */
+async function runWithProgress(
+  pool: WorkerPool,
+  plan: StepPlan,
+  progress: TrainingProgress,
+  stepEnd: number,
+  stepsPerEpoch: number,
+  emit: (e: TrainEvent) => void,
+): Promise<RunOutcome> {
+  const started = performance.now();
+  const timer = setInterval(() => {
+    const done = pool.stepsDone();
+    if (done === 0) return;
+    const seconds = (performance.now() - started) / 1000;
+    const rows = pool.buffers.progress[1];
+    const rate = rows / seconds;
+    emit({
+      type: 'progress',
+      epoch: progress.epoch + 1,
+      step: progress.stepInEpoch + done,
+      steps: stepsPerEpoch,
+      loss: (progress.epochLossSum + pool.buffers.progress[0]) / (progress.epochRows + rows),
+      samples_per_sec: rate,
+      eta_seconds: ((stepsPerEpoch - progress.stepInEpoch - done) * seconds) / done,
+    });
+  }, 250);
+  try {
+    return await pool.run(plan, progress.step, progress.stepInEpoch, stepEnd);
+  } finally {
+    clearInterval(timer);
+  }
+}
