@@ -1,0 +1,53 @@
+#!/usr/bin/env node
+/** The `corefit` command: train, eval, bench, lint. */
+import { Command, CommanderError } from 'commander';
+import { EXIT_CODES } from './errors.js';
+import { reportError, type Runner } from './cli/output.js';
+import { trainCommand } from './cli/commands/train.js';
+import { evalCommand } from './cli/commands/eval.js';
+import { benchCommand } from './cli/commands/bench.js';
+import { lintCommand } from './cli/commands/lint.js';
+
+const EXIT_HELP = `
+Exit codes:
+  0    success
+  1    lint: warnings only, with --strict
+  2    lint found errors (train refuses such a model; --no-lint skips the check)
+  ${EXIT_CODES.USAGE}   bad command-line usage (unknown flag, bad value)
+  ${EXIT_CODES.DATA}   bad input: data files or model spec
+  ${EXIT_CODES.CHECKPOINT}   checkpoint missing, corrupt, or of another architecture
+  ${EXIT_CODES.WORKER}   a worker or engine failed (the last checkpoint is intact)
+  ${EXIT_CODES.DIVERGED}   training diverged: loss or gradient not finite (the last good checkpoint is kept)
+  130  stopped by SIGINT (a checkpoint was written with --out)
+  143  stopped by SIGTERM (a checkpoint was written with --out)`;
+
+/** Runs a command body and exits with its code; errors are explained, not thrown. */
+const run: Runner = async (action, json, debug) => {
+  let code: number;
+  try {
+    code = await action();
+  } catch (err) {
+    code = reportError(err, debug, json);
+  }
+  process.exitCode = code;
+};
+
+/** --help and --version exit 0; any other commander complaint is a usage error. */
+function exitOnCommanderError(err: CommanderError): never {
+  const helpOrVersion = err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help';
+  process.exit(helpOrVersion ? 0 : EXIT_CODES.USAGE);
+}
+
+const program = new Command('corefit')
+  .description('Train dense networks over every CPU core with worker threads, and measure how well that pays.')
+  .version('0.1.0')
+  .showHelpAfterError('(run with --help for usage)')
+  .addHelpText('after', EXIT_HELP)
+  .exitOverride(exitOnCommanderError);
+
+for (const command of [trainCommand(run), evalCommand(run), benchCommand(run), lintCommand(run)]) {
+  command.addHelpText('after', EXIT_HELP).exitOverride(exitOnCommanderError);
+  program.addCommand(command);
+}
+
+await program.parseAsync(process.argv);

