@@ -1,0 +1,28 @@
+/** What the numbers were measured on, recorded with every report. */
+import { availableParallelism, cpus, platform, release, totalmem } from 'node:os';
+
+export interface Machine {
+  readonly cpu: string;
+  readonly cores: number;
+  readonly memoryGiB: number;
+  readonly os: string;
+  readonly node: string;
+  readonly engine: string;
+  readonly backend: string;
+  /** OpenBLAS's tuning variables, which change which kernels run. */
+  readonly blasEnv: Readonly<Record<string, string>>;
+}
+
+export function describeMachine(engine: string, backend: string): Machine {
+  const blasEnv = Object.fromEntries(Object.entries(process.env).filter(([k, v]) => k.startsWith('OPENBLAS_') && v !== undefined)) as Record<string, string>;
+  return {
+    cpu: cpus()[0]?.model.trim() ?? 'unknown',
+    cores: availableParallelism(),
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
+    os: `${platform()} ${release()}`,
+    node: process.version,
+    engine,
+    backend,
+    blasEnv,
+  };
+}

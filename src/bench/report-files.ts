@@ -1,0 +1,141 @@
+/** The bench report as people read it: tables for the terminal and Markdown, PNG charts, raw JSON. */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { renderLineChartPng, type LineSeries } from '../report/chart.js';
+import { formatMarkdownTable, formatTerminalTable, type Column } from '../report/table.js';
+import type { BenchReport } from './bench.js';
+import type { Cell } from './summary.js';
+
+const ms = (s: number): number => s * 1000;
+
+function cellColumns(ceiling: number | undefined): Column<Cell>[] {
+  return [
+    { kind: 'number', header: 'workers', value: (c) => c.workers },
+    { kind: 'number', header: 'samples/s', value: (c) => c.samplesPerSec },
+    { kind: 'number', header: 'step ms', value: (c) => ms(c.stepSeconds), decimals: 3 },
+    { kind: 'number', header: 'speedup', value: (c) => c.speedup, decimals: 2, suffix: '×' },
+    { kind: 'number', header: 'efficiency', value: (c) => 100 * c.efficiency, decimals: 0, suffix: ' %' },
+    { kind: 'number', header: 'compute ms', value: (c) => ms(c.breakdown.compute), decimals: 3 },
+    { kind: 'number', header: 'wait slowest ms', value: (c) => ms(c.breakdown.waitSlowest), decimals: 3 },
+    { kind: 'number', header: 'reduce+Adam ms', value: (c) => ms(c.breakdown.reduceUpdate), decimals: 3 },
+    { kind: 'number', header: 'coordination ms', value: (c) => ms(c.breakdown.coordination), decimals: 3 },
+    { kind: 'number', header: '% of ceiling', value: (c) => (ceiling === undefined ? undefined : (100 * c.samplesPerSec) / (c.workers * ceiling)), decimals: 0, suffix: ' %' },
+  ];
+}
+
+interface PeerRow {
+  readonly who: string;
+  readonly samplesPerSec: number;
+  readonly corefit: number | undefined;
+}
+
+const peerColumns: Column<PeerRow>[] = [
+  { kind: 'text', header: 'PyTorch', value: (r) => r.who },
+  { kind: 'number', header: 'samples/s', value: (r) => r.samplesPerSec },
+  { kind: 'number', header: 'corefit ×', value: (r) => (r.corefit === undefined ? undefined : r.corefit / r.samplesPerSec), decimals: 2, suffix: '×' },
+];
+
+type Format = <Row>(columns: readonly Column<Row>[], rows: readonly Row[]) => string;
+
+function tables(r: BenchReport, format: Format, heading: (text: string) => string): string {
+  const parts: string[] = [];
+  for (const batchSize of r.options.batchSizes) {
+    const cells = r.cells.filter((c) => c.batchSize === batchSize);
+    const ceiling = r.ceiling.find((c) => c.batchSize === batchSize);
+    parts.push(heading(`Global batch ${batchSize}`));
+    parts.push(format(cellColumns(ceiling?.samplesPerSec), cells));
+    if (ceiling !== undefined) {
+      parts.push(`Engine ceiling, one core: ${Math.round(ceiling.samplesPerSec).toLocaleString('en-US')} samples/s (${ceiling.gflops.toFixed(0)} GFLOP/s: plain sgemm of the same shapes at per-worker batch ${batchSize}).`);
+    }
+    if (r.peer !== null && 'cells' in r.peer) {
+      const rows = r.peer.cells.filter((c) => c.batchSize === batchSize).map((p) => ({
+        who: p.mode === 'process' ? '1 process, 1 thread' : `DDP (gloo), ${p.workers} processes`,
+        samplesPerSec: p.samplesPerSec,
+        corefit: cells.find((c) => c.workers === p.workers)?.samplesPerSec,
+      }));
+      parts.push(format(peerColumns, rows));
+    }
+  }
+  if (r.peer !== null && 'unavailable' in r.peer) parts.push(`PyTorch peer unavailable: ${r.peer.unavailable}`);
+  if (r.timeToQuality.length > 0) {
+    parts.push(heading(`Time to test loss ≤ ${r.options.target}`));
+    parts.push(format<BenchReport['timeToQuality'][number]>([
+      { kind: 'number', header: 'batch', value: (t) => t.batchSize },
+      { kind: 'number', header: 'workers', value: (t) => t.workers },
+      { kind: 'text', header: 'reached', value: (t) => (t.reached ? 'yes' : `no (in ${t.epochs} epochs)`) },
+      { kind: 'number', header: 'epochs', value: (t) => (t.reached ? t.epochs : undefined) },
+      { kind: 'number', header: 'seconds', value: (t) => (t.reached ? t.seconds : undefined), decimals: 1 },
+      { kind: 'number', header: 'last test loss', value: (t) => t.curve[t.curve.length - 1]?.testLoss, decimals: 4 },
+    ], r.timeToQuality));
+    const pt = r.peer !== null && 'timeToQuality' in r.peer ? r.peer.timeToQuality : null;
+    if (pt !== null) {
+      const hit = pt.epochs.find((e) => e.testBce <= r.options.target);
+      parts.push(`PyTorch, batch ${pt.batchSize}, 1 thread: ${hit === undefined ? `not reached in ${pt.epochs.length} epochs` : `reached in ${hit.epoch} epochs, ${hit.wallSeconds.toFixed(1)} s of training`} (test loss per epoch: ${pt.epochs.map((e) => e.testBce.toFixed(4)).join(', ')}).`);
+    }
+  }
+  return parts.join('\n\n');
+}
+
+export function terminalTables(r: BenchReport): string {
+  return tables(r, formatTerminalTable, (t) => t);
+}
+
+export function markdownReport(r: BenchReport, command: string): string {
+  const m = r.machine;
+  return [
+    `# corefit bench: ${r.model}`,
+    `Machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.os}, Node ${m.node}; engine ${m.engine} (${m.backend})${Object.keys(m.blasEnv).length > 0 ? `; ${Object.entries(m.blasEnv).map(([k, v]) => `${k}=${v}`).join(' ')}` : ''}.`,
+    `Command: \`${command}\` (${r.created}). Each cell is the median of ${r.options.repeats} interleaved repetitions; warm-up steps are not counted. Times per step are averaged over the workers.`,
+    tables(r, formatMarkdownTable, (t) => `## ${t}`),
+  ].join('\n\n') + '\n';
+}
+
+function charts(r: BenchReport): Record<string, Buffer> {
+  const workers = [...new Set(r.cells.map((c) => c.workers))].sort((a, b) => a - b);
+  const speedup: LineSeries[] = r.options.batchSizes.map((b) => ({
+    name: `batch ${b}`,
+    points: r.cells.filter((c) => c.batchSize === b).map((c) => [c.workers, c.speedup] as const),
+  }));
+  speedup.push({ name: 'ideal', points: workers.map((w) => [w, w] as const), dashed: true });
+  const throughput: LineSeries[] = workers.map((w) => ({
+    name: `${w} worker${w > 1 ? 's' : ''}`,
+    points: r.cells.filter((c) => c.workers === w).map((c) => [c.batchSize, c.samplesPerSec] as const),
+  }));
+  if (r.peer !== null && 'cells' in r.peer) {
+    for (const w of workers) {
+      const pts = r.peer.cells.filter((c) => c.workers === w).map((c) => [c.batchSize, c.samplesPerSec] as const);
+      if (pts.length > 0) throughput.push({ name: `PyTorch ${w === 1 ? '1 process' : `DDP ${w}`}`, points: pts, dashed: true });
+    }
+  }
+  const files: Record<string, Buffer> = {
+    'speedup.png': renderLineChartPng({ title: 'Speedup over 1 worker', xLabel: 'workers', yLabel: 'speedup (×)', series: speedup, integerX: true }),
+    'throughput.png': renderLineChartPng({ title: 'Training throughput', xLabel: 'global batch size', yLabel: 'samples/s', series: throughput, logX: true }),
+  };
+  if (r.timeToQuality.length > 0) {
+    const quality: LineSeries[] = r.timeToQuality.map((t) => ({
+      name: `batch ${t.batchSize} (${t.workers}w)`,
+      points: t.curve.map((p) => [p.seconds, p.testLoss] as const),
+    }));
+    const maxSeconds = Math.max(...r.timeToQuality.flatMap((t) => t.curve.map((p) => p.seconds)));
+    quality.push({ name: `target ${r.options.target}`, points: [[0, r.options.target], [maxSeconds, r.options.target]], dashed: true });
+    files['quality.png'] = renderLineChartPng({ title: 'Test loss over wall time', xLabel: 'seconds', yLabel: 'test loss', series: quality });
+  }
+  return files;
+}
+
+/** Writes bench.json, bench.md and the charts; returns the paths written. */
+export async function writeBenchFiles(dir: string, r: BenchReport, command: string): Promise<string[]> {
+  await mkdir(dir, { recursive: true });
+  const files: Record<string, string | Buffer> = {
+    'bench.json': JSON.stringify(r, null, 2) + '\n',
+    'bench.md': markdownReport(r, command),
+    ...charts(r),
+  };
+  const written: string[] = [];
+  for (const [name, content] of Object.entries(files)) {
+    const path = join(dir, name);
+    await writeFile(path, content);
+    written.push(path);
+  }
+  return written;
+}
