@@ -1,10 +1,8 @@
 /** `corefit bench`: the parallel speedup and batch-size scaling report. */
 import { availableParallelism } from 'node:os';
 import { Command } from 'commander';
-import { runBench, type BenchOptions } from '../../bench/bench.js';
-import { terminalTables, writeBenchFiles } from '../../bench/report-files.js';
+import type { BenchOptions } from '../../bench/bench.js';
 import type { EngineChoice } from '../../engine/engine.js';
-import { readSpecFile } from '../../model/spec-file.js';
 import { DEFAULT_SPEC } from '../../model/spec.js';
 import { UsageError } from '../../errors.js';
 import { makeOutput, type Runner } from '../output.js';
@@ -62,6 +60,9 @@ export function benchCommand(run: Runner): Command {
       await run(async () => {
         if (flags.steps !== undefined && flags.seconds !== undefined) throw new UsageError('give --steps or --seconds, not both');
         const out = makeOutput(flags.json);
+        const [{ runBench }, { terminalTables, writeBenchFiles }, { readSpecFile }] = await Promise.all([
+          import('../../bench/bench.js'), import('../../bench/report-files.js'), import('../../model/spec-file.js'),
+        ]);
         const batchSizes = flags.batchSizes ?? (flags.quick ? QUICK_BATCHES : DEFAULT_BATCHES);
         const options: BenchOptions = {
           spec: flags.model === undefined ? DEFAULT_SPEC : await readSpecFile(flags.model),

@@ -1,6 +1,5 @@
 /** `corefit lint`: judge a model spec or model.json before any training. */
 import { Command } from 'commander';
-import { runLint } from '../../lint/lint.js';
 import { makeOutput, type Runner } from '../output.js';
 
 interface LintFlags {
@@ -21,6 +20,7 @@ export function lintCommand(run: Runner): Command {
     .action(async (model: string, flags: LintFlags) => {
       await run(async () => {
         const out = makeOutput(flags.json);
+        const { runLint } = await import('../../lint/lint.js');
         const report = await runLint(model, { dataDir: flags.data, strict: flags.strict });
         for (const f of report.findings) out.record({ type: 'finding', ...f });
         out.record({ type: 'summary', model, findings: report.findings.length, exit_code: report.exitCode });

@@ -1,10 +1,7 @@
 /** `corefit train`: parse flags, run `train()`, print progress and results, handle signals. */
 import { Command } from 'commander';
-import { readSpecFile } from '../../model/spec-file.js';
-import { train } from '../../train/train.js';
 import type { TrainOptions } from '../../train/options.js';
 import type { EpochEvent, TrainEvent } from '../../train/events.js';
-import { lintBeforeTraining } from '../../lint/lint.js';
 import { makeOutput, fixed, thousands, type Output, type Runner } from '../output.js';
 import { ProgressBar } from '../progress-bar.js';
 import { oneOf, positiveNumber, wholeNumber } from '../parse.js';
@@ -74,6 +71,10 @@ export function trainCommand(run: Runner): Command {
     .action(async (flags: TrainFlags) => {
       await run(async () => {
         const out = makeOutput(flags.json);
+        // Loaded here, not at start-up, so that `corefit --help` stays fast.
+        const [{ readSpecFile }, { train }, { lintBeforeTraining }] = await Promise.all([
+          import('../../model/spec-file.js'), import('../../train/train.js'), import('../../lint/lint.js'),
+        ]);
         const spec = flags.model === undefined ? undefined : await readSpecFile(flags.model);
         if (flags.lint && flags.resume === undefined) await lintBeforeTraining(spec, flags.data, out);
         const bar = new ProgressBar(!flags.json && process.stderr.isTTY === true);

@@ -1,0 +1,63 @@
+/**
+ * `corefit bench --quick` as CI's smoke test: the report is complete and consistent.
+ * It asserts no speed — only that every cell is there and the arithmetic holds.
+ */
+import { mkdtemp, readFile, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PNG } from 'pngjs';
+import { describe, expect, it } from 'vitest';
+import type { BenchReport } from '../src/bench/bench.js';
+import { jsonLines, runCli } from './helpers/cli.js';
+
+describe('corefit bench --quick', () => {
+  it('writes a complete, consistent report with tables and charts', async () => {
+    const out = await mkdtemp(join(tmpdir(), 'corefit-bench-'));
+    const run = await runCli(['bench', '--quick', '--workers', '1,2', '--out', out, '--json']);
+    expect(run.code, run.stderr).toBe(0);
+
+    const report = JSON.parse(await readFile(join(out, 'bench.json'), 'utf8')) as BenchReport;
+    expect(report.options.batchSizes).toEqual([100, 1000]);
+    expect(report.machine.cores).toBeGreaterThan(0);
+    expect(report.machine.node).toBe(process.version);
+    for (const batchSize of report.options.batchSizes) {
+      for (const workers of [1, 2]) {
+        const cell = report.cells.find((c) => c.batchSize === batchSize && c.workers === workers);
+        expect(cell, `cell ${workers}/${batchSize}`).toBeDefined();
+        const samples = report.samples.filter((s) => s.batchSize === batchSize && s.workers === workers);
+        expect(samples).toHaveLength(report.options.repeats);
+        const rates = samples.map((s) => s.samplesPerSec).sort((a, b) => a - b);
+        expect(cell!.samplesPerSec).toBe(rates[(rates.length - 1) >> 1]);
+        expect(cell!.efficiency).toBeCloseTo(cell!.speedup / workers, 12);
+        if (workers === 1) expect(cell!.speedup).toBe(1);
+        const b = cell!.breakdown;
+        expect(b.compute).toBeGreaterThan(0);
+        expect(b.compute + b.waitSlowest + b.reduceUpdate).toBeLessThanOrEqual(b.step * 1.0001);
+      }
+      if (report.machine.engine === 'native') expect(report.ceiling.find((c) => c.batchSize === batchSize)).toBeDefined();
+    }
+    // Repetitions are interleaved: consecutive samples never repeat the same cell.
+    for (let i = 1; i < report.samples.length; i++) {
+      const [a, b] = [report.samples[i - 1], report.samples[i]];
+      expect(a.workers === b.workers && a.batchSize === b.batchSize).toBe(false);
+    }
+    expect(report.timeToQuality.map((t) => t.batchSize)).toEqual([100, 1000]);
+    for (const t of report.timeToQuality) {
+      expect(t.curve.length).toBe(t.epochs);
+      expect(t.reached).toBe(t.curve[t.curve.length - 1].testLoss <= t.target);
+    }
+
+    const md = await readFile(join(out, 'bench.md'), 'utf8');
+    expect(md).toMatch(/## Global batch 100/);
+    expect(md).toMatch(/## Global batch 1000/);
+    expect(md).toMatch(/## Time to test loss/);
+    for (const chart of ['speedup.png', 'throughput.png', 'quality.png']) {
+      const png = PNG.sync.read(await readFile(join(out, chart)));
+      expect(png.width).toBeGreaterThan(100);
+      expect((await stat(join(out, chart))).size).toBeGreaterThan(5000);
+    }
+    const lines = jsonLines(run.stdout);
+    expect(lines.filter((l) => l.type === 'cell')).toHaveLength(report.cells.length);
+    expect(lines.at(-1)!.type).toBe('summary');
+  });
+});
