@@ -22,6 +22,8 @@ export interface TimeToQuality {
   readonly epochs: number;
   readonly seconds: number;
   readonly curve: readonly QualityPoint[];
+  /** The BCE floor of the test targets (null for other losses): the target must lie above it. */
+  readonly testFloor: number | null;
 }
 
 export interface TimeToQualityOptions {
@@ -38,6 +40,7 @@ export interface TimeToQualityOptions {
 
 export async function timeToQuality(o: TimeToQualityOptions): Promise<TimeToQuality> {
   const curve: QualityPoint[] = [];
+  let testFloor: number | null = null;
   const result = await train({
     spec: o.spec,
     data: o.data,
@@ -49,6 +52,7 @@ export async function timeToQuality(o: TimeToQualityOptions): Promise<TimeToQual
     untilTestLoss: o.target,
     onEvent: (e) => {
       if (e.type !== 'epoch') return;
+      testFloor = e.test_bce_floor;
       const point = { epoch: e.epoch, seconds: e.elapsed_seconds, testLoss: e.test_loss };
       curve.push(point);
       o.onEpoch?.(point);
@@ -63,5 +67,6 @@ export async function timeToQuality(o: TimeToQualityOptions): Promise<TimeToQual
     epochs: result.progress.epoch,
     seconds: last.seconds,
     curve,
+    testFloor,
   };
 }

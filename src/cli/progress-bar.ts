@@ -16,16 +16,20 @@ export class ProgressBar {
       this.epoch = e.epoch;
       this.bar = new cliProgress.SingleBar(
         {
-          format: `epoch ${e.epoch} [{bar}] {value}/{total} | loss {loss} | {rate} samples/s | ETA {eta_s}s`,
+          format: `epoch ${e.epoch} [{bar}] {value}/{total} | loss {loss}{excess} | {rate} samples/s | ETA {eta_s}s`,
           stream: process.stderr,
           hideCursor: true,
           clearOnComplete: true,
         },
         cliProgress.Presets.shades_classic,
       );
-      this.bar.start(e.steps, 0, { loss: '–', rate: '–', eta_s: '–' });
+      this.bar.start(e.steps, 0, { loss: '–', excess: '', rate: '–', eta_s: '–' });
     }
-    this.bar.update(e.step, { loss: e.loss.toFixed(4), rate: thousands(e.samples_per_sec), eta_s: Math.ceil(e.eta_seconds) });
+    this.bar.update(e.step, {
+      loss: e.loss.toFixed(4),
+      excess: e.excess === null ? '' : ` (excess ${e.excess.toFixed(4)})`,
+      rate: thousands(e.samples_per_sec), eta_s: Math.ceil(e.eta_seconds),
+    });
   }
 
   stop(): void {

@@ -1,4 +1,7 @@
-/** `evaluate()`: the test loss, BCE floor and excess of a checkpoint, computed on the worker pool. */
+/**
+ * `evaluate()`: the test loss, BCE floor and excess of a checkpoint, computed on the
+ * worker pool, and on request the pictures of what it learned.
+ */
 import { readCheckpoint } from '../checkpoint/checkpoint.js';
 import { loadDataset } from '../data/dataset.js';
 import { bceFloor } from '../data/floor.js';
@@ -9,6 +12,8 @@ import { testAccuracy } from './accuracy.js';
 import { allocateBuffers } from '../parallel/buffers.js';
 import { defaultWorkerCount, EVAL_CHUNK, WorkerPool } from '../parallel/pool.js';
 import { UsageError } from '../errors.js';
+import type { PicturesWritten } from '../report/training-pictures.js';
+import type { EpochEvent } from '../train/events.js';
 
 export interface EvaluateOptions {
   readonly data?: string;
@@ -16,6 +21,8 @@ export interface EvaluateOptions {
   readonly workers?: number;
   /** Evaluate only the first rows of the test split. */
   readonly testRows?: number;
+  /** Write reconstructions.png, latent.png and loss.png (from the checkpoint's history) into this directory. */
+  readonly images?: string;
 }
 
 export interface Evaluation {
@@ -27,8 +34,10 @@ export interface Evaluation {
   readonly test_rows: number;
   readonly engine: string;
   readonly backend: string;
-  /** The checkpoint's parameters, the test inputs and the model's outputs for them (for pictures). */
+  /** The checkpoint's parameters. */
   readonly params: Float32Array;
+  /** With the `images` option: the pictures written, and those skipped with the reason. */
+  readonly images?: PicturesWritten;
 }
 
 export async function evaluate(checkpointDir: string, opts: EvaluateOptions = {}): Promise<Evaluation> {
@@ -47,9 +56,17 @@ export async function evaluate(checkpointDir: string, opts: EvaluateOptions = {}
     const testLoss = (await pool.lossSum('test')) / rows;
     const floor = bceFloor(spec, test);
     const accuracy = isClassLoss(spec.loss) ? await testAccuracy(pool, spec, test) : undefined;
+    let images: PicturesWritten | undefined;
+    if (opts.images !== undefined) {
+      // Loaded only when pictures are asked for: the chart renderer takes about a second to load.
+      const { writeTrainingPictures } = await import('../report/training-pictures.js');
+      // The trainer stores its epoch events as the history.
+      const history = checkpoint.state.history as readonly EpochEvent[];
+      images = await writeTrainingPictures(opts.images, { pool, spec, test, history, imageShape: data.imageShape });
+    }
     return {
       spec, test_loss: testLoss, bce_floor: floor, excess: floor === null ? null : testLoss - floor, test_accuracy: accuracy,
-      test_rows: rows, engine: info.engine, backend: info.backend, params: checkpoint.params,
+      test_rows: rows, engine: info.engine, backend: info.backend, params: checkpoint.params, images,
     };
   } finally {
     await pool.close();

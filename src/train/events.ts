@@ -1,4 +1,5 @@
 /** What a training run tells its caller as it goes; the CLI prints these. */
+import type { LrSchedule } from '../optim/schedule.js';
 import type { StepBreakdown } from '../parallel/pool.js';
 
 export interface StartEvent {
@@ -17,6 +18,8 @@ export interface StartEvent {
   readonly test_rows: number;
   readonly data: string;
   readonly bce_floor: number | null;
+  /** The learning rate of every step, after scaling (see learningRateAt). */
+  readonly lr_schedule: LrSchedule;
   readonly resumed_from?: string;
 }
 
@@ -27,6 +30,8 @@ export interface ProgressEvent {
   readonly steps: number;
   /** Mean loss over the steps of this epoch so far. */
   readonly loss: number;
+  /** loss − BCE floor of the training targets; null for other losses. */
+  readonly excess: number | null;
   readonly samples_per_sec: number;
   readonly eta_seconds: number;
 }
@@ -39,6 +44,8 @@ export interface EpochEvent {
   /** Mean binary entropy of the targets: the least BCE can reach; null for other losses. */
   readonly bce_floor: number | null;
   readonly excess: number | null;
+  /** The floor of the test targets, which test_excess is measured from. */
+  readonly test_bce_floor: number | null;
   readonly test_excess: number | null;
   /** Classifiers only: share of test rows whose arg-max output is the label. */
   readonly test_accuracy?: number;

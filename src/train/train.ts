@@ -16,7 +16,7 @@ import { EVAL_CHUNK, WorkerPool, type RunOutcome, type StepBreakdown } from '../
 import type { StepPlan } from '../parallel/tasks.js';
 import { Rng, type RngState } from '../rng.js';
 import type { EpochEvent, TrainEvent } from './events.js';
-import { checkResumeOptions, newRunConfig, resolveEpochs, resolveWorkers, type RunConfig, type TrainOptions } from './options.js';
+import { checkResumeOptions, newRunConfig, resolveEpochs, resolveWorkers, updatesPerEpoch, type RunConfig, type TrainOptions } from './options.js';
 
 /** Where training stands between two steps: all a checkpoint needs besides the buffers. */
 export interface TrainingProgress {
@@ -116,8 +116,9 @@ export async function train(opts: TrainOptions = {}): Promise<TrainResult> {
   const { config } = start;
   const b = buffers;
   const floor = bceFloor(spec, b.train);
-  const rowsPerStep = config.batchSize * config.accumulate;
-  const stepsPerEpoch = Math.ceil(config.trainRows / rowsPerStep);
+  // test_excess compares the test loss with the test targets' own floor, as `corefit eval` does.
+  const testFloor = bceFloor(spec, b.test);
+  const stepsPerEpoch = updatesPerEpoch(config);
   const plan: StepPlan = {
     workers,
     shards: config.shards,
@@ -157,7 +158,8 @@ export async function train(opts: TrainOptions = {}): Promise<TrainResult> {
     emit({
       type: 'start', model: spec.name, engine: info.engine, backend: info.backend, note: info.note, workers, shards: config.shards,
       batch_size: config.batchSize, accumulate: config.accumulate, epochs, steps_per_epoch: stepsPerEpoch,
-      train_rows: config.trainRows, test_rows: config.testRows, data: data.name, bce_floor: floor, resumed_from: start.resumedFrom,
+      train_rows: config.trainRows, test_rows: config.testRows, data: data.name, bce_floor: floor, lr_schedule: config.schedule,
+      resumed_from: start.resumedFrom,
     });
     let status: TrainResult['status'] = 'completed';
     const wallStart = performance.now() / 1000 - progress.elapsedSeconds;
@@ -173,7 +175,7 @@ export async function train(opts: TrainOptions = {}): Promise<TrainResult> {
       while (progress.stepInEpoch < stepsPerEpoch) {
         const every = opts.checkpointEvery;
         const nextStop = every === undefined ? stepsPerEpoch : Math.min(stepsPerEpoch, progress.stepInEpoch + every - (progress.step % every));
-        const outcome = await runWithProgress(pool, plan, progress, nextStop, stepsPerEpoch, emit);
+        const outcome = await runWithProgress(pool, plan, progress, nextStop, stepsPerEpoch, floor, emit);
         breakdown = weighted(breakdown, breakdownSteps, outcome.breakdown, outcome.steps);
         breakdownSteps += outcome.steps;
         progress = {
@@ -188,6 +190,9 @@ export async function train(opts: TrainOptions = {}): Promise<TrainResult> {
         if (outcome.diverged !== undefined) {
           throw new DivergenceError(outcome.diverged.step, outcome.diverged.inGradient ? 'the gradient' : 'the loss');
         }
+        // An update can overflow the weights with a finite loss; the next step's loss would show it,
+        // but not before they were checkpointed (or returned, after the last step).
+        if (!b.params.every(Number.isFinite)) throw new DivergenceError(progress.step, 'a weight');
         if (outcome.stopped || pool.stopRequested) {
           status = 'stopped';
           break;
@@ -208,7 +213,8 @@ export async function train(opts: TrainOptions = {}): Promise<TrainResult> {
         test_loss: testLoss,
         bce_floor: floor,
         excess: floor === null ? null : trainLoss - floor,
-        test_excess: floor === null ? null : testLoss - floor,
+        test_bce_floor: testFloor,
+        test_excess: testFloor === null ? null : testLoss - testFloor,
         test_accuracy: isClassLoss(spec.loss) ? await testAccuracy(pool, spec, b.test) : undefined,
         samples_per_sec: progress.epochRows / progress.epochSeconds,
         seconds: performance.now() / 1000 - epochStarted,
@@ -235,6 +241,11 @@ export async function train(opts: TrainOptions = {}): Promise<TrainResult> {
       };
       emit(report);
       await checkpoint();
+      if (opts.out !== undefined) {
+        // Loaded only when pictures are asked for: the chart renderer takes about a second to load.
+        const { writeTrainingPictures } = await import('../report/training-pictures.js');
+        await writeTrainingPictures(opts.out, { pool, spec, test: b.test, history: progress.history, imageShape: data.imageShape });
+      }
       if (opts.untilTestLoss !== undefined && testLoss <= opts.untilTestLoss) break;
     }
     return {
@@ -254,6 +265,7 @@ async function runWithProgress(
   progress: TrainingProgress,
   stepEnd: number,
   stepsPerEpoch: number,
+  floor: number | null,
   emit: (e: TrainEvent) => void,
 ): Promise<RunOutcome> {
   const started = performance.now();
@@ -263,12 +275,14 @@ async function runWithProgress(
     const seconds = (performance.now() - started) / 1000;
     const rows = pool.buffers.progress[1];
     const rate = rows / seconds;
+    const loss = (progress.epochLossSum + pool.buffers.progress[0]) / (progress.epochRows + rows);
     emit({
       type: 'progress',
       epoch: progress.epoch + 1,
       step: progress.stepInEpoch + done,
       steps: stepsPerEpoch,
-      loss: (progress.epochLossSum + pool.buffers.progress[0]) / (progress.epochRows + rows),
+      loss,
+      excess: floor === null ? null : loss - floor,
       samples_per_sec: rate,
       eta_seconds: ((stepsPerEpoch - progress.stepInEpoch - done) * seconds) / done,
     });

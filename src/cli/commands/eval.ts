@@ -1,6 +1,5 @@
-/** `corefit eval`: the test loss, floor and excess of a checkpoint. */
+/** `corefit eval`: the test loss, floor and excess of a checkpoint, and on request its pictures. */
 import { Command } from 'commander';
-import { evaluate } from '../../eval/evaluate.js';
 import type { EngineChoice } from '../../engine/engine.js';
 import { fixed, makeOutput, type Runner } from '../output.js';
 import { oneOf, wholeNumber } from '../parse.js';
@@ -11,6 +10,7 @@ interface EvalFlags {
   engine?: EngineChoice;
   workers?: number;
   testRows?: number;
+  images?: string;
   json: boolean;
   debug: boolean;
 }
@@ -23,19 +23,24 @@ export function evalCommand(run: Runner): Command {
     .option('--engine <name>', 'auto | native | tfjs', oneOf(['auto', 'native', 'tfjs'] as const))
     .option('--workers <n>', 'worker threads (default: all cores)', wholeNumber(1))
     .option('--test-rows <n>', 'evaluate only the first n test rows', wholeNumber(1))
+    .option('--images <dir>', 'also write reconstructions.png, latent.png and loss.png (the stored history) into this directory')
     .option('--json', 'print one JSON object', false)
     .option('--debug', 'print stack traces of errors', false)
     .action(async (flags: EvalFlags) => {
       await run(async () => {
         const out = makeOutput(flags.json);
+        const { evaluate } = await import('../../eval/evaluate.js');
         const e = await evaluate(flags.checkpoint, flags);
         out.record({
           type: 'eval', checkpoint: flags.checkpoint, model: e.spec.name, test_loss: e.test_loss, bce_floor: e.bce_floor,
           excess: e.excess, test_accuracy: e.test_accuracy, test_rows: e.test_rows, engine: e.engine, backend: e.backend,
+          images: e.images,
         });
         const floor = e.bce_floor === null ? '' : `  floor ${fixed(e.bce_floor)}  excess ${fixed(e.excess)}`;
         const acc = e.test_accuracy === undefined ? '' : `  accuracy ${(100 * e.test_accuracy).toFixed(2)}%`;
         out.say(`${flags.checkpoint} (${e.spec.name}): test loss ${fixed(e.test_loss)}${floor}${acc} on ${e.test_rows} test rows [${e.engine}, ${e.backend}]`);
+        for (const path of e.images?.written ?? []) out.say(`wrote ${path}`);
+        for (const { file, reason } of e.images?.skipped ?? []) out.say(`skipped ${file}: ${reason}`);
         return 0;
       }, flags.json, flags.debug);
     });
