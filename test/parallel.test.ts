@@ -16,28 +16,15 @@ import { Rng } from '../src/rng.js';
 import { train } from '../src/train/train.js';
 import { UsageError, WorkerError } from '../src/errors.js';
 import type { TrainOptions } from '../src/train/options.js';
+import { relativeError, sameBits } from './helpers/float-arrays.js';
 
 const small: TrainOptions = { trainRows: 2000, testRows: 1000, epochs: 1, batchSize: 100, seed: 7 };
-
-function bytes(a: Float32Array): Buffer {
-  return Buffer.from(a.buffer, a.byteOffset, a.byteLength);
-}
-
-function relativeError(a: Float32Array, b: Float32Array): number {
-  let diff = 0;
-  let norm = 0;
-  for (let i = 0; i < a.length; i++) {
-    diff += (a[i] - b[i]) ** 2;
-    norm += b[i] ** 2;
-  }
-  return Math.sqrt(diff) / Math.max(Math.sqrt(norm), 1e-30);
-}
 
 describe('data-parallel training', () => {
   it('gives bitwise identical weights run after run', async () => {
     const a = await train({ ...small, workers: 2 });
     const b = await train({ ...small, workers: 2 });
-    expect(bytes(a.params).equals(bytes(b.params))).toBe(true);
+    expect(sameBits(a.params, b.params)).toBe(true);
     expect(a.epochs[0].test_loss).toBe(b.epochs[0].test_loss);
   });
 
@@ -46,12 +33,12 @@ describe('data-parallel training', () => {
     for (const workers of [1, 2, 3, 4]) runs.push(await train({ ...small, workers, shards: 4 }));
     expect(runs[0].progress.step).toBe(20);
     for (const r of runs.slice(1)) {
-      expect(bytes(r.params).equals(bytes(runs[0].params))).toBe(true);
+      expect(sameBits(r.params, runs[0].params)).toBe(true);
       expect(r.epochs[0].test_loss).toBe(runs[0].epochs[0].test_loss);
     }
     // The weights really moved: a different shard count changes the float rounding, not the model.
     const other = await train({ ...small, workers: 2, shards: 2 });
-    expect(bytes(other.params).equals(bytes(runs[0].params))).toBe(false);
+    expect(sameBits(other.params, runs[0].params)).toBe(false);
     expect(relativeError(other.params, runs[0].params)).toBeLessThan(1e-3);
   });
 
@@ -60,7 +47,7 @@ describe('data-parallel training', () => {
     const one = await train({ ...opts, workers: 1 });
     const four = await train({ ...opts, workers: 4 });
     expect(one.progress.step).toBe(11);
-    expect(bytes(four.params).equals(bytes(one.params))).toBe(true);
+    expect(sameBits(four.params, one.params)).toBe(true);
     expect(Number.isFinite(one.epochs[0].train_loss)).toBe(true);
   });
 

@@ -13,6 +13,12 @@ export interface Machine {
   readonly blasEnv: Readonly<Record<string, string>>;
 }
 
+/** One line for a report: CPU, cores, memory, OS, Node, engine and any OpenBLAS tuning. */
+export function machineSummary(m: Machine): string {
+  const blas = Object.entries(m.blasEnv).map(([k, v]) => `${k}=${v}`).join(' ');
+  return `${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.os}, Node ${m.node}; engine ${m.engine} (${m.backend})${blas === '' ? '' : `; ${blas}`}`;
+}
+
 export function describeMachine(engine: string, backend: string): Machine {
   const blasEnv = Object.fromEntries(Object.entries(process.env).filter(([k, v]) => k.startsWith('OPENBLAS_') && v !== undefined)) as Record<string, string>;
   return {

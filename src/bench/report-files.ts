@@ -1,9 +1,9 @@
 /** The bench report as people read it: tables for the terminal and Markdown, PNG charts, raw JSON. */
-import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { renderLineChartPng, type LineSeries } from '../report/chart.js';
 import { formatMarkdownTable, formatTerminalTable, type Column } from '../report/table.js';
+import { writeReportFiles } from '../report/write-files.js';
 import type { BenchReport } from './bench.js';
+import { machineSummary } from './machine.js';
 import type { Cell } from './summary.js';
 
 const ms = (s: number): number => s * 1000;
@@ -66,6 +66,8 @@ function tables(r: BenchReport, format: Format, heading: (text: string) => strin
       { kind: 'number', header: 'epochs', value: (t) => (t.reached ? t.epochs : undefined) },
       { kind: 'number', header: 'seconds', value: (t) => (t.reached ? t.seconds : undefined), decimals: 1 },
       { kind: 'number', header: 'last test loss', value: (t) => t.curve[t.curve.length - 1]?.testLoss, decimals: 4 },
+      { kind: 'number', header: 'test floor', value: (t) => t.testFloor ?? undefined, decimals: 4 },
+      { kind: 'number', header: 'excess', value: (t) => (t.testFloor === null ? undefined : t.curve[t.curve.length - 1].testLoss - t.testFloor), decimals: 4 },
     ], r.timeToQuality));
     const pt = r.peer !== null && 'timeToQuality' in r.peer ? r.peer.timeToQuality : null;
     if (pt !== null) {
@@ -81,10 +83,9 @@ export function terminalTables(r: BenchReport): string {
 }
 
 export function markdownReport(r: BenchReport, command: string): string {
-  const m = r.machine;
   return [
     `# corefit bench: ${r.model}`,
-    `Machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.os}, Node ${m.node}; engine ${m.engine} (${m.backend})${Object.keys(m.blasEnv).length > 0 ? `; ${Object.entries(m.blasEnv).map(([k, v]) => `${k}=${v}`).join(' ')}` : ''}.`,
+    `Machine: ${machineSummary(r.machine)}.`,
     `Command: \`${command}\` (${r.created}). Each cell is the median of ${r.options.repeats} interleaved repetitions; warm-up steps are not counted. Times per step are averaged over the workers.`,
     tables(r, formatMarkdownTable, (t) => `## ${t}`),
   ].join('\n\n') + '\n';
@@ -118,24 +119,18 @@ function charts(r: BenchReport): Record<string, Buffer> {
     }));
     const maxSeconds = Math.max(...r.timeToQuality.flatMap((t) => t.curve.map((p) => p.seconds)));
     quality.push({ name: `target ${r.options.target}`, points: [[0, r.options.target], [maxSeconds, r.options.target]], dashed: true });
+    const floor = r.timeToQuality[0].testFloor;
+    if (floor !== null) quality.push({ name: `BCE floor ${floor.toFixed(4)}`, points: [[0, floor], [maxSeconds, floor]], dashed: true });
     files['quality.png'] = renderLineChartPng({ title: 'Test loss over wall time', xLabel: 'seconds', yLabel: 'test loss', series: quality });
   }
   return files;
 }
 
 /** Writes bench.json, bench.md and the charts; returns the paths written. */
-export async function writeBenchFiles(dir: string, r: BenchReport, command: string): Promise<string[]> {
-  await mkdir(dir, { recursive: true });
-  const files: Record<string, string | Buffer> = {
+export function writeBenchFiles(dir: string, r: BenchReport, command: string): Promise<string[]> {
+  return writeReportFiles(dir, {
     'bench.json': JSON.stringify(r, null, 2) + '\n',
     'bench.md': markdownReport(r, command),
     ...charts(r),
-  };
-  const written: string[] = [];
-  for (const [name, content] of Object.entries(files)) {
-    const path = join(dir, name);
-    await writeFile(path, content);
-    written.push(path);
-  }
-  return written;
+  });
 }

@@ -31,7 +31,11 @@ export function scaledLr(baseLr: number, scaling: LrScaling, batchSize: number, 
 
 /** The learning rate of 1-based step t. */
 export function learningRateAt(s: LrSchedule, t: number): number {
-  if (t <= s.warmupSteps) return s.baseLr + ((s.peakLr - s.baseLr) * t) / s.warmupSteps;
+  if (t <= s.warmupSteps) {
+    // Weighted this way, the ramp ends at exactly peakLr (base + (peak − base)·1 may miss it by an ulp).
+    const f = t / s.warmupSteps;
+    return s.peakLr * f + s.baseLr * (1 - f);
+  }
   const after = t - s.warmupSteps;
   if (s.decay === 'cosine') {
     const span = Math.max(1, s.totalSteps - s.warmupSteps);

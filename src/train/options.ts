@@ -69,6 +69,7 @@ export interface RunConfig {
   readonly lrScaling: LrScaling;
   readonly baseBatchSize: number;
   readonly warmupEpochs: number;
+  readonly lrStepEpochs: number;
   readonly schedule: LrSchedule;
 }
 
@@ -94,6 +95,18 @@ export function resolveEpochs(opts: TrainOptions): number {
   return wholeNumber('--epochs', opts.epochs, 5, 1);
 }
 
+/** Steps between mid-epoch checkpoints, or undefined when there are none. */
+export function resolveCheckpointEvery(opts: TrainOptions): number | undefined {
+  if (opts.checkpointEvery === undefined) return undefined;
+  if (opts.out === undefined) throw new UsageError('--checkpoint-every needs --out: there is nowhere to write the checkpoints', 'Add --out DIR, or drop --checkpoint-every.');
+  return wholeNumber('--checkpoint-every', opts.checkpointEvery, 1, 1);
+}
+
+/** Updates per epoch; the last one takes the rows that are left. */
+export function updatesPerEpoch(c: Pick<RunConfig, 'trainRows' | 'batchSize' | 'accumulate'>): number {
+  return Math.ceil(c.trainRows / (c.batchSize * c.accumulate));
+}
+
 /** Builds the run config of a new run from the options and the data size. */
 export function newRunConfig(opts: TrainOptions, spec: ModelSpec, availableTrain: number, availableTest: number): RunConfig {
   const workers = resolveWorkers(opts);
@@ -114,13 +127,13 @@ export function newRunConfig(opts: TrainOptions, spec: ModelSpec, availableTrain
     throw new UsageError(`one step needs ${batchSize * accumulate} rows but the training split has ${trainRows}`, 'Lower --batch-size or --accumulate.');
   }
   const epochs = resolveEpochs(opts);
-  const stepsPerEpoch = Math.ceil(trainRows / (batchSize * accumulate));
+  const steps = updatesPerEpoch({ trainRows, batchSize, accumulate });
   const baseLr = positive('--lr', opts.lr, spec.optimizer.learningRate);
   const lrScaling = opts.lrScaling ?? 'none';
   const baseBatchSize = wholeNumber('--base-batch-size', opts.baseBatchSize, 100, 1);
   const warmupEpochs = positive('--warmup-epochs', opts.warmupEpochs, 0, true);
   const stepFactor = positive('--lr-step-factor', opts.lrStepFactor, 0.1);
-  const stepEpochs = positive('--lr-step-epochs', opts.lrStepEpochs, 1);
+  const lrStepEpochs = positive('--lr-step-epochs', opts.lrStepEpochs, 1);
   return {
     seed: wholeNumber('--seed', opts.seed, 1, 0),
     batchSize,
@@ -132,13 +145,14 @@ export function newRunConfig(opts: TrainOptions, spec: ModelSpec, availableTrain
     lrScaling,
     baseBatchSize,
     warmupEpochs,
+    lrStepEpochs,
     schedule: {
       baseLr,
       peakLr: scaledLr(baseLr, lrScaling, batchSize * accumulate, baseBatchSize),
-      warmupSteps: Math.round(warmupEpochs * stepsPerEpoch),
+      warmupSteps: Math.round(warmupEpochs * steps),
       decay: opts.lrSchedule ?? 'constant',
-      totalSteps: epochs * stepsPerEpoch,
-      stepEvery: Math.max(1, Math.round(stepEpochs * stepsPerEpoch)),
+      totalSteps: epochs * steps,
+      stepEvery: Math.max(1, Math.round(lrStepEpochs * steps)),
       stepFactor,
     },
   };
@@ -157,6 +171,8 @@ export function checkResumeOptions(opts: TrainOptions, stored: RunConfig): void 
     ['--base-batch-size', opts.baseBatchSize, stored.baseBatchSize],
     ['--warmup-epochs', opts.warmupEpochs, stored.warmupEpochs],
     ['--lr-schedule', opts.lrSchedule, stored.schedule.decay],
+    ['--lr-step-epochs', opts.lrStepEpochs, stored.lrStepEpochs],
+    ['--lr-step-factor', opts.lrStepFactor, stored.schedule.stepFactor],
     ['--train-rows', opts.trainRows, stored.trainRows],
     ['--test-rows', opts.testRows, stored.testRows],
   ];
@@ -167,6 +183,15 @@ export function checkResumeOptions(opts: TrainOptions, stored: RunConfig): void 
         'A resumed run keeps the arithmetic of the checkpoint; drop the flag, or start a new run without --resume.',
       );
     }
+  }
+  // The stored schedule is continued as it is, and a cosine one ends at lr 0: more epochs would be wasted.
+  const epochs = resolveEpochs(opts);
+  const steps = updatesPerEpoch(stored);
+  if (stored.schedule.decay === 'cosine' && epochs * steps > stored.schedule.totalSteps) {
+    throw new UsageError(
+      `--epochs ${epochs} goes past the end of the checkpoint's cosine schedule (${stored.schedule.totalSteps / steps} epochs), where the lr is 0`,
+      "Give the original run's --epochs, or start a new run for a longer schedule.",
+    );
   }
   const workers = resolveWorkers(opts);
   if (workers > stored.shards) {

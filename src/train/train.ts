@@ -4,6 +4,7 @@
  */
 import { DivergenceError } from '../errors.js';
 import { readCheckpoint, writeCheckpoint, assertSameArchitecture } from '../checkpoint/checkpoint.js';
+import { assertWritableDirectory } from '../output-dir.js';
 import { loadDataset } from '../data/dataset.js';
 import { bceFloor } from '../data/floor.js';
 import { glorotUniformInit } from '../model/init.js';
@@ -16,7 +17,7 @@ import { EVAL_CHUNK, WorkerPool, type RunOutcome, type StepBreakdown } from '../
 import type { StepPlan } from '../parallel/tasks.js';
 import { Rng, type RngState } from '../rng.js';
 import type { EpochEvent, TrainEvent } from './events.js';
-import { checkResumeOptions, newRunConfig, resolveEpochs, resolveWorkers, updatesPerEpoch, type RunConfig, type TrainOptions } from './options.js';
+import { checkResumeOptions, newRunConfig, resolveCheckpointEvery, resolveEpochs, resolveWorkers, updatesPerEpoch, type RunConfig, type TrainOptions } from './options.js';
 
 /** Where training stands between two steps: all a checkpoint needs besides the buffers. */
 export interface TrainingProgress {
@@ -76,6 +77,8 @@ interface Start {
 
 export async function train(opts: TrainOptions = {}): Promise<TrainResult> {
   const emit = (e: TrainEvent): void => opts.onEvent?.(e);
+  const checkpointEvery = resolveCheckpointEvery(opts);
+  if (opts.out !== undefined) await assertWritableDirectory(opts.out, '--out');
   const resumed = opts.resume === undefined ? undefined : await readCheckpoint(opts.resume);
   if (resumed !== undefined && opts.spec !== undefined) assertSameArchitecture(resumed.spec, opts.spec, opts.resume!);
   const spec = resumed?.spec ?? opts.spec ?? DEFAULT_SPEC;
@@ -143,6 +146,7 @@ export async function train(opts: TrainOptions = {}): Promise<TrainResult> {
   if (opts.signal?.aborted) pool.requestStop();
 
   let progress = start.progress;
+  let lastCheckpoint = opts.resume === undefined ? undefined : { dir: opts.resume, step: progress.step };
   const checkpoint = async (): Promise<void> => {
     if (opts.out === undefined) return;
     await writeCheckpoint(opts.out, {
@@ -150,6 +154,7 @@ export async function train(opts: TrainOptions = {}): Promise<TrainResult> {
       params: b.params,
       state: { m: b.m, v: b.v, step: progress.step, epoch: progress.epoch, rng: progress.rngAtEpochStart, config: config as unknown as Record<string, unknown>, progress: progress as unknown as Record<string, unknown>, history: progress.history as unknown[] },
     });
+    lastCheckpoint = { dir: opts.out, step: progress.step };
     emit({ type: 'checkpoint', dir: opts.out, epoch: progress.epoch, step: progress.step });
   };
 
@@ -173,7 +178,7 @@ export async function train(opts: TrainOptions = {}): Promise<TrainResult> {
       let breakdownSteps = 0;
 
       while (progress.stepInEpoch < stepsPerEpoch) {
-        const every = opts.checkpointEvery;
+        const every = checkpointEvery;
         const nextStop = every === undefined ? stepsPerEpoch : Math.min(stepsPerEpoch, progress.stepInEpoch + every - (progress.step % every));
         const outcome = await runWithProgress(pool, plan, progress, nextStop, stepsPerEpoch, floor, emit);
         breakdown = weighted(breakdown, breakdownSteps, outcome.breakdown, outcome.steps);
@@ -188,11 +193,11 @@ export async function train(opts: TrainOptions = {}): Promise<TrainResult> {
           elapsedSeconds: performance.now() / 1000 - wallStart,
         };
         if (outcome.diverged !== undefined) {
-          throw new DivergenceError(outcome.diverged.step, outcome.diverged.inGradient ? 'the gradient' : 'the loss');
+          throw new DivergenceError(outcome.diverged.step, outcome.diverged.inGradient ? 'the gradient' : 'the loss', lastCheckpoint);
         }
         // An update can overflow the weights with a finite loss; the next step's loss would show it,
         // but not before they were checkpointed (or returned, after the last step).
-        if (!b.params.every(Number.isFinite)) throw new DivergenceError(progress.step, 'a weight');
+        if (!b.params.every(Number.isFinite)) throw new DivergenceError(progress.step, 'a weight', lastCheckpoint);
         if (outcome.stopped || pool.stopRequested) {
           status = 'stopped';
           break;

