@@ -38,15 +38,23 @@ function exitOnCommanderError(err: CommanderError): never {
   process.exit(helpOrVersion ? 0 : EXIT_CODES.USAGE);
 }
 
+/** Commander's own complaints (unknown flag, bad value) read like every other error of corefit. */
+const errorOutput = { outputError: (text: string, write: (s: string) => void): void => write(`corefit: ${text}`) };
+
 const program = new Command('corefit')
   .description('Train dense networks over every CPU core with worker threads, and measure how well that pays.')
   .version('0.1.0')
-  .showHelpAfterError('(run with --help for usage)')
+  .showHelpAfterError('(run corefit --help for usage)')
+  .configureOutput(errorOutput)
   .addHelpText('after', EXIT_HELP)
   .exitOverride(exitOnCommanderError);
 
 for (const command of [trainCommand(run), evalCommand(run), benchCommand(run), lintCommand(run)]) {
-  command.addHelpText('after', EXIT_HELP).exitOverride(exitOnCommanderError);
+  command
+    .showHelpAfterError(`(run corefit ${command.name()} --help for usage)`)
+    .configureOutput(errorOutput)
+    .addHelpText('after', EXIT_HELP)
+    .exitOverride(exitOnCommanderError);
   program.addCommand(command);
 }
 

@@ -8,6 +8,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DataError } from '../src/errors.js';
 import { decodeIdx, encodeIdx, type IdxArray } from '../src/data/idx.js';
+import { applyAll, damages } from './helpers/damage.js';
 
 const RUNS = 500;
 
@@ -33,35 +34,6 @@ const VALID: readonly IdxArray[] = [
   { dtype: 'double', dims: [1, 2, 2], data: Float64Array.of(0.1, 0.2, 0.3, 0.4) },
 ];
 const validFile = fc.constantFrom(...VALID.map((a) => encodeIdx(a)));
-
-/** One kind of damage: flip bytes, truncate, append, or insert. */
-const damage = fc.oneof(
-  fc.record({ kind: fc.constant('set' as const), at: fc.nat(), value: fc.integer({ min: 0, max: 255 }), count: fc.integer({ min: 1, max: 4 }) }),
-  fc.record({ kind: fc.constant('truncate' as const), at: fc.nat() }),
-  fc.record({ kind: fc.constant('append' as const), bytes: fc.uint8Array({ minLength: 1, maxLength: 64 }) }),
-  fc.record({ kind: fc.constant('insert' as const), at: fc.nat(), bytes: fc.uint8Array({ minLength: 1, maxLength: 16 }) }),
-);
-type Damage = typeof damage extends fc.Arbitrary<infer T> ? T : never;
-
-function apply(bytes: Uint8Array, d: Damage): Uint8Array {
-  const at = bytes.length === 0 ? 0 : ('at' in d ? d.at % bytes.length : 0);
-  switch (d.kind) {
-    case 'set': {
-      const out = Uint8Array.from(bytes);
-      for (let i = 0; i < d.count && at + i < out.length; i++) out[at + i] = d.value;
-      return out;
-    }
-    case 'truncate':
-      return bytes.subarray(0, at);
-    case 'append':
-      return Uint8Array.from([...bytes, ...d.bytes]);
-    case 'insert':
-      return Uint8Array.from([...bytes.subarray(0, at), ...d.bytes, ...bytes.subarray(at)]);
-  }
-}
-
-const damages = fc.array(damage, { minLength: 1, maxLength: 3 });
-const applyAll = (bytes: Uint8Array, ds: Damage[]): Uint8Array => ds.reduce(apply, bytes);
 
 describe('IDX reader fuzzing', () => {
   it('random bytes give a DataError or a consistent array', async () => {

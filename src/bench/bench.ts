@@ -5,6 +5,7 @@
  */
 import type { EngineChoice } from '../engine/engine.js';
 import { loadDataset } from '../data/dataset.js';
+import { assertModelFits } from '../data/fit.js';
 import type { ModelSpec } from '../model/spec.js';
 import { WorkerPool } from '../parallel/pool.js';
 import { allocateBuffers } from '../parallel/buffers.js';
@@ -60,6 +61,7 @@ async function engineInfo(spec: ModelSpec, engine: EngineChoice, data: Awaited<R
 
 export async function runBench(o: BenchOptions): Promise<BenchReport> {
   const data = await loadDataset({ dir: o.data, normalize: o.spec.normalize });
+  assertModelFits(o.spec, data);
   const info = await engineInfo(o.spec, o.engine, data);
   if (info.note !== undefined) o.log(`note: ${info.note}`);
   const machine = describeMachine(info.engine, info.backend);

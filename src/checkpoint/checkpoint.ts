@@ -12,7 +12,6 @@
  * agree and the pending set otherwise, and a writer first finishes (or discards) what a
  * crash left, so that it never overwrites the only loadable copy. One writer per directory.
  */
-import { createHash } from 'node:crypto';
 import { mkdir, readFile, rm, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { CheckpointError } from '../errors.js';
@@ -20,7 +19,8 @@ import { paramLayout } from '../model/layout.js';
 import { parseSpec, validateSpec, type ModelSpec } from '../model/spec.js';
 import { renameDurably, syncDirectory, writeFileDurably } from './durable-files.js';
 import { manifestProblem, modelJson, WEIGHTS_FILE } from './model-json.js';
-import { decodeState, encodeState, float32From, type TrainingState } from './state.js';
+import { writeProblem } from '../output-dir.js';
+import { decodeState, encodeState, float32From, sha256, type TrainingState } from './state.js';
 
 export { assertSameArchitecture } from './architecture.js';
 export type { JsonObject, TrainingState } from './state.js';
@@ -55,10 +55,6 @@ class Problem extends Error {
   ) {
     super(message);
   }
-}
-
-function sha256(bytes: Uint8Array): string {
-  return createHash('sha256').update(bytes).digest('hex');
 }
 
 async function isPresent(path: string): Promise<boolean> {
@@ -170,8 +166,9 @@ function loadPending(dir: string): Promise<Loaded> {
 
 /** Reads and verifies a checkpoint directory; a CheckpointError says what is wrong. */
 export async function readCheckpoint(dir: string): Promise<Checkpoint> {
-  if (!(await stat(dir).catch(() => undefined))?.isDirectory()) {
-    throw new CheckpointError(`checkpoint ${dir}: no such directory`, 'Give the directory that `corefit train --out DIR` wrote.');
+  const found = await stat(dir).catch(() => undefined);
+  if (!found?.isDirectory()) {
+    throw new CheckpointError(`checkpoint ${dir}: ${found === undefined ? 'no such directory' : 'is a file, not a directory'}`, 'Give the directory that `corefit train --out DIR` wrote.');
   }
   try {
     return (await loadFinal(dir)).checkpoint;
@@ -206,18 +203,26 @@ export async function writeCheckpoint(dir: string, checkpoint: Checkpoint): Prom
       );
     }
   }
-  const created = await mkdir(dir, { recursive: true });
-  // New directories exist only once their parents' entries are on disk too.
-  if (created !== undefined) for (let d = resolve(dir); d !== dirname(resolve(created)); d = dirname(d)) await syncDirectory(dirname(d));
-  await settle(dir);
-
   // Copies, so that the bytes hashed are the bytes written.
   const weights = Uint8Array.from(new Uint8Array(params.buffer, params.byteOffset, params.byteLength));
   const model = Buffer.from(`${JSON.stringify(modelJson(spec), null, 2)}\n`);
   const stateBytes = encodeState(state, { weightsSha256: sha256(weights), modelSha256: sha256(model) });
   const contents: Record<FileName, Uint8Array> = { [WEIGHTS_FILE]: weights, [MODEL_FILE]: model, [STATE_FILE]: stateBytes };
-
-  for (const name of FILES) await writeFileDurably(join(dir, pending(name)), contents[name]);
-  await syncDirectory(dir);
-  for (const name of FILES) await renameDurably(dir, join(dir, pending(name)), join(dir, name));
+  try {
+    const created = await mkdir(dir, { recursive: true });
+    // New directories exist only once their parents' entries are on disk too.
+    if (created !== undefined) for (let d = resolve(dir); d !== dirname(resolve(created)); d = dirname(d)) await syncDirectory(dirname(d));
+    await settle(dir);
+    for (const name of FILES) await writeFileDurably(join(dir, pending(name)), contents[name]);
+    await syncDirectory(dir);
+    for (const name of FILES) await renameDurably(dir, join(dir, pending(name)), join(dir, name));
+  } catch (error) {
+    // I/O errors (disk full, permissions) are the user's to fix; anything else is a bug and goes up as it is.
+    if (typeof (error as NodeJS.ErrnoException).code !== 'string') throw error;
+    throw new CheckpointError(
+      `cannot write checkpoint ${dir}: ${writeProblem(error)}`,
+      'Free space or fix the permissions of that folder; the checkpoint written there before, if any, is intact.',
+      { cause: error },
+    );
+  }
 }

@@ -2,13 +2,16 @@
  * The training-state file, state.msgpack: what `--resume` needs besides the weights
  * (Adam's moments, step, epoch, RNG, the trainer's own records) and the SHA-256 of
  * the other two files, which ties the three together. Plain msgpack: m and v are
- * binary fields holding little-endian float32, like weights.bin.
+ * binary fields holding little-endian float32, like weights.bin. The state is the
+ * body of an envelope that holds its SHA-256 too, so that a damaged state file is
+ * refused rather than resumed from with wrong moments or a wrong step.
  */
+import { createHash } from 'node:crypto';
 import { Packr } from 'msgpackr';
 import type { RngState } from '../rng.js';
 
 const STATE_FORMAT = 'corefit-training-state';
-const STATE_VERSION = 1;
+const STATE_VERSION = 2;
 
 export type JsonObject = Readonly<Record<string, unknown>>;
 
@@ -38,6 +41,10 @@ export interface StateSeal {
 // Records off: a standard msgpack map that any msgpack reader can decode.
 const packr = new Packr({ useRecords: false });
 
+export function sha256(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
 function bytesOf(a: Float32Array): Uint8Array {
   return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 }
@@ -49,10 +56,18 @@ export function float32From(bytes: Uint8Array): Float32Array {
 
 export function encodeState(state: TrainingState, seal: StateSeal): Uint8Array {
   const { m, v, step, epoch, rng, config, progress, history } = state;
-  // A copy: pack() returns a view of a buffer it reuses.
-  return Uint8Array.from(
-    packr.pack({ format: STATE_FORMAT, version: STATE_VERSION, ...seal, m: bytesOf(m), v: bytesOf(v), step, epoch, rng, config, progress, history }),
-  );
+  // Copies: pack() returns a view of a buffer it reuses.
+  const body = Uint8Array.from(packr.pack({ ...seal, m: bytesOf(m), v: bytesOf(v), step, epoch, rng, config, progress, history }));
+  return Uint8Array.from(packr.pack({ format: STATE_FORMAT, version: STATE_VERSION, sha256: sha256(body), body }));
+}
+
+/** msgpack, with its decoder's complaint said as a problem of the file. */
+function unpack(bytes: Uint8Array): unknown {
+  try {
+    return packr.unpack(bytes);
+  } catch (error) {
+    throw new Error(`it is not valid msgpack (${(error as Error).message})`);
+  }
 }
 
 function isCount(v: unknown): v is number {
@@ -65,14 +80,14 @@ function isObject(v: unknown): v is JsonObject {
 
 /** Reads a state file; throws an Error saying what is wrong. The caller checks m and v against its model. */
 export function decodeState(bytes: Uint8Array): { state: TrainingState; seal: StateSeal } {
-  let raw: unknown;
-  try {
-    raw = packr.unpack(bytes);
-  } catch (error) {
-    throw new Error(`it is not valid msgpack (${(error as Error).message})`);
+  const envelope = unpack(bytes);
+  if (!isObject(envelope) || envelope.format !== STATE_FORMAT) throw new Error(`it is not a ${STATE_FORMAT} file`);
+  if (envelope.version !== STATE_VERSION) throw new Error(`its version ${String(envelope.version)} is not the supported ${STATE_VERSION}`);
+  if (!(envelope.body instanceof Uint8Array) || envelope.sha256 !== sha256(envelope.body)) {
+    throw new Error('its content does not match the SHA-256 it holds: the file was damaged');
   }
-  if (!isObject(raw) || raw.format !== STATE_FORMAT) throw new Error(`it is not a ${STATE_FORMAT} file`);
-  if (raw.version !== STATE_VERSION) throw new Error(`its version ${String(raw.version)} is not the supported ${STATE_VERSION}`);
+  const raw = unpack(envelope.body);
+  if (!isObject(raw)) throw new Error('its content is not a map');
   const { m, v, step, epoch, rng, config, progress, history, weightsSha256, modelSha256 } = raw;
   if (!(m instanceof Uint8Array) || !(v instanceof Uint8Array) || m.byteLength % 4 !== 0 || v.byteLength % 4 !== 0) {
     throw new Error("Adam's m and v must be float32 bytes");

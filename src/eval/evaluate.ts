@@ -4,6 +4,7 @@
  */
 import { readCheckpoint } from '../checkpoint/checkpoint.js';
 import { loadDataset } from '../data/dataset.js';
+import { assertModelFits } from '../data/fit.js';
 import { bceFloor } from '../data/floor.js';
 import type { EngineChoice } from '../engine/engine.js';
 import { paramLayout } from '../model/layout.js';
@@ -44,6 +45,7 @@ export async function evaluate(checkpointDir: string, opts: EvaluateOptions = {}
   const checkpoint = await readCheckpoint(checkpointDir);
   const spec = checkpoint.spec;
   const data = await loadDataset({ dir: opts.data, normalize: spec.normalize });
+  assertModelFits(spec, data);
   const rows = opts.testRows ?? data.test.rows;
   if (rows > data.test.rows) throw new UsageError(`--test-rows ${rows} exceeds the ${data.test.rows} test rows of the data`);
   const test = { ...data.test, x: data.test.x.subarray(0, rows * data.test.features), labels: data.test.labels.subarray(0, rows), rows };

@@ -1,6 +1,7 @@
 /** Runs the lint rules on a spec file (`corefit lint`) or on the model about to train. */
 import type { Output } from '../cli/output.js';
 import { loadDataset, type Dataset } from '../data/dataset.js';
+import { assertModelFits } from '../data/fit.js';
 import { bceFloor } from '../data/floor.js';
 import { CorefitError } from '../errors.js';
 import { readSpecFile } from '../model/spec-file.js';
@@ -32,6 +33,7 @@ function inputStats(data: Dataset): DataStats {
 export async function runLint(specPath: string, options: LintOptions): Promise<LintReport> {
   const spec = await readSpecFile(specPath);
   const data = await loadDataset({ dir: options.dataDir, normalize: spec.normalize });
+  assertModelFits(spec, data);
   const findings = lintSpec(spec, { ...inputStats(data), bceFloor: bceFloor(spec, data.train) });
   return { spec, findings, exitCode: lintExitCode(findings, options.strict), text: formatFindings(findings, specPath) };
 }
@@ -43,6 +45,7 @@ export async function runLint(specPath: string, options: LintOptions): Promise<L
 export async function lintBeforeTraining(spec: ModelSpec | undefined, dataDir: string | undefined, out: Pick<Output, 'record' | 'warn'>): Promise<void> {
   const model = spec ?? DEFAULT_SPEC;
   const data = await loadDataset({ dir: dataDir, normalize: model.normalize });
+  assertModelFits(model, data);
   const findings = lintSpec(model, inputStats(data)).filter((f) => f.severity !== 'info');
   for (const f of findings) {
     out.record({ type: 'lint', ...f });

@@ -17,6 +17,14 @@ import type { EngineInfo, EngineSetup, InjectedFault, RunResult, StepPlan, Worke
 /** Rows per evaluation task: fixed, so evaluated losses do not depend on the worker count. */
 export const EVAL_CHUNK = 1000;
 
+/**
+ * Each worker's V8 heap limit. Data, weights and gradients live on SharedArrayBuffers
+ * and engine workspaces off the heap, so a training thread uses about 40 MB of heap
+ * (measured with both engines); a runaway thread fails fast with a clear error
+ * instead of taking gigabytes from the machine first.
+ */
+export const WORKER_HEAP_MB = 512;
+
 export function defaultWorkerCount(): number {
   return availableParallelism();
 }
@@ -72,6 +80,7 @@ export class WorkerPool {
       maxThreads: opts.workers,
       concurrentTasksPerWorker: 1,
       idleTimeout: 2 ** 31 - 1,
+      resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_MB },
     });
   }
 
@@ -209,7 +218,7 @@ export class WorkerPool {
 function describe(cause: unknown): string {
   if (cause instanceof Error) {
     if (/ERR_WORKER_OUT_OF_MEMORY/.test(String((cause as { code?: string }).code)) || /out of memory/i.test(cause.message)) {
-      return `ran out of memory (${cause.message})`;
+      return `ran out of memory: it reached the ${WORKER_HEAP_MB} MB heap limit of a worker thread (${cause.message})`;
     }
     return cause.message;
   }

@@ -18,11 +18,12 @@ export interface EngineSetup {
   readonly maxRows: number;
 }
 
-/** For tests only: make one worker fail at one step. */
+/** For tests only (see fault.ts): make one worker fail at one step. */
 export interface InjectedFault {
   readonly rank: number;
   readonly step: number;
-  readonly kind: 'throw' | 'exit';
+  /** Throw an error, exit the thread, run out of heap, or poison a weight with NaN. */
+  readonly kind: 'throw' | 'exit' | 'oom' | 'nan';
 }
 
 export interface StepPlan {

@@ -6,6 +6,7 @@ import { DivergenceError } from '../errors.js';
 import { readCheckpoint, writeCheckpoint, assertSameArchitecture } from '../checkpoint/checkpoint.js';
 import { assertWritableDirectory } from '../output-dir.js';
 import { loadDataset } from '../data/dataset.js';
+import { assertModelFits } from '../data/fit.js';
 import { bceFloor } from '../data/floor.js';
 import { glorotUniformInit } from '../model/init.js';
 import { paramLayout } from '../model/layout.js';
@@ -85,6 +86,7 @@ export async function train(opts: TrainOptions = {}): Promise<TrainResult> {
   const workers = resolveWorkers(opts);
   const epochs = resolveEpochs(opts);
   const data = await loadDataset({ dir: opts.data, normalize: spec.normalize });
+  assertModelFits(spec, data);
 
   let start: Start;
   let buffers: SharedBuffers;

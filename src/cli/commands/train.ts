@@ -4,6 +4,8 @@ import type { TrainOptions } from '../../train/options.js';
 import type { EpochEvent, TrainEvent } from '../../train/events.js';
 import { makeOutput, fixed, thousands, type Output, type Runner } from '../output.js';
 import { ProgressBar } from '../progress-bar.js';
+import { faultFromEnvironment } from '../../parallel/fault.js';
+import { resumeCommand } from '../resume-command.js';
 import { oneOf, positiveNumber, wholeNumber } from '../parse.js';
 
 interface TrainFlags {
@@ -103,7 +105,7 @@ export function trainCommand(run: Runner): Command {
           }
         };
         try {
-          const result = await train({ ...flags, spec, onEvent, signal: controller.signal });
+          const result = await train({ ...flags, spec, onEvent, signal: controller.signal, fault: faultFromEnvironment(process.env) });
           bar.stop();
           const last = result.epochs[result.epochs.length - 1];
           const seconds = result.progress.elapsedSeconds;
@@ -118,7 +120,7 @@ export function trainCommand(run: Runner): Command {
           if (result.status === 'stopped') {
             const how = flags.out === undefined
               ? 'nothing was saved (no --out was given)'
-              : `checkpoint written to ${flags.out}; continue with: corefit train --resume ${flags.out} --out ${flags.out}`;
+              : `checkpoint written to ${flags.out}; continue with: ${resumeCommand(flags, flags.out)}`;
             out.warn(`corefit: stopped by ${signal ?? 'request'} at step ${result.progress.step}: ${how}`);
             return signal === 'SIGTERM' ? 143 : 130;
           }
