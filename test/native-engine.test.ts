@@ -287,8 +287,8 @@ describe('native engine: all-reduce and Adam equal the JS computation', () => {
   const engine = createNativeEngine(DEFAULT_SPEC, 1);
   const random = (n: number, scale: number): Float32Array => Float32Array.from({ length: n }, () => scale * (2 * rng.nextFloat() - 1));
 
-  it('reduceSlots', () => {
-    const [slotCount, size, begin, end, divisor] = [3, 1001, 117, 968, 7];
+  it.each([1, 2, 3, 5])('reduceSlots over %i slot(s)', (slotCount) => {
+    const [size, begin, end, divisor] = [1001, 117, 968, 7];
     const slots = random(slotCount * size + 5, 10);
     const expected = Float32Array.from(slots);
     const expectedSumSq = reduceSlots(expected, slotCount, size, begin, end, divisor);
@@ -297,14 +297,16 @@ describe('native engine: all-reduce and Adam equal the JS computation', () => {
     expect(sumSq).toBeCloseTo(expectedSumSq, 9);
   });
 
-  it('adam over several steps, with a gradient scale', () => {
+  // From t = 165 on, c1 = 1 − 0.9^t is exactly 1 in float32 and the native loop skips m / c1.
+  it.each([1, 300])('adam over several steps from t = %i, with a gradient scale and subnormal moments', (firstStep) => {
     const n = 1003;
     const [begin, end] = [29, 977];
     const params = random(n, 1);
-    const [m, v] = [new Float32Array(n), new Float32Array(n)];
-    const expected = { params: Float32Array.from(params), m: new Float32Array(n), v: new Float32Array(n) };
-    for (let t = 1; t <= 5; t++) {
-      const grad = random(n, 0.1);
+    const [m, v] = [random(n, 1e-3), random(n, 1e-3).map(Math.abs)];
+    for (let i = 0; i < n; i += 3) m[i] = 1e-40 * (i % 7 - 3); // dead units: subnormal m, gradient 0
+    const expected = { params: Float32Array.from(params), m: Float32Array.from(m), v: Float32Array.from(v) };
+    for (let t = firstStep; t < firstStep + 5; t++) {
+      const grad = random(n, 0.1).map((g, i) => (i % 3 === 0 ? 0 : g));
       engine.adam(params, m, v, grad, begin, end, adamStep(t, 0.7));
       adamUpdate(expected.params, expected.m, expected.v, grad, begin, end, adamStep(t, 0.7));
     }

@@ -59,13 +59,14 @@ async function measure(bench: Bench, spec: ModelSpec, batchSize: number, steps: 
   let seconds = 0;
   const weighted = { step: 0, compute: 0, waitSlowest: 0, reduceUpdate: 0, coordination: 0 };
   while (done < steps) {
-    if (bench.rowCursor + batchSize > fullSteps * batchSize) bench.rowCursor = 0;
-    const first = bench.rowCursor / batchSize;
+    // Steps are indexed within the epoch: start on the next batch boundary of this batch
+    // size (the cursor may have been left mid-batch by another batch size).
+    let first = Math.ceil(bench.rowCursor / batchSize);
+    if (first >= fullSteps) first = 0;
     const run = Math.min(steps - done, fullSteps - first);
-    // Steps are indexed within the epoch; start on a batch boundary of this batch size.
     const outcome = await bench.pool.run(plan, bench.stepsBefore, first, first + run);
     bench.stepsBefore += outcome.steps;
-    bench.rowCursor += outcome.steps * batchSize;
+    bench.rowCursor = (first + outcome.steps) * batchSize;
     for (const k of Object.keys(weighted) as Array<keyof StepBreakdown>) weighted[k] += outcome.breakdown[k] * outcome.steps;
     done += outcome.steps;
     seconds += outcome.seconds;

@@ -3,6 +3,8 @@
  * workers synchronise every step and the coordinator watches and steers them.
  * Nothing else crosses threads per step.
  */
+import { availableParallelism } from 'node:os';
+
 export const CONTROL = {
   /** Non-zero once the coordinator (or a failing worker) aborts the run. */
   ABORT: 0,
@@ -32,8 +34,23 @@ export class AbortedError extends Error {
   }
 }
 
-/** Spins this many polls before sleeping: a peer on another core usually arrives within microseconds. */
-const SPIN_POLLS = 2000;
+/**
+ * How long a thread polls before it sleeps. A peer on another core usually arrives within
+ * tens of microseconds, and a thread woken from Atomics.wait runs again only ~25 µs after
+ * the notify. Side by side on 2 cores, 2 workers, global batch 100, the two barriers of a
+ * step waited (per-step medians) and 2 workers ran this much faster than 1:
+ *   sleep at once              41 + 31 µs   1.56×
+ *   poll 2,000 times (~20 µs)  14 +  8 µs   1.62×
+ *   poll 50 or 200 µs           3 +  4 µs   1.76×, 1.77×
+ *   poll 1 ms                   3 +  5 µs   1.73×
+ */
+const SPIN_MS = 0.2;
+/**
+ * Polling pays only while every party has a core of its own; otherwise it holds a core
+ * that a peer yet to arrive needs. With 4 workers on 2 cores, polling 200 µs took
+ * training from ~71,000 to ~45,000 samples/s, so oversubscribed barriers sleep at once.
+ */
+const CORES = availableParallelism();
 /** Sleeps are bounded so that an abort is noticed even if no one notifies. */
 const WAIT_SLICE_MS = 50;
 
@@ -51,7 +68,8 @@ export function barrier(control: Int32Array, parties: number, onLast?: () => voi
     Atomics.notify(control, CONTROL.BARRIER_GEN);
     return;
   }
-  for (let i = 0; i < SPIN_POLLS; i++) {
+  const spinUntil = performance.now() + (parties <= CORES ? SPIN_MS : 0);
+  while (performance.now() < spinUntil) {
     if (Atomics.load(control, CONTROL.BARRIER_GEN) !== generation) return;
   }
   while (Atomics.load(control, CONTROL.BARRIER_GEN) === generation) {

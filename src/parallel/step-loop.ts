@@ -8,15 +8,9 @@ import type { Engine, EngineData } from '../engine/engine.js';
 import { learningRateAt } from '../optim/schedule.js';
 import { TIMING_FIELDS, type SharedBuffers } from './buffers.js';
 import { barrier, CONTROL, AbortedError } from './control.js';
-import { ownedBy, shardBounds } from './shards.js';
+import { blockChunks, ownedBy, shardBounds } from './shards.js';
+import { injectFault } from './fault.js';
 import type { RunTask } from './tasks.js';
-
-function injectFault(task: RunTask, t: number): void {
-  const fault = task.fault;
-  if (fault === undefined || fault.rank !== task.rank || fault.step !== t) return;
-  if (fault.kind === 'exit') process.exit(3);
-  throw new Error(`injected fault at step ${t}`);
-}
 
 /** Runs the steps of `task` on this thread; returns how many completed. */
 export function runSteps(engine: Engine, task: RunTask): number {
@@ -26,7 +20,7 @@ export function runSteps(engine: Engine, task: RunTask): number {
   const control = b.control;
   const data: EngineData = b.train;
   const myShards = ownedBy(rank, workers, shards);
-  const myBlocks = myShards;
+  const myBlocks = myShards.map((blk) => ({ blk, chunks: blockChunks(paramCount, shards, blk) }));
   const slot = (s: number): Float32Array => b.slots.subarray(s * paramCount, (s + 1) * paramCount);
   const meanGradient = slot(0);
   const timing = b.timing.subarray(rank * TIMING_FIELDS, (rank + 1) * TIMING_FIELDS);
@@ -75,9 +69,10 @@ export function runSteps(engine: Engine, task: RunTask): number {
     }
 
     const stepRows = stepEnd - stepBegin;
-    for (const blk of myBlocks) {
-      const [lo, hi] = shardBounds(paramCount, shards, blk);
-      b.blockSumSq[blk] = engine.reduceSlots(b.slots, shards, paramCount, lo, hi, stepRows);
+    for (const { blk, chunks } of myBlocks) {
+      let sumSq = 0;
+      for (const [lo, hi] of chunks) sumSq += engine.reduceSlots(b.slots, shards, paramCount, lo, hi, stepRows);
+      b.blockSumSq[blk] = sumSq;
     }
     let gradScale = 1;
     if (plan.clipNorm > 0) {
@@ -88,14 +83,14 @@ export function runSteps(engine: Engine, task: RunTask): number {
       if (norm > plan.clipNorm) gradScale = plan.clipNorm / norm;
     }
     const lr = learningRateAt(plan.schedule, t);
-    for (const blk of myBlocks) {
+    for (const { blk, chunks } of myBlocks) {
       if (!Number.isFinite(b.blockSumSq[blk]) || !Number.isFinite(gradScale)) {
         Atomics.store(control, CONTROL.DIVERGED_IN_GRADIENT, 1);
         Atomics.compareExchange(control, CONTROL.DIVERGED_AT, 0, t);
         continue;
       }
-      const [lo, hi] = shardBounds(paramCount, shards, blk);
-      engine.adam(b.params, b.m, b.v, meanGradient, lo, hi, { t, lr, config: task.setup.spec.optimizer, gradScale });
+      const step = { t, lr, config: task.setup.spec.optimizer, gradScale };
+      for (const [lo, hi] of chunks) engine.adam(b.params, b.m, b.v, meanGradient, lo, hi, step);
     }
     const t3 = performance.now();
     barrier(control, workers, () => {
