@@ -166,6 +166,7 @@ export function validateSpec(spec: ModelSpec): ModelSpec {
   if (spec.target === 'label' && !isClassLoss(spec.loss)) {
     throw new SpecError(
       `target "label" needs categorical_crossentropy or sparse_categorical_crossentropy, not ${spec.loss}`,
+      'A classifier picks one class of many: use a softmax output with sparse_categorical_crossentropy (the label file holds class numbers) or categorical_crossentropy.',
     );
   }
   if (spec.target === 'input' && isClassLoss(spec.loss)) {
