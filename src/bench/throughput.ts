@@ -11,7 +11,7 @@ import { paramLayout } from '../model/layout.js';
 import type { ModelSpec } from '../model/spec.js';
 import { constantSchedule } from '../optim/schedule.js';
 import { allocateBuffers } from '../parallel/buffers.js';
-import { EVAL_CHUNK, WorkerPool, type StepBreakdown } from '../parallel/pool.js';
+import { combineBreakdowns, EVAL_CHUNK, WorkerPool, ZERO_BREAKDOWN, type StepBreakdown } from '../parallel/pool.js';
 import type { StepPlan } from '../parallel/tasks.js';
 import { Rng } from '../rng.js';
 
@@ -57,7 +57,7 @@ async function measure(bench: Bench, spec: ModelSpec, batchSize: number, steps: 
   const fullSteps = Math.floor(rows / batchSize);
   let done = 0;
   let seconds = 0;
-  const weighted = { step: 0, compute: 0, waitSlowest: 0, reduceUpdate: 0, coordination: 0 };
+  let breakdown = ZERO_BREAKDOWN;
   while (done < steps) {
     // Steps are indexed within the epoch: start on the next batch boundary of this batch
     // size (the cursor may have been left mid-batch by another batch size).
@@ -67,11 +67,10 @@ async function measure(bench: Bench, spec: ModelSpec, batchSize: number, steps: 
     const outcome = await bench.pool.run(plan, bench.stepsBefore, first, first + run);
     bench.stepsBefore += outcome.steps;
     bench.rowCursor = (first + outcome.steps) * batchSize;
-    for (const k of Object.keys(weighted) as Array<keyof StepBreakdown>) weighted[k] += outcome.breakdown[k] * outcome.steps;
+    breakdown = combineBreakdowns(breakdown, done, outcome.breakdown, outcome.steps);
     done += outcome.steps;
     seconds += outcome.seconds;
   }
-  const breakdown = Object.fromEntries(Object.entries(weighted).map(([k, v]) => [k, v / done])) as unknown as StepBreakdown;
   return { steps: done, seconds, breakdown };
 }
 

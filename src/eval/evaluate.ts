@@ -10,7 +10,7 @@ import type { EngineChoice } from '../engine/engine.js';
 import { paramLayout } from '../model/layout.js';
 import { isClassLoss, type ModelSpec } from '../model/spec.js';
 import { testAccuracy } from './accuracy.js';
-import { allocateBuffers } from '../parallel/buffers.js';
+import { allocateBuffers, firstRows } from '../parallel/buffers.js';
 import { defaultWorkerCount, EVAL_CHUNK, WorkerPool } from '../parallel/pool.js';
 import { UsageError } from '../errors.js';
 import type { PicturesWritten } from '../report/training-pictures.js';
@@ -48,7 +48,7 @@ export async function evaluate(checkpointDir: string, opts: EvaluateOptions = {}
   assertModelFits(spec, data);
   const rows = opts.testRows ?? data.test.rows;
   if (rows > data.test.rows) throw new UsageError(`--test-rows ${rows} exceeds the ${data.test.rows} test rows of the data`);
-  const test = { ...data.test, x: data.test.x.subarray(0, rows * data.test.features), labels: data.test.labels.subarray(0, rows), rows };
+  const test = firstRows(data.test, rows);
   const workers = opts.workers ?? defaultWorkerCount();
   const buffers = allocateBuffers({ paramCount: paramLayout(spec).size, shards: workers, workers, train: test, test });
   buffers.params.set(checkpoint.params);

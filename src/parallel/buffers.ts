@@ -13,6 +13,11 @@ export interface SharedSplit {
   readonly features: number;
 }
 
+/** The first `rows` rows of a split, as views on the same shared memory. */
+export function firstRows(split: SharedSplit, rows: number): SharedSplit {
+  return { x: split.x.subarray(0, rows * split.features), labels: split.labels.subarray(0, rows), rows, features: split.features };
+}
+
 /** Per worker: compute, wait for the slowest shard, reduce + update (seconds, summed over steps). */
 export const TIMING_FIELDS = 3;
 

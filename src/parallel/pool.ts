@@ -38,6 +38,22 @@ export interface StepBreakdown {
   readonly coordination: number;
 }
 
+export const ZERO_BREAKDOWN: StepBreakdown = { step: 0, compute: 0, waitSlowest: 0, reduceUpdate: 0, coordination: 0 };
+
+/** The per-step average over aSteps steps of `a` followed by bSteps steps of `b`. */
+export function combineBreakdowns(a: StepBreakdown, aSteps: number, b: StepBreakdown, bSteps: number): StepBreakdown {
+  const n = aSteps + bSteps;
+  if (n === 0) return b;
+  const mix = (x: number, y: number): number => (x * aSteps + y * bSteps) / n;
+  return {
+    step: mix(a.step, b.step),
+    compute: mix(a.compute, b.compute),
+    waitSlowest: mix(a.waitSlowest, b.waitSlowest),
+    reduceUpdate: mix(a.reduceUpdate, b.reduceUpdate),
+    coordination: mix(a.coordination, b.coordination),
+  };
+}
+
 export interface RunOutcome {
   readonly steps: number;
   readonly lossSum: number;

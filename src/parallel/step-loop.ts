@@ -21,8 +21,8 @@ export function runSteps(engine: Engine, task: RunTask): number {
   const data: EngineData = b.train;
   const myShards = ownedBy(rank, workers, shards);
   const myBlocks = myShards.map((blk) => ({ blk, chunks: blockChunks(paramCount, shards, blk) }));
-  const slot = (s: number): Float32Array => b.slots.subarray(s * paramCount, (s + 1) * paramCount);
-  const meanGradient = slot(0);
+  const slots = Array.from({ length: shards }, (_, s) => b.slots.subarray(s * paramCount, (s + 1) * paramCount));
+  const meanGradient = slots[0];
   const timing = b.timing.subarray(rank * TIMING_FIELDS, (rank + 1) * TIMING_FIELDS);
   const rowsPerStep = batchSize * accumulate;
 
@@ -44,12 +44,12 @@ export function runSteps(engine: Engine, task: RunTask): number {
         // A short last batch can leave a shard empty: it contributes nothing.
         if (rows.length === 0) {
           if (micro === 0) {
-            slot(s).fill(0);
+            slots[s].fill(0);
             b.shardLoss[s] = 0;
           }
           continue;
         }
-        const lossSum = engine.gradients(b.params, data, rows, slot(s), micro > 0);
+        const lossSum = engine.gradients(b.params, data, rows, slots[s], micro > 0);
         b.shardLoss[s] = micro > 0 ? b.shardLoss[s] + lossSum : lossSum;
       }
     }

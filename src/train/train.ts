@@ -13,8 +13,8 @@ import { paramLayout } from '../model/layout.js';
 import { DEFAULT_SPEC, isClassLoss, type ModelSpec } from '../model/spec.js';
 import { testAccuracy } from '../eval/accuracy.js';
 import { learningRateAt } from '../optim/schedule.js';
-import { allocateBuffers, type SharedBuffers, type SharedSplit } from '../parallel/buffers.js';
-import { EVAL_CHUNK, WorkerPool, type RunOutcome, type StepBreakdown } from '../parallel/pool.js';
+import { allocateBuffers, firstRows, type SharedBuffers } from '../parallel/buffers.js';
+import { combineBreakdowns, EVAL_CHUNK, WorkerPool, ZERO_BREAKDOWN, type RunOutcome } from '../parallel/pool.js';
 import type { StepPlan } from '../parallel/tasks.js';
 import { Rng, type RngState } from '../rng.js';
 import type { EpochEvent, TrainEvent } from './events.js';
@@ -50,25 +50,6 @@ export interface TrainResult {
   readonly backend: string;
 }
 
-function subsetSplit(split: SharedSplit, rows: number): SharedSplit {
-  return { x: split.x.subarray(0, rows * split.features), labels: split.labels.subarray(0, rows), rows, features: split.features };
-}
-
-function weighted(a: StepBreakdown, aSteps: number, b: StepBreakdown, bSteps: number): StepBreakdown {
-  const n = aSteps + bSteps;
-  if (n === 0) return b;
-  const mix = (x: number, y: number): number => (x * aSteps + y * bSteps) / n;
-  return {
-    step: mix(a.step, b.step),
-    compute: mix(a.compute, b.compute),
-    waitSlowest: mix(a.waitSlowest, b.waitSlowest),
-    reduceUpdate: mix(a.reduceUpdate, b.reduceUpdate),
-    coordination: mix(a.coordination, b.coordination),
-  };
-}
-
-const ZERO_BREAKDOWN: StepBreakdown = { step: 0, compute: 0, waitSlowest: 0, reduceUpdate: 0, coordination: 0 };
-
 interface Start {
   spec: ModelSpec;
   config: RunConfig;
@@ -96,8 +77,8 @@ export async function train(opts: TrainOptions = {}): Promise<TrainResult> {
       paramCount: layout.size,
       shards: config.shards,
       workers,
-      train: subsetSplit(data.train, config.trainRows),
-      test: subsetSplit(data.test, config.testRows),
+      train: firstRows(data.train, config.trainRows),
+      test: firstRows(data.test, config.testRows),
     });
   if (resumed !== undefined) {
     const config = resumed.state.config as unknown as RunConfig;
@@ -183,7 +164,7 @@ export async function train(opts: TrainOptions = {}): Promise<TrainResult> {
         const every = checkpointEvery;
         const nextStop = every === undefined ? stepsPerEpoch : Math.min(stepsPerEpoch, progress.stepInEpoch + every - (progress.step % every));
         const outcome = await runWithProgress(pool, plan, progress, nextStop, stepsPerEpoch, floor, emit);
-        breakdown = weighted(breakdown, breakdownSteps, outcome.breakdown, outcome.steps);
+        breakdown = combineBreakdowns(breakdown, breakdownSteps, outcome.breakdown, outcome.steps);
         breakdownSteps += outcome.steps;
         progress = {
           ...progress,
