@@ -86,6 +86,8 @@ beforeAll(async () => {
   at.underFile = join(at.file, 'out');
   at.emptyDir = join(files, 'empty');
   await mkdir(at.emptyDir);
+  at.readOnly = join(files, 'read-only');
+  await mkdir(at.readOnly, { mode: 0o555 });
   at.notJson = join(files, 'not-json.json');
   await writeFile(at.notJson, '{ "layers": [ ');
   at.badSpec = join(files, 'bad-spec.json');
@@ -196,7 +198,12 @@ const CASES: Record<string, Case> = {
   'eval: a truncated checkpoint': { args: () => ['eval', '--checkpoint', p('truncatedCheckpoint'), '--data', p('valid')], code: CHECKPOINT, says: () => 'weights.bin holds 1000 bytes' },
   'eval: damaged data': { args: () => ['eval', '--checkpoint', p('checkpoint'), '--data', p('truncatedGz')], code: DATA, says: () => 'is not a readable gzip file' },
   'eval: data of another size': { args: () => ['eval', '--checkpoint', p('checkpoint'), '--data', p('wrongSize')], code: DATA, says: () => 'holds 10×10 images (100 values each)' },
-  'eval: --images under a file': usage(() => ['eval', '--checkpoint', p('checkpoint'), '--data', p('valid'), '--images', p('underFile')], () => `cannot write pictures into ${p('underFile')}`),
+
+  // eval: --images that cannot be written, refused before the checkpoint and the data are read
+  'eval: --images under a file': usage(() => ['eval', '--checkpoint', p('checkpoint'), '--data', p('valid'), '--images', p('underFile')], () => `--images ${p('underFile')} cannot be written: a part of the path is a file, not a folder`),
+  'eval: --images that is a file': usage(() => ['eval', '--checkpoint', p('checkpoint'), '--data', p('valid'), '--images', p('file')], () => `--images ${p('file')} cannot be written: a file or folder of that name is in the way`),
+  // Damaged data would fail the evaluation first: this error proves the check comes before it.
+  'eval: --images under a file, with damaged data': usage(() => ['eval', '--checkpoint', p('checkpoint'), '--data', p('truncatedGz'), '--images', p('underFile')], () => `--images ${p('underFile')} cannot be written`),
 
   // bench
   'bench: an unknown flag': usage(() => ['bench', '--bogus'], () => "unknown option '--bogus'"),
@@ -242,5 +249,31 @@ describe('bad input gives a clear error, its exit code and no stack trace', () =
     expect(json.code).toBe(SPEC);
     expect(jsonLines(json.stdout)).toEqual([expect.objectContaining({ type: 'error', code: 'SPEC', message: expect.stringContaining('is not valid JSON') })]);
     expect(json.stderr).not.toMatch(STACK_FRAME);
+  });
+});
+
+describe('eval --images that cannot be written is refused before the evaluation', () => {
+  // Root writes into read-only folders, and Windows has none.
+  const canDenyWrites = process.platform !== 'win32' && process.getuid?.() !== 0;
+  const evalInto = (images: string, ...rest: string[]): string[] => ['eval', '--checkpoint', p('checkpoint'), '--data', p('valid'), '--images', images, ...rest];
+
+  it('prints no evaluation result, only the error', async () => {
+    const human = await runCli(evalInto(p('underFile')));
+    expect(human.code, human.stderr).toBe(USAGE);
+    expect(human.stdout).not.toMatch(/test loss/);
+    expect(human.stderr).toContain('Give --images a folder you can write to');
+    const json = await runCli(evalInto(p('underFile'), '--json'));
+    expect(json.code, json.stderr).toBe(USAGE);
+    expect(jsonLines(json.stdout)).toEqual([
+      expect.objectContaining({ type: 'error', code: 'USAGE', message: `--images ${p('underFile')} cannot be written: a part of the path is a file, not a folder` }),
+    ]);
+  });
+
+  it.skipIf(!canDenyWrites)('refuses a read-only folder', async () => {
+    const run = await runCli(evalInto(p('readOnly'), '--json'));
+    expect(run.code, run.stderr).toBe(USAGE);
+    expect(jsonLines(run.stdout)).toEqual([
+      expect.objectContaining({ type: 'error', code: 'USAGE', message: `--images ${p('readOnly')} cannot be written: permission denied` }),
+    ]);
   });
 });

@@ -13,6 +13,7 @@ import { testAccuracy } from './accuracy.js';
 import { allocateBuffers, firstRows } from '../parallel/buffers.js';
 import { defaultWorkerCount, EVAL_CHUNK, WorkerPool } from '../parallel/pool.js';
 import { UsageError } from '../errors.js';
+import { assertWritableDirectory } from '../output-dir.js';
 import type { PicturesWritten } from '../report/training-pictures.js';
 import type { EpochEvent } from '../train/events.js';
 
@@ -42,6 +43,8 @@ export interface Evaluation {
 }
 
 export async function evaluate(checkpointDir: string, opts: EvaluateOptions = {}): Promise<Evaluation> {
+  // Pictures that cannot be written are refused before the checkpoint, the data and the evaluation are spent on them.
+  if (opts.images !== undefined) await assertWritableDirectory(opts.images, '--images');
   const checkpoint = await readCheckpoint(checkpointDir);
   const spec = checkpoint.spec;
   const data = await loadDataset({ dir: opts.data, normalize: spec.normalize });
