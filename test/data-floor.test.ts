@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { loadDataset } from '../src/data/dataset.js';
+import { firstRows } from '../src/parallel/buffers.js';
 import { bceFloor, binaryEntropy, meanBinaryEntropy } from '../src/data/floor.js';
 import { DEFAULT_SPEC } from '../src/model/spec.js';
 
@@ -50,7 +51,43 @@ describe('bceFloor', () => {
   it('is about 0.0584 for the MNIST training images ÷ 255, and has none on raw pixels', async () => {
     const normalized = await loadDataset({ normalize: true });
     expect(bceFloor(DEFAULT_SPEC, normalized.train)).toBeCloseTo(0.0584, 4);
+    // train() reads it through a view of the rows it uses, as here.
+    expect(bceFloor(DEFAULT_SPEC, firstRows(normalized.train, normalized.train.rows))).toBe(bceFloor(DEFAULT_SPEC, normalized.train));
     const raw = await loadDataset({ normalize: false });
     expect(bceFloor({ ...DEFAULT_SPEC, normalize: false }, raw.train)).toBeNull();
+  });
+});
+
+describe('bceFloor is remembered per memory viewed', () => {
+  // A loaded data set is never written; the writes below only show whether the values are read again.
+  it('answers again without reading the values, also through a new view of the same memory', () => {
+    const x = Float32Array.of(0.5, 0.5, 0.25, 0.75);
+    const floor = bceFloor(DEFAULT_SPEC, { x });
+    expect(floor).toBe(meanBinaryEntropy(x));
+    x[0] = 0;
+    expect(bceFloor(DEFAULT_SPEC, { x })).toBe(floor);
+    // train() passes firstRows() views, new objects each run over the same memory.
+    expect(bceFloor(DEFAULT_SPEC, { x: x.subarray(0) })).toBe(floor);
+    // meanBinaryEntropy itself stays a plain function of the values.
+    expect(meanBinaryEntropy(x)).not.toBe(floor);
+  });
+
+  it('keeps views of other rows, and copies, apart', () => {
+    const x = Float32Array.of(0.5, 0.5, 0, 0);
+    expect(bceFloor(DEFAULT_SPEC, { x })).toBeCloseTo(Math.LN2 / 2, 7);
+    expect(bceFloor(DEFAULT_SPEC, { x: x.subarray(0, 2) })).toBeCloseTo(Math.LN2, 7);
+    expect(bceFloor(DEFAULT_SPEC, { x: x.subarray(2) })).toBe(0);
+    const copy = x.slice();
+    copy.fill(0.5, 2);
+    expect(bceFloor(DEFAULT_SPEC, { x: copy })).toBeCloseTo(Math.LN2, 7);
+    expect(bceFloor(DEFAULT_SPEC, { x })).toBeCloseTo(Math.LN2 / 2, 7);
+  });
+
+  it('remembers that there is no floor, too', () => {
+    const x = Float32Array.of(0.5, 7);
+    expect(bceFloor(DEFAULT_SPEC, { x })).toBeNull();
+    x[1] = 0.5;
+    expect(bceFloor(DEFAULT_SPEC, { x })).toBeNull();
+    expect(meanBinaryEntropy(x)).toBeCloseTo(Math.LN2, 7);
   });
 });

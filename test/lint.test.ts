@@ -2,6 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadDataset } from '../src/data/dataset.js';
 import { CorefitError, DataError, SpecError } from '../src/errors.js';
 import { PACKAGE_ROOT } from '../src/paths.js';
 import { readSpecFile } from '../src/model/spec-file.js';
@@ -196,7 +197,14 @@ describe('runLint and lintBeforeTraining', () => {
     const lines: string[] = [];
     const records: Record<string, unknown>[] = [];
     const out = { warn: (l: string) => lines.push(l), record: (r: Record<string, unknown>) => records.push(r) };
-    const error = await lintBeforeTraining(await readSpecFile(example('seed-question.json')), undefined, out).then(() => undefined, (e: unknown) => e);
+    const seed = await readSpecFile(example('seed-question.json'));
+    const data = await loadDataset({ normalize: seed.normalize });
+    let error: unknown;
+    try {
+      lintBeforeTraining(seed, data, out);
+    } catch (e) {
+      error = e;
+    }
     expect(error).toBeInstanceOf(CorefitError);
     expect((error as CorefitError).code).toBe('LINT');
     expect((error as CorefitError).exitCode).toBe(2);
@@ -207,9 +215,18 @@ describe('runLint and lintBeforeTraining', () => {
     expect(records.map((r) => [r.type, r.id])).toEqual(SEED_ERRORS.map((id) => ['lint', id]));
   });
 
+  it('judges the data set it is given, not one of its own', async () => {
+    const mnist = await loadDataset({ normalize: true });
+    const wider = { ...mnist, name: 'wider', train: { ...mnist.train, max: 2 } };
+    const records: Record<string, unknown>[] = [];
+    expect(() => lintBeforeTraining(DEFAULT_SPEC, wider, { warn: () => undefined, record: (r) => records.push(r) })).toThrow(/training did not start/);
+    expect(records.map((r) => r.id)).toContain('bce-targets-outside-0-1');
+    expect(records.find((r) => r.id === 'bce-targets-outside-0-1')?.what).toContain('from 0 to 2 (measured on the wider training images)');
+  });
+
   it('lets the default model train, saying nothing', async () => {
     const lines: string[] = [];
-    await lintBeforeTraining(undefined, undefined, { warn: (l) => lines.push(l), record: () => undefined });
+    lintBeforeTraining(DEFAULT_SPEC, await loadDataset({ normalize: true }), { warn: (l) => lines.push(l), record: () => undefined });
     expect(lines).toEqual([]);
   });
 });

@@ -3,6 +3,7 @@
  * number of epochs, and how much of it the linear learning-rate scaling rule, alone
  * and with gradual warmup (Goyal et al. 2017), wins back.
  */
+import { loadDataset, type Dataset } from '../data/dataset.js';
 import { DivergenceError } from '../errors.js';
 import type { EngineChoice } from '../engine/engine.js';
 import type { ModelSpec } from '../model/spec.js';
@@ -80,14 +81,14 @@ export interface BatchScalingOptions {
 }
 
 /** One run of the study; the engine it used comes with it. */
-async function studyRun(o: BatchScalingOptions, batchSize: number, rule: LrRule, epochs: number): Promise<{ run: StudyRun; start: StartEvent }> {
+async function studyRun(o: BatchScalingOptions, dataset: Dataset, batchSize: number, rule: LrRule, epochs: number): Promise<{ run: StudyRun; start: StartEvent }> {
   let start: StartEvent | undefined;
   let startedAt = 0;
   let last: EpochEvent | undefined;
   let divergedAt: number | undefined;
   try {
     await train({
-      spec: o.spec, data: o.data, engine: o.engine, epochs, batchSize, trainRows: o.trainRows, testRows: o.testRows,
+      spec: o.spec, dataset, engine: o.engine, epochs, batchSize, trainRows: o.trainRows, testRows: o.testRows,
       baseBatchSize: STUDY_BASE_BATCH, lrScaling: rule.scaling, warmupEpochs: rule.warmupEpochs,
       onEvent: (e) => {
         if (e.type === 'start') [start, startedAt] = [e, performance.now()];
@@ -112,13 +113,14 @@ async function studyRun(o: BatchScalingOptions, batchSize: number, rule: LrRule,
 /** Trains every batch size under every lr rule, one run after another, on all cores. */
 export async function runBatchScalingStudy(o: BatchScalingOptions): Promise<BatchScalingReport> {
   const epochs = o.epochs ?? STUDY_EPOCHS;
+  const dataset = await loadDataset({ dir: o.data, normalize: o.spec.normalize });
   const runs: StudyRun[] = [];
   let engine = { engine: '', backend: '' };
   const total = o.batchSizes.length * RULES.length;
   for (const batchSize of o.batchSizes) {
     for (const rule of RULES) {
       o.log(`[${runs.length + 1}/${total}] batch ${batchSize}, lr scaling ${rule.name}: ${epochs} epochs`);
-      const { run, start } = await studyRun(o, batchSize, rule, epochs);
+      const { run, start } = await studyRun(o, dataset, batchSize, rule, epochs);
       engine = start;
       runs.push(run);
       o.log(run.testLoss === null ? `  diverged at step ${run.divergedAt}` : `  test loss ${run.testLoss.toFixed(4)} in ${run.seconds.toFixed(1)} s`);

@@ -81,7 +81,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
       const fastest = cells.filter((c) => c.batchSize === batchSize).sort((a, b) => b.samplesPerSec - a.samplesPerSec)[0];
       o.log(`time-to-quality: batch ${batchSize} on ${fastest.workers} worker(s), target test loss ${o.target}, at most ${o.maxEpochs} epochs`);
       timeToQualityRuns.push(await timeToQuality({
-        spec: o.spec, data: o.data, engine: o.engine, batchSize, workers: fastest.workers, target: o.target, maxEpochs: o.maxEpochs,
+        spec: o.spec, dataset: data, engine: o.engine, batchSize, workers: fastest.workers, target: o.target, maxEpochs: o.maxEpochs,
         onEpoch: (p) => o.log(`  epoch ${p.epoch}: test loss ${p.testLoss.toFixed(4)} at ${p.seconds.toFixed(1)} s`),
       }));
     }

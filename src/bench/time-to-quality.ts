@@ -3,6 +3,7 @@
  * batch size takes to reach a target test loss. A bigger batch pays only if it
  * reaches the target sooner, not merely if it runs more samples per second.
  */
+import type { Dataset } from '../data/dataset.js';
 import type { EngineChoice } from '../engine/engine.js';
 import type { ModelSpec } from '../model/spec.js';
 import { train } from '../train/train.js';
@@ -28,7 +29,8 @@ export interface TimeToQuality {
 
 export interface TimeToQualityOptions {
   readonly spec: ModelSpec;
-  readonly data?: string;
+  /** Loaded once by the bench for all its runs (with the spec's normalize). */
+  readonly dataset: Dataset;
   readonly engine: EngineChoice;
   readonly batchSize: number;
   readonly workers: number;
@@ -43,7 +45,7 @@ export async function timeToQuality(o: TimeToQualityOptions): Promise<TimeToQual
   let testFloor: number | null = null;
   const result = await train({
     spec: o.spec,
-    data: o.data,
+    dataset: o.dataset,
     engine: o.engine,
     batchSize: o.batchSize,
     workers: o.workers,

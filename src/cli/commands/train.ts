@@ -1,5 +1,7 @@
 /** `corefit train`: parse flags, run `train()`, print progress and results, handle signals. */
 import { Command } from 'commander';
+import type { Dataset } from '../../data/dataset.js';
+import type { ModelSpec } from '../../model/spec.js';
 import type { TrainOptions } from '../../train/options.js';
 import type { EpochEvent, TrainEvent } from '../../train/events.js';
 import { makeOutput, fixed, thousands, type Output, type Runner } from '../output.js';
@@ -42,6 +44,21 @@ function printEpoch(out: Output, e: EpochEvent): void {
   out.say(`epoch ${e.epoch}: train ${fixed(e.train_loss)}  test ${fixed(e.test_loss)}${floor}${acc}  ${thousands(e.samples_per_sec)} samples/s  ${e.seconds.toFixed(1)} s`);
 }
 
+/**
+ * Loads the data once for both lint and train(), and lints. A resumed run is not linted:
+ * its spec is the checkpoint's, so train() loads the data with that spec's scaling.
+ */
+async function lintedDataset(flags: TrainFlags, spec: ModelSpec | undefined, out: Output): Promise<Dataset | undefined> {
+  if (!flags.lint || flags.resume !== undefined) return undefined;
+  const [{ loadDataset }, { lintBeforeTraining }, { DEFAULT_SPEC }] = await Promise.all([
+    import('../../data/dataset.js'), import('../../lint/lint.js'), import('../../model/spec.js'),
+  ]);
+  const model = spec ?? DEFAULT_SPEC;
+  const dataset = await loadDataset({ dir: flags.data, normalize: model.normalize });
+  lintBeforeTraining(model, dataset, out);
+  return dataset;
+}
+
 export function trainCommand(run: Runner): Command {
   return new Command('train')
     .description('Train a model with synchronous data parallelism over worker threads (default: the MNIST autoencoder, fixed).')
@@ -74,11 +91,9 @@ export function trainCommand(run: Runner): Command {
       await run(async () => {
         const out = makeOutput(flags.json);
         // Loaded here, not at start-up, so that `corefit --help` stays fast.
-        const [{ readSpecFile }, { train }, { lintBeforeTraining }] = await Promise.all([
-          import('../../model/spec-file.js'), import('../../train/train.js'), import('../../lint/lint.js'),
-        ]);
+        const [{ readSpecFile }, { train }] = await Promise.all([import('../../model/spec-file.js'), import('../../train/train.js')]);
         const spec = flags.model === undefined ? undefined : await readSpecFile(flags.model);
-        if (flags.lint && flags.resume === undefined) await lintBeforeTraining(spec, flags.data, out);
+        const dataset = await lintedDataset(flags, spec, out);
         const bar = new ProgressBar(!flags.json && process.stderr.isTTY === true);
         const controller = new AbortController();
         let signal: NodeJS.Signals | undefined;
@@ -105,7 +120,7 @@ export function trainCommand(run: Runner): Command {
           }
         };
         try {
-          const result = await train({ ...flags, spec, onEvent, signal: controller.signal, fault: faultFromEnvironment(process.env) });
+          const result = await train({ ...flags, spec, dataset, onEvent, signal: controller.signal, fault: faultFromEnvironment(process.env) });
           bar.stop();
           const last = result.epochs[result.epochs.length - 1];
           const seconds = result.progress.elapsedSeconds;
