@@ -258,18 +258,21 @@ describe('assertSameArchitecture', () => {
   });
 });
 
+// 3 durable writes and 3 renames per checkpoint: crash before each of them, or not at all.
+const MOMENTS = [0, 1, 2, 3, 4, 5, 6];
+/** The first moment past the first rename: from here on the reader takes the new set. */
+const FIRST_RENAMED = 4;
+const NO_CRASH = 6;
+
+async function writeWithCrashAt(dir: string, c: Checkpoint, moment: number): Promise<void> {
+  crash.budget = moment;
+  await writeCheckpoint(dir, c).catch((e: unknown) => {
+    if ((e as Error).message !== 'simulated crash') throw e;
+  });
+  crash.budget = Number.POSITIVE_INFINITY;
+}
+
 describe('a crash at any moment of a write leaves the previous or the new checkpoint', () => {
-  // 3 durable writes and 3 renames per checkpoint: crash before each of them, or not at all.
-  const MOMENTS = [0, 1, 2, 3, 4, 5, 6];
-
-  async function writeWithCrashAt(dir: string, c: Checkpoint, moment: number): Promise<void> {
-    crash.budget = moment;
-    await writeCheckpoint(dir, c).catch((e: unknown) => {
-      if ((e as Error).message !== 'simulated crash') throw e;
-    });
-    crash.budget = Number.POSITIVE_INFINITY;
-  }
-
   it.each(MOMENTS)('crash at moment %i, then another crash at every moment of the next write', async (first) => {
     const a = makeCheckpoint(SMALL, 1);
     const b = makeCheckpoint(SMALL, 2);
@@ -280,8 +283,8 @@ describe('a crash at any moment of a write leaves the previous or the new checkp
     const afterB = await readCheckpoint(dir);
     expect([a.state.step, b.state.step]).toContain(afterB.state.step);
     expect(afterB.params).toEqual(afterB.state.step === a.state.step ? a.params : b.params);
-    if (first === MOMENTS.length - 1) expect(afterB.state.step).toBe(b.state.step);
-    if (first >= 4) expect(afterB.state.step).toBe(b.state.step); // past the first rename, only the new one
+    if (first === NO_CRASH) expect(afterB.state.step).toBe(b.state.step);
+    if (first >= FIRST_RENAMED) expect(afterB.state.step).toBe(b.state.step); // past the first rename, only the new one
 
     for (const second of MOMENTS) {
       const copy = freshDir();
@@ -294,5 +297,33 @@ describe('a crash at any moment of a write leaves the previous or the new checkp
       await writeCheckpoint(copy, a);
       expect((await readCheckpoint(copy)).state).toEqual(a.state);
     }
+  });
+});
+
+describe('readCheckpoint with settle leaves only the set it read, as a resume into the same directory needs', () => {
+  const LIVE = ['model.json', 'state.msgpack', 'weights.bin'];
+
+  it.each(MOMENTS)('after a crash at moment %i of a write', async (moment) => {
+    const a = makeCheckpoint(SMALL, 1);
+    const b = makeCheckpoint(SMALL, 2);
+    const dir = freshDir();
+    await writeCheckpoint(dir, a);
+    await writeWithCrashAt(dir, b, moment);
+    const left = readdirSync(dir).sort();
+    if (moment !== NO_CRASH) expect(left.some((f) => f.endsWith('.tmp'))).toBe(true);
+
+    // A plain read changes nothing: a writer may be at work in the directory.
+    const read = await readCheckpoint(dir);
+    expect(readdirSync(dir).sort()).toEqual(left);
+
+    const settled = await readCheckpoint(dir, { settle: true });
+    // Before the first rename the new set was never committed, however complete; after it, it is rolled forward.
+    const expected = moment >= FIRST_RENAMED ? b : a;
+    expect(settled.state).toEqual(expected.state);
+    expect(sameBits(settled.params, expected.params)).toBe(true);
+    expect(read.state).toEqual(expected.state);
+    expect(readdirSync(dir).sort()).toEqual(LIVE);
+    // What is left is the same checkpoint under the final names alone.
+    expect((await readCheckpoint(dir)).state).toEqual(expected.state);
   });
 });

@@ -4,6 +4,8 @@
  * loadable checkpoint; and every way of continuing ends with the weights of an
  * uninterrupted run, bit for bit.
  */
+import { cp, readdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readCheckpoint } from '../src/checkpoint/checkpoint.js';
@@ -13,10 +15,12 @@ import { RESUME_FLAGS, SMALL_RUN, STEPS_PER_EPOCH, TOTAL_STEPS, resumeToEnd, uni
 import { freshDirs } from './helpers/temp-dirs.js';
 
 const freshDir = freshDirs('corefit-interrupt-');
+let referenceDir: string;
 let reference: Awaited<ReturnType<typeof uninterruptedRun>>;
 
 beforeAll(async () => {
-  reference = await uninterruptedRun(freshDir());
+  referenceDir = freshDir();
+  reference = await uninterruptedRun(referenceDir);
 });
 
 describe('--checkpoint-every', () => {
@@ -86,6 +90,25 @@ describe('a second signal', () => {
     expect((await readCheckpoint(dir)).state.step).toBeGreaterThanOrEqual(7);
     await resumeToEnd(dir);
     expect((await weightsOf(dir)).equals(reference.weights)).toBe(true);
+  });
+});
+
+describe('resuming a finished run', () => {
+  it('into its own --out clears what an interrupted write left; from elsewhere it only reads', async () => {
+    // An uncommitted pending set beside a finished checkpoint: a write killed before its first rename.
+    const [own, other] = [freshDir(), freshDir()];
+    await cp(referenceDir, own, { recursive: true });
+    await writeFile(join(own, 'model.json.tmp'), '{"interrupted"');
+    await writeFile(join(own, 'weights.bin.tmp'), Buffer.alloc(12));
+    const elsewhere = await runCli(['train', '--resume', own, '--out', other, ...RESUME_FLAGS, '--json']);
+    expect(elsewhere.code, elsewhere.stderr).toBe(0);
+    expect((await readdir(own)).filter((f) => f.endsWith('.tmp')).sort()).toEqual(['model.json.tmp', 'weights.bin.tmp']);
+
+    const run = await runCli(['train', '--resume', own, '--out', own, ...RESUME_FLAGS, '--json']);
+    expect(run.code, run.stderr).toBe(0);
+    expect(jsonLines(run.stdout).at(-1)).toMatchObject({ type: 'summary', status: 'completed', step: TOTAL_STEPS });
+    expect((await readdir(own)).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+    expect((await weightsOf(own)).equals(reference.weights)).toBe(true);
   });
 });
 

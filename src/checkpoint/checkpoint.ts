@@ -10,7 +10,8 @@
  * set is intact; from then on the new set is complete on disk, partly under pending
  * names, and its state file says which. So a reader takes the final files when they
  * agree and the pending set otherwise, and a writer first finishes (or discards) what a
- * crash left, so that it never overwrites the only loadable copy. One writer per directory.
+ * crash left, so that it never overwrites the only loadable copy. One writer per directory:
+ * a reader changes nothing, unless it is that writer and asks to settle the directory.
  */
 import { mkdir, readFile, rm, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
@@ -164,31 +165,73 @@ function loadPending(dir: string): Promise<Loaded> {
   });
 }
 
+/**
+ * The set a reader takes: the final files when they agree, otherwise the set a write
+ * interrupted in phase 2 left. A pending set beside final files that agree is one whose
+ * write never reached its first rename: it was never committed, so it is ignored.
+ */
+async function choose(dir: string): Promise<Loaded> {
+  try {
+    return await loadFinal(dir);
+  } catch (finalError) {
+    const interrupted = await loadPending(dir).catch(() => undefined);
+    if (interrupted === undefined) throw finalError;
+    return interrupted;
+  }
+}
+
+export interface ReadOptions {
+  /**
+   * Also leave the directory holding only the set read, under the final names: for the
+   * directory's one writer, such as a run resuming into its own --out. Never while another
+   * process may be writing there: that write's pending files would be pulled from under it.
+   */
+  readonly settle?: boolean;
+}
+
 /** Reads and verifies a checkpoint directory; a CheckpointError says what is wrong. */
-export async function readCheckpoint(dir: string): Promise<Checkpoint> {
+export async function readCheckpoint(dir: string, opts: ReadOptions = {}): Promise<Checkpoint> {
   const found = await stat(dir).catch(() => undefined);
   if (!found?.isDirectory()) {
     throw new CheckpointError(`checkpoint ${dir}: ${found === undefined ? 'no such directory' : 'is a file, not a directory'}`, 'Give the directory that `corefit train --out DIR` wrote.');
   }
+  let chosen: Loaded;
   try {
-    return (await loadFinal(dir)).checkpoint;
-  } catch (finalError) {
-    const interrupted = await loadPending(dir).catch(() => undefined);
-    if (interrupted !== undefined) return interrupted.checkpoint;
-    if (finalError instanceof Problem) throw new CheckpointError(`checkpoint ${dir}: ${finalError.message}`, finalError.hint);
-    throw new CheckpointError(`checkpoint ${dir}: ${(finalError as Error).message}`, 'Check that the directory is readable.', { cause: finalError });
+    chosen = await choose(dir);
+  } catch (error) {
+    if (error instanceof Problem) throw new CheckpointError(`checkpoint ${dir}: ${error.message}`, error.hint);
+    throw new CheckpointError(`checkpoint ${dir}: ${(error as Error).message}`, 'Check that the directory is readable.', { cause: error });
   }
+  if (opts.settle === true) {
+    try {
+      await settle(dir, chosen);
+    } catch (error) {
+      throw writeFailure(dir, error);
+    }
+  }
+  return chosen.checkpoint;
 }
 
-/** Leaves `dir` with its newest loadable set under the final names and no pending files. */
-async function settle(dir: string): Promise<void> {
-  const final = await loadFinal(dir).catch(() => undefined);
-  const interrupted = final === undefined ? await loadPending(dir).catch(() => undefined) : undefined;
+/**
+ * Puts the pending files of `kept` (what `choose` took, if anything) in place, in the
+ * order of phase 2, and removes every other pending file: those the reader ignores.
+ */
+async function settle(dir: string, kept: Loaded | undefined): Promise<void> {
   for (const name of FILES) {
-    const source = interrupted?.sources[name];
+    const source = kept?.sources[name];
     if (source === pending(name)) await renameDurably(dir, join(dir, source), join(dir, name));
     else await rm(join(dir, pending(name)), { force: true });
   }
+}
+
+/** I/O errors (disk full, permissions) are the user's to fix; anything else is a bug and goes up as it is. */
+function writeFailure(dir: string, error: unknown): unknown {
+  if (typeof (error as NodeJS.ErrnoException).code !== 'string') return error;
+  return new CheckpointError(
+    `cannot write checkpoint ${dir}: ${writeProblem(error)}`,
+    'Free space or fix the permissions of that folder; the checkpoint written there before, if any, is intact.',
+    { cause: error },
+  );
 }
 
 /** Writes `checkpoint` into `dir` (created if needed) so that a crash at any moment leaves a loadable checkpoint. */
@@ -212,17 +255,11 @@ export async function writeCheckpoint(dir: string, checkpoint: Checkpoint): Prom
     const created = await mkdir(dir, { recursive: true });
     // New directories exist only once their parents' entries are on disk too.
     if (created !== undefined) for (let d = resolve(dir); d !== dirname(resolve(created)); d = dirname(d)) await syncDirectory(dirname(d));
-    await settle(dir);
+    await settle(dir, await choose(dir).catch(() => undefined));
     for (const name of FILES) await writeFileDurably(join(dir, pending(name)), contents[name]);
     await syncDirectory(dir);
     for (const name of FILES) await renameDurably(dir, join(dir, pending(name)), join(dir, name));
   } catch (error) {
-    // I/O errors (disk full, permissions) are the user's to fix; anything else is a bug and goes up as it is.
-    if (typeof (error as NodeJS.ErrnoException).code !== 'string') throw error;
-    throw new CheckpointError(
-      `cannot write checkpoint ${dir}: ${writeProblem(error)}`,
-      'Free space or fix the permissions of that folder; the checkpoint written there before, if any, is intact.',
-      { cause: error },
-    );
+    throw writeFailure(dir, error);
   }
 }

@@ -2,6 +2,7 @@
  * `train()`: synchronous data-parallel training of one model over a pool of worker
  * threads, epoch by epoch, with evaluation, checkpoints and exact resume.
  */
+import { resolve } from 'node:path';
 import { DivergenceError } from '../errors.js';
 import { readCheckpoint, writeCheckpoint, assertSameArchitecture } from '../checkpoint/checkpoint.js';
 import { assertWritableDirectory } from '../output-dir.js';
@@ -61,7 +62,10 @@ export async function train(opts: TrainOptions = {}): Promise<TrainResult> {
   const emit = (e: TrainEvent): void => opts.onEvent?.(e);
   const checkpointEvery = resolveCheckpointEvery(opts);
   if (opts.out !== undefined) await assertWritableDirectory(opts.out, '--out');
-  const resumed = opts.resume === undefined ? undefined : await readCheckpoint(opts.resume);
+  // A run resuming into its own --out is that directory's one writer: it settles what an
+  // interrupted write left there, even when nothing is left to train and nothing is written.
+  const ownsResumed = opts.resume !== undefined && opts.out !== undefined && resolve(opts.resume) === resolve(opts.out);
+  const resumed = opts.resume === undefined ? undefined : await readCheckpoint(opts.resume, { settle: ownsResumed });
   if (resumed !== undefined && opts.spec !== undefined) assertSameArchitecture(resumed.spec, opts.spec, opts.resume!);
   const spec = resumed?.spec ?? opts.spec ?? DEFAULT_SPEC;
   const workers = resolveWorkers(opts);
