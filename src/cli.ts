@@ -32,9 +32,16 @@ const run: Runner = async (action, json, debug) => {
   process.exitCode = code;
 };
 
-/** --help and --version exit 0; any other commander complaint is a usage error. */
+/**
+ * --help and --version exit 0; any other commander complaint is a usage error, which
+ * commander has printed on stderr and which --json also gets as its one JSON line.
+ */
 function exitOnCommanderError(err: CommanderError): never {
   const helpOrVersion = err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help';
+  if (!helpOrVersion && process.argv.includes('--json')) {
+    const message = err.message.replace(/^error: /, '');
+    process.stdout.write(JSON.stringify({ type: 'error', code: 'USAGE', message, hint: 'Run the command with --help to see the accepted options.' }) + '\n');
+  }
   process.exit(helpOrVersion ? 0 : EXIT_CODES.USAGE);
 }
 

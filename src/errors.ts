@@ -9,6 +9,8 @@ export type ErrorCode =
   | 'LINT'
   | 'ENGINE'
   | 'CHECKPOINT'
+  | 'WRITE'
+  | 'MEMORY'
   | 'WORKER'
   | 'DIVERGED'
   | 'INTERRUPTED';
@@ -20,6 +22,8 @@ export const EXIT_CODES: Readonly<Record<ErrorCode, number>> = {
   SPEC: 65,
   LINT: 2,
   CHECKPOINT: 66,
+  WRITE: 66,
+  MEMORY: 69,
   ENGINE: 70,
   WORKER: 70,
   DIVERGED: 75,
@@ -76,6 +80,20 @@ export class EngineError extends CorefitError {
 export class CheckpointError extends CorefitError {
   constructor(message: string, hint?: string, options?: { cause?: unknown }) {
     super('CHECKPOINT', message, hint, options);
+  }
+}
+
+/** Output (pictures, reports) that could not be written after the work was done. */
+export class WriteError extends CorefitError {
+  constructor(message: string, hint: string, options?: { cause?: unknown }) {
+    super('WRITE', message, hint, options);
+  }
+}
+
+/** A run that needs more memory than the machine has free. */
+export class MemoryError extends CorefitError {
+  constructor(message: string, hint: string) {
+    super('MEMORY', message, hint);
   }
 }
 

@@ -1,6 +1,6 @@
 /** A folder a command writes into (checkpoints, reports): checked before any work is spent, and its write errors explained. */
-import { mkdir, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import { UsageError } from './errors.js';
 
 /** What an I/O error of a write means for the user, in words. */
@@ -19,9 +19,48 @@ export function writeProblem(error: unknown): string {
     case 'ENOSPC':
     case 'EDQUOT':
       return 'no space left on the device';
+    case 'ENOENT':
+      // mkdir in an existing folder says ENOENT where the file system makes its own entries (/proc, /sys).
+      return 'folders cannot be created there (a pseudo file system such as /proc, or a folder that was removed)';
     default:
       return (error as Error).message;
   }
+}
+
+function fsError(code: string, message: string): NodeJS.ErrnoException {
+  return Object.assign(new Error(message), { code });
+}
+
+/**
+ * `mkdir -p`: creates `dir` and its missing parents, and returns the first folder it
+ * created (undefined when `dir` existed), as `mkdir(dir, { recursive: true })` does.
+ * Not that call itself: where a file system answers mkdir with ENOENT inside a folder
+ * that exists (/proc, /sys), Node retries it forever. Here each missing folder is
+ * created once, from the top down, and any failure is thrown.
+ */
+export async function makeDirectory(dir: string): Promise<string | undefined> {
+  const missing: string[] = [];
+  for (let d = resolve(dir); ; d = dirname(d)) {
+    const found = await stat(d).catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') return undefined;
+      throw error;
+    });
+    if (found !== undefined) {
+      if (!found.isDirectory()) throw fsError(d === resolve(dir) ? 'EEXIST' : 'ENOTDIR', `${d} is not a folder`);
+      break;
+    }
+    missing.unshift(d);
+    if (dirname(d) === d) break;
+  }
+  for (const d of missing) {
+    try {
+      await mkdir(d);
+    } catch (error) {
+      // Another process may have created it meanwhile; anything but a folder is in the way.
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || !(await stat(d)).isDirectory()) throw error;
+    }
+  }
+  return missing[0];
 }
 
 /**
@@ -30,7 +69,7 @@ export function writeProblem(error: unknown): string {
  */
 export async function assertWritableDirectory(dir: string, flag: string): Promise<void> {
   try {
-    await mkdir(dir, { recursive: true });
+    await makeDirectory(dir);
     const probe = join(dir, `.corefit-probe-${process.pid}`);
     await writeFile(probe, '');
     await rm(probe);

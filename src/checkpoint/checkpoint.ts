@@ -13,14 +13,14 @@
  * crash left, so that it never overwrites the only loadable copy. One writer per directory:
  * a reader changes nothing, unless it is that writer and asks to settle the directory.
  */
-import { mkdir, readFile, rm, stat } from 'node:fs/promises';
+import { readFile, rm, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { CheckpointError } from '../errors.js';
 import { paramLayout } from '../model/layout.js';
 import { parseSpec, validateSpec, type ModelSpec } from '../model/spec.js';
 import { renameDurably, syncDirectory, writeFileDurably } from './durable-files.js';
 import { manifestProblem, modelJson, WEIGHTS_FILE } from './model-json.js';
-import { writeProblem } from '../output-dir.js';
+import { makeDirectory, writeProblem } from '../output-dir.js';
 import { decodeState, encodeState, float32From, sha256, type TrainingState } from './state.js';
 
 export { assertSameArchitecture } from './architecture.js';
@@ -180,6 +180,22 @@ async function choose(dir: string): Promise<Loaded> {
   }
 }
 
+/**
+ * The checkpoint files `dir` holds, final or pending, as a phrase such as
+ * "model.json, weights.bin, state.msgpack (model mnist-autoencoder, 1 epoch, step 20)";
+ * undefined when it holds none.
+ */
+export async function checkpointIn(dir: string): Promise<string | undefined> {
+  const names = FILES.flatMap((name) => [name, pending(name)]);
+  const present = (await Promise.all(names.map(async (name) => ((await isPresent(join(dir, name))) ? name : undefined)))).filter((n) => n !== undefined);
+  if (present.length === 0) return undefined;
+  const loaded = await choose(dir).catch(() => undefined);
+  const what = loaded === undefined
+    ? 'not loadable'
+    : `model ${loaded.checkpoint.spec.name}, ${loaded.checkpoint.state.epoch} epoch${loaded.checkpoint.state.epoch === 1 ? '' : 's'}, step ${loaded.checkpoint.state.step}`;
+  return `${present.join(', ')} (${what})`;
+}
+
 export interface ReadOptions {
   /**
    * Also leave the directory holding only the set read, under the final names: for the
@@ -252,7 +268,7 @@ export async function writeCheckpoint(dir: string, checkpoint: Checkpoint): Prom
   const stateBytes = encodeState(state, { weightsSha256: sha256(weights), modelSha256: sha256(model) });
   const contents: Record<FileName, Uint8Array> = { [WEIGHTS_FILE]: weights, [MODEL_FILE]: model, [STATE_FILE]: stateBytes };
   try {
-    const created = await mkdir(dir, { recursive: true });
+    const created = await makeDirectory(dir);
     // New directories exist only once their parents' entries are on disk too.
     if (created !== undefined) for (let d = resolve(dir); d !== dirname(resolve(created)); d = dirname(d)) await syncDirectory(dirname(d));
     await settle(dir, await choose(dir).catch(() => undefined));

@@ -6,12 +6,13 @@
  * Reconstructions and latent codes exist only for an autoencoder; a picture that cannot
  * be drawn is skipped with the reason, never drawn wrong.
  */
-import { mkdir } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { renderLineChartPng, renderScatterChartPng, type LineSeries } from './chart.js';
 import { digitGridPng } from './image-grid.js';
 import { pca2 } from './pca.js';
-import { UsageError } from '../errors.js';
+import { WriteError } from '../errors.js';
+import { makeDirectory, writeProblem } from '../output-dir.js';
 import { renameDurably, writeFileDurably } from '../checkpoint/durable-files.js';
 import type { ModelSpec } from '../model/spec.js';
 import type { SharedSplit } from '../parallel/buffers.js';
@@ -56,21 +57,27 @@ export async function writeTrainingPictures(dir: string, inputs: PictureInputs):
   const written: string[] = [];
   const skipped: Array<{ file: PictureFile; reason: string }> = [];
   try {
-    await mkdir(dir, { recursive: true });
+    await makeDirectory(dir);
     for (const file of PICTURE_FILES) {
       const drawing = drawings[file];
+      const path = join(dir, file);
       if (!Buffer.isBuffer(drawing)) {
+        // A picture of an earlier model in this folder would pass for one of this model.
+        await rm(path, { force: true });
         skipped.push({ file, reason: drawing.skip });
         continue;
       }
-      const path = join(dir, file);
       // A viewer or a crash never meets a half-written picture.
       await writeFileDurably(`${path}.tmp`, drawing);
       await renameDurably(dir, `${path}.tmp`, path);
       written.push(path);
     }
   } catch (error) {
-    throw new UsageError(`cannot write pictures into ${dir}: ${(error as Error).message}`, 'Give a directory that can be created and written to.');
+    throw new WriteError(
+      `cannot write pictures into ${dir}: ${writeProblem(error)}`,
+      'Free space or fix the permissions of that folder; a checkpoint written there is intact.',
+      { cause: error },
+    );
   }
   return { written, skipped };
 }

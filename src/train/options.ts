@@ -4,11 +4,13 @@
  * continues exactly; what does not (workers, engine, output) may change on resume.
  */
 import { resolve } from 'node:path';
+import { checkpointIn } from '../checkpoint/checkpoint.js';
 import type { Dataset } from '../data/dataset.js';
 import { UsageError } from '../errors.js';
 import type { EngineChoice } from '../engine/engine.js';
 import type { TfjsBackendChoice } from '../engine/tfjs-backend.js';
 import type { ModelSpec } from '../model/spec.js';
+import { assertWritableDirectory } from '../output-dir.js';
 import { defaultWorkerCount } from '../parallel/pool.js';
 import type { InjectedFault } from '../parallel/tasks.js';
 import { scaledLr, type LrDecay, type LrScaling, type LrSchedule } from '../optim/schedule.js';
@@ -57,6 +59,8 @@ export interface TrainOptions {
   /** Write a checkpoint here after every epoch (and every `checkpointEvery` steps). */
   readonly out?: string;
   readonly checkpointEvery?: number;
+  /** Replace a checkpoint that `out` already holds with this run's; without it, such an `out` is refused. */
+  readonly overwrite?: boolean;
   /** Continue from this checkpoint directory. */
   readonly resume?: string;
   readonly onEvent?: (event: TrainEvent) => void;
@@ -131,6 +135,34 @@ export function resolveCheckpointEvery(opts: TrainOptions): number | undefined {
   if (opts.checkpointEvery === undefined) return undefined;
   if (opts.out === undefined) throw new UsageError('--checkpoint-every needs --out: there is nowhere to write the checkpoints', 'Add --out DIR, or drop --checkpoint-every.');
   return wholeNumber('--checkpoint-every', opts.checkpointEvery, 1, 1);
+}
+
+/** A run resuming into its own --out: that directory's one writer, continuing the checkpoint there. */
+export function resumesIntoOut(opts: TrainOptions): boolean {
+  return opts.resume !== undefined && opts.out !== undefined && resolve(opts.resume) === resolve(opts.out);
+}
+
+/**
+ * Refuses an `out` that cannot be written, before any work, and one that holds a
+ * checkpoint this run would replace: a finished checkpoint is replaced only on purpose
+ * (`overwrite`) or continued (`resume` into it), never silently.
+ */
+export async function checkOut(opts: TrainOptions): Promise<void> {
+  if (opts.overwrite === true && opts.out === undefined) throw new UsageError('--overwrite needs --out: there is nothing to overwrite', 'Add --out DIR, or drop --overwrite.');
+  if (opts.out === undefined) return;
+  if (opts.overwrite === true && resumesIntoOut(opts)) {
+    throw new UsageError(`--overwrite would replace the checkpoint in ${opts.out} that --resume continues`, 'Drop --overwrite to continue it, or drop --resume to start a new run there.');
+  }
+  await assertWritableDirectory(opts.out, '--out');
+  if (opts.overwrite === true || resumesIntoOut(opts)) return;
+  const found = await checkpointIn(opts.out);
+  if (found === undefined) return;
+  throw new UsageError(
+    `--out ${opts.out} already holds a checkpoint: ${found}; this run would replace it`,
+    opts.resume === undefined
+      ? `Continue it with --resume ${opts.out} --out ${opts.out}, or pass --overwrite to replace it with a new run (or give --out another folder).`
+      : 'Give --out another folder, or pass --overwrite to replace that checkpoint with this run.',
+  );
 }
 
 /** Updates per epoch; the last one takes the rows that are left. */

@@ -2,10 +2,8 @@
  * `train()`: synchronous data-parallel training of one model over a pool of worker
  * threads, epoch by epoch, with evaluation, checkpoints and exact resume.
  */
-import { resolve } from 'node:path';
 import { DivergenceError } from '../errors.js';
 import { readCheckpoint, writeCheckpoint, assertSameArchitecture } from '../checkpoint/checkpoint.js';
-import { assertWritableDirectory } from '../output-dir.js';
 import { loadDataset } from '../data/dataset.js';
 import { assertModelFits } from '../data/fit.js';
 import { bceFloor } from '../data/floor.js';
@@ -19,7 +17,7 @@ import { combineBreakdowns, EVAL_CHUNK, WorkerPool, ZERO_BREAKDOWN, type RunOutc
 import type { StepPlan } from '../parallel/tasks.js';
 import { Rng, type RngState } from '../rng.js';
 import type { EpochEvent, TrainEvent } from './events.js';
-import { checkResumeOptions, givenDataset, newRunConfig, resolveCheckpointEvery, resolveEpochs, resolveWorkers, updatesPerEpoch, type RunConfig, type TrainOptions } from './options.js';
+import { checkOut, checkResumeOptions, givenDataset, newRunConfig, resolveCheckpointEvery, resolveEpochs, resolveWorkers, resumesIntoOut, updatesPerEpoch, type RunConfig, type TrainOptions } from './options.js';
 
 /** Where training stands between two steps: all a checkpoint needs besides the buffers. */
 export interface TrainingProgress {
@@ -61,11 +59,10 @@ interface Start {
 export async function train(opts: TrainOptions = {}): Promise<TrainResult> {
   const emit = (e: TrainEvent): void => opts.onEvent?.(e);
   const checkpointEvery = resolveCheckpointEvery(opts);
-  if (opts.out !== undefined) await assertWritableDirectory(opts.out, '--out');
+  await checkOut(opts);
   // A run resuming into its own --out is that directory's one writer: it settles what an
   // interrupted write left there, even when nothing is left to train and nothing is written.
-  const ownsResumed = opts.resume !== undefined && opts.out !== undefined && resolve(opts.resume) === resolve(opts.out);
-  const resumed = opts.resume === undefined ? undefined : await readCheckpoint(opts.resume, { settle: ownsResumed });
+  const resumed = opts.resume === undefined ? undefined : await readCheckpoint(opts.resume, { settle: resumesIntoOut(opts) });
   if (resumed !== undefined && opts.spec !== undefined) assertSameArchitecture(resumed.spec, opts.spec, opts.resume!);
   const spec = resumed?.spec ?? opts.spec ?? DEFAULT_SPEC;
   const workers = resolveWorkers(opts);

@@ -32,6 +32,7 @@ interface TrainFlags {
   engine?: TrainOptions['engine'];
   out?: string;
   checkpointEvery?: number;
+  overwrite?: boolean;
   resume?: string;
   lint: boolean;
   json: boolean;
@@ -83,6 +84,7 @@ export function trainCommand(run: Runner): Command {
     .option('--engine <name>', 'auto | native | tfjs (default auto: native where built)', oneOf(['auto', 'native', 'tfjs'] as const))
     .option('--out <dir>', 'write a checkpoint (tfjs LayersModel + training state) here after every epoch')
     .option('--checkpoint-every <n>', 'with --out: also checkpoint every n steps', wholeNumber(1))
+    .option('--overwrite', 'with --out: replace the checkpoint that folder already holds with this new run')
     .option('--resume <dir>', 'continue from a checkpoint; the run keeps its batch size, shards, seed and schedule')
     .option('--no-lint', 'skip the model checks that run before training')
     .option('--json', 'print one JSON object per line (start, epochs, checkpoints, summary)', false)
@@ -97,8 +99,17 @@ export function trainCommand(run: Runner): Command {
         const bar = new ProgressBar(!flags.json && process.stderr.isTTY === true);
         const controller = new AbortController();
         let signal: NodeJS.Signals | undefined;
+        let started = false;
         const onSignal = (s: NodeJS.Signals): void => {
-          if (signal !== undefined) process.exit(s === 'SIGINT' ? 130 : 143);
+          const code = s === 'SIGINT' ? 130 : 143;
+          if (!started) {
+            // Before the first step there is no work to keep: reading, checking and starting the workers end at once.
+            bar.stop();
+            out.record({ type: 'stopped', signal: s, training_started: false });
+            out.warn(`corefit: ${s} before training started: stopped; nothing was trained or written`);
+            process.exit(code);
+          }
+          if (signal !== undefined) process.exit(code);
           signal = s;
           bar.stop();
           out.warn(`corefit: ${s}: finishing the current step${flags.out === undefined ? '' : ' and writing a checkpoint'} (press again to quit at once)`);
@@ -111,6 +122,7 @@ export function trainCommand(run: Runner): Command {
           bar.stop();
           if (e.type !== 'checkpoint' || flags.json) out.record(e as unknown as Record<string, unknown>);
           if (e.type === 'start') {
+            started = true;
             out.say(`corefit train: ${e.model} on ${e.data} (${e.train_rows} train / ${e.test_rows} test rows)`);
             out.say(`engine ${e.engine} (${e.backend}), ${e.workers} worker${e.workers > 1 ? 's' : ''}, ${e.shards} shards, batch ${e.batch_size}${e.accumulate > 1 ? ` × ${e.accumulate} accumulated` : ''}, ${e.steps_per_epoch} steps/epoch${e.resumed_from === undefined ? '' : `, resumed from ${e.resumed_from}`}`);
             if (e.note !== undefined) out.warn(`corefit: note: ${e.note}`);
