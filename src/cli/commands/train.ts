@@ -94,8 +94,6 @@ export function trainCommand(run: Runner): Command {
         const out = makeOutput(flags.json);
         // Loaded here, not at start-up, so that `corefit --help` stays fast.
         const [{ readSpecFile }, { train }] = await Promise.all([import('../../model/spec-file.js'), import('../../train/train.js')]);
-        const spec = flags.model === undefined ? undefined : await readSpecFile(flags.model);
-        const dataset = await lintedDataset(flags, spec, out);
         const bar = new ProgressBar(!flags.json && process.stderr.isTTY === true);
         const controller = new AbortController();
         let signal: NodeJS.Signals | undefined;
@@ -132,6 +130,8 @@ export function trainCommand(run: Runner): Command {
           }
         };
         try {
+          const spec = flags.model === undefined ? undefined : await readSpecFile(flags.model);
+          const dataset = await lintedDataset(flags, spec, out);
           const result = await train({ ...flags, spec, dataset, onEvent, signal: controller.signal, fault: faultFromEnvironment(process.env) });
           bar.stop();
           const last = result.epochs[result.epochs.length - 1];
