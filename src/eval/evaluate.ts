@@ -10,6 +10,7 @@ import type { EngineChoice } from '../engine/engine.js';
 import { paramLayout } from '../model/layout.js';
 import { isClassLoss, type ModelSpec } from '../model/spec.js';
 import { testAccuracy } from './accuracy.js';
+import { assertFitsInMemory } from '../parallel/memory.js';
 import { allocateBuffers, firstRows } from '../parallel/buffers.js';
 import { defaultWorkerCount, EVAL_CHUNK, WorkerPool } from '../parallel/pool.js';
 import { UsageError } from '../errors.js';
@@ -53,6 +54,7 @@ export async function evaluate(checkpointDir: string, opts: EvaluateOptions = {}
   if (rows > data.test.rows) throw new UsageError(`--test-rows ${rows} exceeds the ${data.test.rows} test rows of the data`);
   const test = firstRows(data.test, rows);
   const workers = opts.workers ?? defaultWorkerCount();
+  assertFitsInMemory(spec, { shards: workers, workers, maxRows: EVAL_CHUNK, rows });
   const buffers = allocateBuffers({ paramCount: paramLayout(spec).size, shards: workers, workers, train: test, test });
   buffers.params.set(checkpoint.params);
   const pool = new WorkerPool({ workers, buffers, setup: { spec, engine: opts.engine ?? 'auto', tfjsBackend: 'auto', maxRows: EVAL_CHUNK } });

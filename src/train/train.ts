@@ -13,6 +13,7 @@ import { DEFAULT_SPEC, isClassLoss, type ModelSpec } from '../model/spec.js';
 import { testAccuracy } from '../eval/accuracy.js';
 import { learningRateAt } from '../optim/schedule.js';
 import { allocateBuffers, firstRows, type SharedBuffers } from '../parallel/buffers.js';
+import { assertFitsInMemory } from '../parallel/memory.js';
 import { combineBreakdowns, EVAL_CHUNK, WorkerPool, ZERO_BREAKDOWN, type RunOutcome } from '../parallel/pool.js';
 import type { StepPlan } from '../parallel/tasks.js';
 import { Rng, type RngState } from '../rng.js';
@@ -73,14 +74,17 @@ export async function train(opts: TrainOptions = {}): Promise<TrainResult> {
   let start: Start;
   let buffers: SharedBuffers;
   const layout = paramLayout(spec);
-  const makeBuffers = (config: Pick<RunConfig, 'shards' | 'trainRows' | 'testRows'>): SharedBuffers =>
-    allocateBuffers({
+  const maxRows = (config: Pick<RunConfig, 'batchSize' | 'shards'>): number => Math.max(Math.ceil(config.batchSize / config.shards), EVAL_CHUNK);
+  const makeBuffers = (config: Pick<RunConfig, 'batchSize' | 'shards' | 'trainRows' | 'testRows'>): SharedBuffers => {
+    assertFitsInMemory(spec, { shards: config.shards, workers, maxRows: maxRows(config), rows: Math.max(config.trainRows, config.testRows) });
+    return allocateBuffers({
       paramCount: layout.size,
       shards: config.shards,
       workers,
       train: firstRows(data.train, config.trainRows),
       test: firstRows(data.test, config.testRows),
     });
+  };
   if (resumed !== undefined) {
     const config = resumed.state.config as unknown as RunConfig;
     checkResumeOptions(opts, config);
@@ -121,7 +125,7 @@ export async function train(opts: TrainOptions = {}): Promise<TrainResult> {
       spec,
       engine: opts.engine ?? 'auto',
       tfjsBackend: opts.tfjsBackend ?? 'auto',
-      maxRows: Math.max(Math.ceil(config.batchSize / config.shards), EVAL_CHUNK),
+      maxRows: maxRows(config),
     },
     fault: opts.fault,
   });
