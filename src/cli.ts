@@ -15,7 +15,8 @@ Exit codes:
   2    lint found errors (train refuses such a model; --no-lint skips the check)
   ${EXIT_CODES.USAGE}   bad command-line usage (unknown flag, bad value)
   ${EXIT_CODES.DATA}   bad input: data files or model spec
-  ${EXIT_CODES.CHECKPOINT}   checkpoint missing, corrupt, of another architecture, or not writable
+  ${EXIT_CODES.CHECKPOINT}   checkpoint missing, corrupt, of another architecture, or not writable; pictures or a report not writable
+  ${EXIT_CODES.MEMORY}   the model needs more memory than is available
   ${EXIT_CODES.WORKER}   a worker or engine failed (the last checkpoint is intact)
   ${EXIT_CODES.DIVERGED}   training diverged: loss or gradient not finite (the last good checkpoint is kept)
   130  stopped by SIGINT (a checkpoint was written with --out)
