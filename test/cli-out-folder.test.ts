@@ -5,28 +5,21 @@
  * itself, quickly, with a message that fits the phase the run is in.
  */
 import { execFileSync } from 'node:child_process';
-import { copyFile, mkdir, open, readFile, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, open, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DATA_FILES } from '../src/data/dataset.js';
-import { encodeIdx } from '../src/data/idx.js';
 import { EXIT_CODES } from '../src/errors.js';
 import { jsonLines, runCli, startCli } from './helpers/cli.js';
+import { writeSmallDataSet } from './helpers/small-data.js';
 import { freshDirs } from './helpers/temp-dirs.js';
 
 const freshDir = freshDirs('corefit-out-folder-');
-/** A small MNIST-shaped data set (200 train, 100 test rows): quicker to load than MNIST. */
 let data: string;
 const tiny = (): string[] => ['--data', data, '--batch-size', '100', '--epochs', '1', '--workers', '1'];
 
 beforeAll(async () => {
-  data = freshDir();
-  await mkdir(data);
-  for (const [split, rows] of [['train', 200], ['test', 100]] as const) {
-    const pixels = Uint8Array.from({ length: rows * 784 }, (_, i) => (i * 7) % 256);
-    await writeFile(join(data, DATA_FILES[split].images), encodeIdx({ dtype: 'ubyte', dims: [rows, 28, 28], data: pixels }));
-    await writeFile(join(data, DATA_FILES[split].labels), encodeIdx({ dtype: 'ubyte', dims: [rows], data: Uint8Array.from({ length: rows }, (_, i) => i % 10) }));
-  }
+  data = await writeSmallDataSet(freshDir());
 });
 /** A hang fails its test in seconds instead of running into the suite's timeout. */
 const LIMIT_MS = 20_000;

@@ -1,22 +1,40 @@
-/** Reads a model spec or a tfjs/Keras model.json from disk, with errors that name the file. */
+/** Reads a model spec or a Keras/tfjs model JSON from disk, with errors that name the file. */
 import { readFile } from 'node:fs/promises';
 import { SpecError } from '../errors.js';
 import { parseSpec, type ModelSpec } from './spec.js';
 
+const FORMATS = 'a model spec JSON (see examples/), a Keras model.to_json() file, the config.json inside a .keras file, or a tfjs model.json';
+
+/** Binary files a Keras user may hand over, and how to get the JSON corefit reads out of them. */
+const BINARY_FORMATS: ReadonlyArray<{ magic: Buffer; what: string; hint: (file: string) => string }> = [
+  {
+    magic: Buffer.from('PK\x03\x04', 'latin1'),
+    what: 'a zip archive (a .keras file)',
+    hint: (file) => `Pass the config.json inside it: unzip -p ${file} config.json > model-config.json, then give that file.`,
+  },
+  {
+    magic: Buffer.from('\x89HDF\r\n\x1a\n', 'latin1'),
+    what: 'an HDF5 file (a Keras .h5 file)',
+    hint: () => 'Save the architecture as JSON in Keras: open("model.json", "w").write(model.to_json()), then give that file.',
+  },
+];
+
 export async function readSpecFile(file: string): Promise<ModelSpec> {
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = await readFile(file, 'utf8');
+    bytes = await readFile(file);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     const problem = code === 'ENOENT' ? 'does not exist' : code === 'EACCES' ? 'is not readable' : code === 'EISDIR' ? 'is a directory' : `cannot be read (${code ?? String(err)})`;
-    throw new SpecError(`${file} ${problem}`, 'Pass --model a model spec JSON (see examples/) or a tfjs/Keras model.json.');
+    throw new SpecError(`${file} ${problem}`, `Give ${FORMATS}.`);
   }
+  const binary = BINARY_FORMATS.find((f) => bytes.subarray(0, f.magic.length).equals(f.magic));
+  if (binary !== undefined) throw new SpecError(`${file} is ${binary.what}, not JSON`, binary.hint(file));
   let json: unknown;
   try {
-    json = JSON.parse(text);
+    json = JSON.parse(bytes.toString('utf8'));
   } catch (err) {
-    throw new SpecError(`${file} is not valid JSON: ${(err as Error).message}`);
+    throw new SpecError(`${file} is not valid JSON: ${(err as Error).message}`, `Give ${FORMATS}.`);
   }
   return parseSpec(json, file);
 }

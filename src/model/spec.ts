@@ -110,6 +110,12 @@ const LOSS_ALIASES: Record<string, LossName> = {
   categoricalCrossentropy: 'categorical_crossentropy',
   sparse_categorical_crossentropy: 'sparse_categorical_crossentropy',
   sparseCategoricalCrossentropy: 'sparse_categorical_crossentropy',
+  // Keras's loss classes, as Keras 3 serializes a loss object.
+  BinaryCrossentropy: 'binary_crossentropy',
+  MeanSquaredError: 'mse',
+  MeanAbsoluteError: 'mae',
+  CategoricalCrossentropy: 'categorical_crossentropy',
+  SparseCategoricalCrossentropy: 'sparse_categorical_crossentropy',
 };
 
 function loss(v: unknown, where: string): LossName {
@@ -178,7 +184,7 @@ export function validateSpec(spec: ModelSpec): ModelSpec {
 /** Reads corefit's own JSON spec format (see examples/). */
 export function parseSpec(json: unknown, source = 'spec'): ModelSpec {
   if (!isObject(json)) throw new SpecError(`${source}: expected a JSON object`);
-  if ('modelTopology' in json) return parseKerasModelJson(json, source);
+  if ('modelTopology' in json || 'class_name' in json) return parseKerasModelJson(json, source);
   const input = json.input;
   const inputSize = isObject(input) ? input.size : json.inputSize ?? json.input_size;
   const normalize = isObject(input) ? input.normalize : json.normalize;
@@ -210,42 +216,118 @@ export function parseSpec(json: unknown, source = 'spec'): ModelSpec {
   });
 }
 
-/** Reads a tfjs/Keras `model.json` holding a Sequential of Dense layers. */
+/**
+ * Reads Keras's own JSON of a Sequential of Dense layers, as each version writes it:
+ * - `model.to_json()` and `get_config()`: `{"class_name": "Sequential", "config": {"layers": [...]}}`,
+ *   Keras 2 (InputLayer `batch_input_shape`, dtype a string) and Keras 3 (`module`,
+ *   `registered_name`, `build_config`, InputLayer `batch_shape`, dtype a DTypePolicy);
+ * - the `config.json` inside a `.keras` file: Keras 3's form, with `compile_config`
+ *   (loss and optimizer);
+ * - tfjs's `model.json`: the same under `modelTopology` (Keras's converter adds
+ *   `model_config` and `training_config`; tfjs's own `save()` puts `trainingConfig` beside it).
+ * A leading Flatten (of 28 × 28 images, say) is what corefit does to every image anyway.
+ */
 export function parseKerasModelJson(json: Json, source = 'model.json'): ModelSpec {
-  const topology = json.modelTopology;
+  const wrapped = 'modelTopology' in json;
+  const topology = wrapped ? json.modelTopology : json;
   if (!isObject(topology)) throw new SpecError(`${source}: "modelTopology" must be an object`);
   const model = isObject(topology.model_config) ? topology.model_config : topology;
   if (model.class_name !== 'Sequential') {
-    throw new SpecError(`${source}: model class ${JSON.stringify(model.class_name)} is not supported`, 'Only Sequential models of Dense layers are supported.');
+    throw new SpecError(
+      `${source}: model class ${JSON.stringify(model.class_name)} is not supported`,
+      'corefit trains a Sequential of Dense layers (keras.Sequential([keras.Input((784,)), keras.layers.Dense(...), ...])).',
+    );
   }
   const config = model.config;
   const rawLayers = Array.isArray(config) ? config : isObject(config) ? config.layers : undefined;
   if (!Array.isArray(rawLayers) || rawLayers.length === 0) throw new SpecError(`${source}: the Sequential model has no layers`);
-  let inputSize: unknown;
-  const layers: DenseLayer[] = [];
-  rawLayers.forEach((l: unknown, i: number) => {
-    if (!isObject(l) || !isObject(l.config)) throw new SpecError(`${source}: layer ${i} is malformed`);
-    const shape = l.config.batch_input_shape ?? l.config.batchInputShape;
-    if (l.class_name === 'InputLayer') {
-      if (Array.isArray(shape)) inputSize = shape[1];
-      return;
-    }
-    if (l.class_name !== 'Dense') {
-      throw new SpecError(`${source}: layer ${i} is ${JSON.stringify(l.class_name)}`, 'Only Dense layers are supported.');
-    }
-    if (layers.length === 0 && inputSize === undefined && Array.isArray(shape)) inputSize = shape[1];
-    layers.push({ units: positiveInt(l.config.units, `${source}: layer ${i} units`), activation: activation(l.config.activation, `${source}: layer ${i}`) });
-  });
-  const training = isObject(topology.training_config) ? topology.training_config : isObject(json.trainingConfig) ? json.trainingConfig : {};
-  const lossName = loss(training.loss ?? 'binary_crossentropy', `${source}: training_config.loss`);
+  const { inputShape, layers } = kerasLayers(rawLayers, source);
+  const shape = inputShape ?? firstShape([isObject(config) ? config.build_input_shape : undefined, isObject(model.build_config) ? model.build_config.input_shape : undefined]);
+  if (shape === undefined) {
+    throw new SpecError(`${source}: the input size is not recorded`, 'Give the model an input shape in Keras (keras.Input((784,)) as its first layer) before saving it.');
+  }
+  const training = [topology.training_config, json.trainingConfig, model.compile_config].find(isObject) ?? {};
   const corefit = isObject(json.corefit) ? json.corefit : {};
+  const lossName = loss(kerasLossName(training.loss, `${source}: loss`) ?? 'binary_crossentropy', `${source}: loss`);
   return validateSpec({
-    name: typeof model.config === 'object' && isObject(model.config) && typeof model.config.name === 'string' ? model.config.name : 'model',
-    inputSize: positiveInt(inputSize, `${source}: batch_input_shape[1] of the first layer`),
+    name: isObject(config) && typeof config.name === 'string' ? config.name : 'model',
+    inputSize: positiveInt(shape, `${source}: the input size`),
     normalize: typeof corefit.normalize === 'boolean' ? corefit.normalize : true,
     layers,
     loss: lossName,
     target: isClassLoss(lossName) ? 'label' : 'input',
-    optimizer: adam(training.optimizer_config, `${source}: training_config.optimizer_config`),
+    optimizer: adam(training.optimizer_config ?? training.optimizer, `${source}: optimizer`),
   });
+}
+
+/** The values per input row of a batch shape such as [null, 784] or [null, 28, 28]; undefined when it is not one. */
+function rowSize(shape: unknown): number | undefined {
+  if (!Array.isArray(shape) || shape.length < 2) return undefined;
+  const dims = shape.slice(1);
+  return dims.every((d) => typeof d === 'number' && Number.isInteger(d) && d > 0) ? dims.reduce((a: number, b: number) => a * b, 1) : undefined;
+}
+
+function firstShape(shapes: readonly unknown[]): number | undefined {
+  for (const shape of shapes) {
+    const size = rowSize(shape);
+    if (size !== undefined) return size;
+  }
+  return undefined;
+}
+
+/** An input of more than one dimension must be flattened first, as corefit flattens images. */
+function flatInput(shape: unknown, flattened: boolean, where: string): number | undefined {
+  const size = rowSize(shape);
+  if (size !== undefined && (shape as unknown[]).length > 2 && !flattened) {
+    throw new SpecError(`${where}: the input shape ${JSON.stringify(shape)} is not flat`, 'Put a Flatten layer first, or give the input shape (rows × columns, e.g. 784) as one number.');
+  }
+  return size;
+}
+
+function kerasLayers(rawLayers: readonly unknown[], source: string): { inputShape: number | undefined; layers: DenseLayer[] } {
+  let inputShape: number | undefined;
+  let pendingShape: unknown;
+  const layers: DenseLayer[] = [];
+  const unsupported: string[] = [];
+  rawLayers.forEach((l: unknown, i: number) => {
+    if (!isObject(l) || !isObject(l.config) || typeof l.class_name !== 'string') throw new SpecError(`${source}: layer ${i} is malformed`);
+    const c = l.config;
+    const where = `${source}: layer ${i} (${l.class_name}${typeof c.name === 'string' ? ` "${c.name}"` : ''})`;
+    // Keras 3 writes batch_shape, Keras 2 batch_input_shape, tfjs batchInputShape.
+    const shape = c.batch_shape ?? c.batch_input_shape ?? c.batchInputShape;
+    if (l.class_name === 'InputLayer') {
+      pendingShape = shape;
+      return;
+    }
+    if (l.class_name === 'Flatten' && layers.length === 0) {
+      inputShape = flatInput(shape ?? pendingShape ?? (isObject(l.build_config) ? l.build_config.input_shape : undefined), true, where);
+      pendingShape = undefined;
+      return;
+    }
+    if (l.class_name !== 'Dense') {
+      unsupported.push(`${i} ${l.class_name}${typeof c.name === 'string' ? ` "${c.name}"` : ''}`);
+      return;
+    }
+    if (layers.length === 0 && inputShape === undefined) {
+      inputShape = flatInput(shape ?? pendingShape ?? (isObject(l.build_config) ? l.build_config.input_shape : undefined), false, where);
+    }
+    if (c.use_bias === false) throw new SpecError(`${where}: a Dense layer without a bias is not supported`, 'Set use_bias=True (the default).');
+    layers.push({ units: positiveInt(c.units, `${where}: units`), activation: activation(c.activation, where) });
+  });
+  if (unsupported.length > 0) {
+    throw new SpecError(
+      `${source}: layer${unsupported.length === 1 ? '' : 's'} ${unsupported.join(', ')} ${unsupported.length === 1 ? 'is' : 'are'} not Dense`,
+      'corefit trains Sequential stacks of Dense layers (an InputLayer and a leading Flatten may come first); remove the other layers, or train this model in Keras.',
+    );
+  }
+  return { inputShape, layers };
+}
+
+/** Keras 3 may store the loss as a serialized object, e.g. {"class_name": "BinaryCrossentropy", "config": {...}}. */
+function kerasLossName(v: unknown, where: string): unknown {
+  if (!isObject(v)) return v ?? undefined;
+  if (isObject(v.config) && v.config.from_logits === true) {
+    throw new SpecError(`${where}: a loss with from_logits=True is not supported`, 'Put the sigmoid or softmax on the last Dense layer and use the loss without from_logits.');
+  }
+  return v.class_name;
 }
