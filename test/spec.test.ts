@@ -129,10 +129,10 @@ describe('parseKerasModelJson', () => {
     specError(() => parseKerasModelJson(modelJson([])), /has no layers/);
     specError(() => parseKerasModelJson(modelJson([{ class_name: 'Conv2D', config: {} }])), /layer 0 Conv2D is not Dense/);
     specError(() => parseKerasModelJson(modelJson(['dense'])), /layer 0 is malformed/);
-    specError(() => parseKerasModelJson(modelJson([dense(3, 'gelu', [null, 8]), dense(8, 'sigmoid')])), /layer 0: unknown activation "gelu"/);
+    specError(() => parseKerasModelJson(modelJson([dense(3, 'gelu', [null, 8]), dense(8, 'sigmoid')])), /layer 0 \(Dense\): unknown activation "gelu"/);
     specError(() => parseKerasModelJson(modelJson(layers, { loss: 'poisson' })), /unknown loss "poisson"/);
-    specError(() => parseKerasModelJson(modelJson([dense(0, 'relu', [null, 8]), dense(8, 'sigmoid')])), /layer 0 units must be a positive whole number/);
-    specError(() => parseKerasModelJson(modelJson([dense(3, 'relu', [null, -8]), dense(8, 'sigmoid')])), /batch_input_shape\[1\] of the first layer must be a positive whole number, got -8/);
-    specError(() => parseKerasModelJson(modelJson([dense(3, 'relu'), dense(8, 'sigmoid')])), /batch_input_shape\[1\] of the first layer must be a positive whole number/);
+    specError(() => parseKerasModelJson(modelJson([dense(0, 'relu', [null, 8]), dense(8, 'sigmoid')])), /layer 0 \(Dense\): units must be a positive whole number/);
+    specError(() => parseKerasModelJson(modelJson([dense(3, 'relu', [null, -8]), dense(8, 'sigmoid')])), /layer 0 \(Dense\): the input shape \[null,-8\] must be \[null, n\] with n a positive whole number/);
+    specError(() => parseKerasModelJson(modelJson([dense(3, 'relu'), dense(8, 'sigmoid')])), /the input size is not recorded/);
   });
 });

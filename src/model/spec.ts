@@ -278,6 +278,9 @@ function firstShape(shapes: readonly unknown[]): number | undefined {
 /** An input of more than one dimension must be flattened first, as corefit flattens images. */
 function flatInput(shape: unknown, flattened: boolean, where: string): number | undefined {
   const size = rowSize(shape);
+  if (shape !== undefined && shape !== null && size === undefined) {
+    throw new SpecError(`${where}: the input shape ${JSON.stringify(shape)} must be [null, n] with n a positive whole number`);
+  }
   if (size !== undefined && (shape as unknown[]).length > 2 && !flattened) {
     throw new SpecError(`${where}: the input shape ${JSON.stringify(shape)} is not flat`, 'Put a Flatten layer first, or give the input shape (rows × columns, e.g. 784) as one number.');
   }
