@@ -44,6 +44,11 @@ export function fixed(x: number | null | undefined, digits = 4): string {
   return x === null || x === undefined ? '–' : x.toFixed(digits);
 }
 
+/** "1 epoch", "2 epochs". */
+export function plural(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
+}
+
 export function thousands(x: number): string {
   return Math.round(x).toLocaleString('en-US');
 }

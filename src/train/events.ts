@@ -17,7 +17,12 @@ export interface StartEvent {
   readonly train_rows: number;
   readonly test_rows: number;
   readonly data: string;
+  /** The BCE floor of the training targets, which train excess is measured from; null for other losses. */
   readonly bce_floor: number | null;
+  /** The BCE floor of the test targets, which test excess is measured from. */
+  readonly test_bce_floor: number | null;
+  /** What the user should know before the run goes on, e.g. that nothing will be saved. */
+  readonly warnings: readonly string[];
   /** The learning rate of every step, after scaling (see learningRateAt). */
   readonly lr_schedule: LrSchedule;
   readonly resumed_from?: string;

@@ -165,6 +165,18 @@ export async function checkOut(opts: TrainOptions): Promise<void> {
   );
 }
 
+/** Options that are allowed but probably not what the user meant, said before training starts. */
+export function optionWarnings(opts: TrainOptions, workers: number, cores = defaultWorkerCount()): string[] {
+  const warnings: string[] = [];
+  if (opts.resume !== undefined && opts.out === undefined) {
+    warnings.push(`--resume without --out: this run continues ${opts.resume} but saves nothing; add --out ${opts.resume} to keep its checkpoints`);
+  }
+  if (workers > cores) {
+    warnings.push(`--workers ${workers} is more than the ${cores} cores here: the workers take turns on the cores, so each step and the start-up take longer; --workers ${cores} is usually fastest`);
+  }
+  return warnings;
+}
+
 /** Updates per epoch; the last one takes the rows that are left. */
 export function updatesPerEpoch(c: Pick<RunConfig, 'trainRows' | 'batchSize' | 'accumulate'>): number {
   return Math.ceil(c.trainRows / (c.batchSize * c.accumulate));

@@ -18,7 +18,7 @@ import { combineBreakdowns, EVAL_CHUNK, WorkerPool, ZERO_BREAKDOWN, type RunOutc
 import type { StepPlan } from '../parallel/tasks.js';
 import { Rng, type RngState } from '../rng.js';
 import type { EpochEvent, TrainEvent } from './events.js';
-import { checkOut, checkResumeOptions, givenDataset, newRunConfig, resolveCheckpointEvery, resolveEpochs, resolveWorkers, resumesIntoOut, updatesPerEpoch, type RunConfig, type TrainOptions } from './options.js';
+import { checkOut, checkResumeOptions, givenDataset, newRunConfig, optionWarnings, resolveCheckpointEvery, resolveEpochs, resolveWorkers, resumesIntoOut, updatesPerEpoch, type RunConfig, type TrainOptions } from './options.js';
 
 /** Where training stands between two steps: all a checkpoint needs besides the buffers. */
 export interface TrainingProgress {
@@ -151,7 +151,8 @@ export async function train(opts: TrainOptions = {}): Promise<TrainResult> {
     emit({
       type: 'start', model: spec.name, engine: info.engine, backend: info.backend, note: info.note, workers, shards: config.shards,
       batch_size: config.batchSize, accumulate: config.accumulate, epochs, steps_per_epoch: stepsPerEpoch,
-      train_rows: config.trainRows, test_rows: config.testRows, data: data.name, bce_floor: floor, lr_schedule: config.schedule,
+      train_rows: config.trainRows, test_rows: config.testRows, data: data.name, bce_floor: floor, test_bce_floor: testFloor,
+      warnings: optionWarnings(opts, workers), lr_schedule: config.schedule,
       resumed_from: start.resumedFrom,
     });
     let status: TrainResult['status'] = 'completed';

@@ -4,7 +4,8 @@ import type { Dataset } from '../../data/dataset.js';
 import type { ModelSpec } from '../../model/spec.js';
 import type { TrainOptions } from '../../train/options.js';
 import type { EpochEvent, TrainEvent } from '../../train/events.js';
-import { makeOutput, fixed, thousands, type Output, type Runner } from '../output.js';
+import { makeOutput, fixed, plural, thousands, type Output, type Runner } from '../output.js';
+import { fitFields, terminalWidth } from '../fit-width.js';
 import { ProgressBar } from '../progress-bar.js';
 import { faultFromEnvironment } from '../../parallel/fault.js';
 import { resumeCommand } from '../resume-command.js';
@@ -39,10 +40,16 @@ interface TrainFlags {
   debug: boolean;
 }
 
+/** One epoch's line: each excess is measured from its own split's floor, which the start lines name. */
 function printEpoch(out: Output, e: EpochEvent): void {
-  const floor = e.bce_floor === null ? '' : `  floor ${fixed(e.bce_floor)}  excess ${fixed(e.excess)} (test ${fixed(e.test_excess)})`;
-  const acc = e.test_accuracy === undefined ? '' : `  test accuracy ${(100 * e.test_accuracy).toFixed(2)}%`;
-  out.say(`epoch ${e.epoch}: train ${fixed(e.train_loss)}  test ${fixed(e.test_loss)}${floor}${acc}  ${thousands(e.samples_per_sec)} samples/s  ${e.seconds.toFixed(1)} s`);
+  const excess = (x: number | null): string => (e.bce_floor === null ? '' : ` (excess ${fixed(x)})`);
+  out.say(fitFields([
+    `epoch ${e.epoch}: train ${fixed(e.train_loss)}${excess(e.excess)}`,
+    `test ${fixed(e.test_loss)}${excess(e.test_excess)}`,
+    ...(e.test_accuracy === undefined ? [] : [`test accuracy ${(100 * e.test_accuracy).toFixed(2)}%`]),
+    `${thousands(e.samples_per_sec)} samples/s`,
+    `${e.seconds.toFixed(1)} s`,
+  ], terminalWidth(process.stdout)));
 }
 
 /**
@@ -94,10 +101,11 @@ export function trainCommand(run: Runner): Command {
         const out = makeOutput(flags.json);
         // Loaded here, not at start-up, so that `corefit --help` stays fast.
         const [{ readSpecFile }, { train }] = await Promise.all([import('../../model/spec-file.js'), import('../../train/train.js')]);
-        const bar = new ProgressBar(!flags.json && process.stderr.isTTY === true);
+        const bar = new ProgressBar(!flags.json && process.stderr.isTTY === true, () => terminalWidth(process.stderr));
         const controller = new AbortController();
         let signal: NodeJS.Signals | undefined;
         let started = false;
+        let trainingStarted = 0;
         const onSignal = (s: NodeJS.Signals): void => {
           const code = s === 'SIGINT' ? 130 : 143;
           if (!started) {
@@ -121,10 +129,14 @@ export function trainCommand(run: Runner): Command {
           if (e.type !== 'checkpoint' || flags.json) out.record(e as unknown as Record<string, unknown>);
           if (e.type === 'start') {
             started = true;
+            trainingStarted = performance.now();
             out.say(`corefit train: ${e.model} on ${e.data} (${e.train_rows} train / ${e.test_rows} test rows)`);
-            out.say(`engine ${e.engine} (${e.backend}), ${e.workers} worker${e.workers > 1 ? 's' : ''}, ${e.shards} shards, batch ${e.batch_size}${e.accumulate > 1 ? ` × ${e.accumulate} accumulated` : ''}, ${e.steps_per_epoch} steps/epoch${e.resumed_from === undefined ? '' : `, resumed from ${e.resumed_from}`}`);
+            out.say(`engine ${e.engine} (${e.backend}), ${plural(e.workers, 'worker')}, ${plural(e.shards, 'shard')}, batch ${e.batch_size}${e.accumulate > 1 ? ` × ${e.accumulate} accumulated` : ''}, ${e.steps_per_epoch} steps/epoch${e.resumed_from === undefined ? '' : `, resumed from ${e.resumed_from}`}`);
             if (e.note !== undefined) out.warn(`corefit: note: ${e.note}`);
-            if (e.bce_floor !== null) out.say(`BCE floor of these targets: ${fixed(e.bce_floor)} (BCE on grey levels never reaches 0: excess = loss − floor does)`);
+            for (const w of e.warnings) out.warn(`corefit: warning: ${w}`);
+            if (e.bce_floor !== null) {
+              out.say(`BCE floor: train ${fixed(e.bce_floor)}, test ${fixed(e.test_bce_floor)} (the mean binary entropy of each split's targets: BCE on grey levels never reaches 0, excess = loss − floor does)`);
+            }
           } else if (e.type === 'epoch') {
             printEpoch(out, e);
           }
@@ -135,14 +147,17 @@ export function trainCommand(run: Runner): Command {
           const result = await train({ ...flags, spec, dataset, onEvent, signal: controller.signal, fault: faultFromEnvironment(process.env) });
           bar.stop();
           const last = result.epochs[result.epochs.length - 1];
-          const seconds = result.progress.elapsedSeconds;
+          // Wall time counts Node's start-up, loading and checking the data, and starting the workers; training time does not.
+          const wallSeconds = performance.now() / 1000;
+          const trainingSeconds = started ? (performance.now() - trainingStarted) / 1000 : 0;
           const samples = result.epochs.reduce((s, e) => s + e.samples_per_sec, 0) / Math.max(1, result.epochs.length);
           out.record({
             type: 'summary', status: result.status, epochs: result.progress.epoch, step: result.progress.step,
             train_loss: last?.train_loss ?? null, test_loss: last?.test_loss ?? null, bce_floor: last?.bce_floor ?? null,
             excess: last?.excess ?? null, test_excess: last?.test_excess ?? null, test_accuracy: last?.test_accuracy,
             samples_per_sec: samples, engine: result.engine, backend: result.backend, workers: last?.workers ?? flags.workers,
-            shards: result.config.shards, batch_size: result.config.batchSize, seconds, out: flags.out ?? null,
+            shards: result.config.shards, batch_size: result.config.batchSize, training_seconds: trainingSeconds, wall_seconds: wallSeconds,
+            out: flags.out ?? null,
           });
           if (result.status === 'stopped') {
             const how = flags.out === undefined
@@ -151,7 +166,7 @@ export function trainCommand(run: Runner): Command {
             out.warn(`corefit: stopped by ${signal ?? 'request'} at step ${result.progress.step}: ${how}`);
             return signal === 'SIGTERM' ? 143 : 130;
           }
-          out.say(`done: ${result.progress.epoch} epochs in ${seconds.toFixed(1)} s${flags.out === undefined ? '' : `, checkpoint in ${flags.out}`}`);
+          out.say(`done: ${plural(result.progress.epoch, 'epoch')} in ${trainingSeconds.toFixed(1)} s of training, ${wallSeconds.toFixed(1)} s wall time with start-up${flags.out === undefined ? '' : `; checkpoint in ${flags.out}`}`);
           return 0;
         } finally {
           bar.stop();
