@@ -27,7 +27,7 @@ describe('corefit train', () => {
     for (const key of ['epoch', 'train_loss', 'test_loss', 'bce_floor', 'samples_per_sec', 'engine', 'backend', 'workers', 'batch_size', 'seconds']) {
       expect(epoch, key).toHaveProperty(key);
     }
-    for (const key of ['train_loss', 'test_loss', 'bce_floor', 'samples_per_sec', 'engine', 'backend', 'workers', 'batch_size', 'seconds']) {
+    for (const key of ['train_loss', 'test_loss', 'bce_floor', 'samples_per_sec', 'engine', 'backend', 'workers', 'batch_size', 'training_seconds', 'wall_seconds']) {
       expect(summary, key).toHaveProperty(key);
     }
     expect(summary.test_loss as number).toBeLessThan(0.16);

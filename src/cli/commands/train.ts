@@ -135,7 +135,10 @@ export function trainCommand(run: Runner): Command {
             if (e.note !== undefined) out.warn(`corefit: note: ${e.note}`);
             for (const w of e.warnings) out.warn(`corefit: warning: ${w}`);
             if (e.bce_floor !== null) {
-              out.say(`BCE floor: train ${fixed(e.bce_floor)}, test ${fixed(e.test_bce_floor)} (the mean binary entropy of each split's targets: BCE on grey levels never reaches 0, excess = loss − floor does)`);
+              out.say(fitFields([
+                `BCE floor: train ${fixed(e.bce_floor)}, test ${fixed(e.test_bce_floor)}`,
+                "(BCE on grey levels never reaches 0; excess = loss − its split's floor does)",
+              ], terminalWidth(process.stdout)));
             }
           } else if (e.type === 'epoch') {
             printEpoch(out, e);
