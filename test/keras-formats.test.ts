@@ -5,8 +5,11 @@
  * form, shaped like the real files. What corefit cannot train is refused, saying what.
  */
 import { readFileSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { DATA_FILES } from '../src/data/dataset.js';
+import { encodeIdx } from '../src/data/idx.js';
 import { EXIT_CODES, SpecError } from '../src/errors.js';
 import { DEFAULT_SPEC, parseSpec } from '../src/model/spec.js';
 import { PACKAGE_ROOT } from '../src/paths.js';
@@ -131,5 +134,34 @@ describe('through the CLI', () => {
     expect(run.code).toBe(EXIT_CODES.SPEC);
     expect(run.stderr).toContain('missing.json does not exist');
     expect(run.stderr).not.toContain('--model');
+  });
+});
+
+describe('a Keras file does not say how its inputs are scaled', () => {
+  it('train and lint say what corefit assumes', async () => {
+    const train = await runCli(['train', '--model', fixture('keras2-to-json.json'), '--data', data, '--epochs', '1', '--workers', '1', '--json']);
+    expect(train.code, train.stderr).toBe(0);
+    expect(train.stderr).toContain('keras2-to-json.json does not say how its inputs are scaled, so corefit divides the pixels by 255');
+    expect(jsonLines(train.stdout)).toContainEqual(expect.objectContaining({ type: 'note', message: expect.stringContaining('"corefit": {"normalize": false}') }));
+    const lint = await runCli(['lint', fixture('tfjs-model.json'), '--data', data]);
+    expect(lint.stdout).toContain('note: ');
+    expect(lint.stdout).toContain('tfjs-model.json does not say how its inputs are scaled');
+  });
+
+  it('and data already in [0, 1] that would be divided by 255 again is linted', async () => {
+    const scaled = freshDir();
+    await mkdir(scaled);
+    for (const split of ['train', 'test'] as const) {
+      const rows = split === 'train' ? 200 : 100;
+      const x = Float32Array.from({ length: rows * 784 }, (_, i) => ((i * 7) % 256) / 255);
+      await writeFile(join(scaled, DATA_FILES[split].images), encodeIdx({ dtype: 'float', dims: [rows, 28, 28], data: x }));
+      await writeFile(join(scaled, DATA_FILES[split].labels), encodeIdx({ dtype: 'ubyte', dims: [rows], data: new Uint8Array(rows) }));
+    }
+    const run = await runCli(['lint', fixture('keras3-to-json.json'), '--data', scaled, '--json']);
+    expect(run.code, run.stderr).toBe(0);
+    expect(jsonLines(run.stdout)).toContainEqual(expect.objectContaining({ type: 'finding', id: 'inputs-scaled-twice', severity: 'warning' }));
+    // Raw pixels divided by 255 are what the model expects.
+    const raw = await runCli(['lint', fixture('keras3-to-json.json'), '--data', data, '--json']);
+    expect(jsonLines(raw.stdout).map((l) => l.id)).not.toContain('inputs-scaled-twice');
   });
 });

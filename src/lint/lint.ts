@@ -15,6 +15,8 @@ export interface LintReport {
   readonly exitCode: LintExitCode;
   /** formatFindings' human output. */
   readonly text: string;
+  /** What the file left unsaid and corefit assumed (readSpecFile's notes). */
+  readonly notes: readonly string[];
 }
 
 export interface LintOptions {
@@ -31,11 +33,12 @@ function inputStats(data: Dataset): DataStats {
 
 /** Lints a spec or model.json file against its data: `corefit lint`. Throws SpecError/DataError for unreadable input. */
 export async function runLint(specPath: string, options: LintOptions): Promise<LintReport> {
-  const spec = await readSpecFile(specPath);
+  const notes: string[] = [];
+  const spec = await readSpecFile(specPath, (note) => notes.push(note));
   const data = await loadDataset({ dir: options.dataDir, normalize: spec.normalize });
   assertModelFits(spec, data);
   const findings = lintSpec(spec, { ...inputStats(data), bceFloor: bceFloor(spec, data.train) });
-  return { spec, findings, exitCode: lintExitCode(findings, options.strict), text: formatFindings(findings, specPath) };
+  return { spec, findings, exitCode: lintExitCode(findings, options.strict), text: formatFindings(findings, specPath), notes };
 }
 
 /**

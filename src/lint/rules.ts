@@ -100,6 +100,18 @@ const RULES: readonly Rule[] = [
         }
       : undefined,
 
+  ({ spec, data }) =>
+    // After ÷ 255 every input is at most 1/255: the data was already in [0, 1].
+    spec.normalize && data !== undefined && data.max > 0 && data.max <= 1 / PIXEL_MAX + 1e-7
+      ? {
+          id: 'inputs-scaled-twice',
+          severity: 'warning',
+          what: `The inputs are divided by ${PIXEL_MAX}, but ${data.source} were already in [0, 1]: scaled, they range from ${num(data.min)} to ${num(data.max)}.`,
+          why: 'Inputs scaled twice are all close to 0: the model sees nearly blank images and learns slowly, if at all.',
+          fix: 'The data is scaled already: set "normalize": false in the spec\'s "input" (in a model.json: "corefit": { "normalize": false }).',
+        }
+      : undefined,
+
   ({ reconstructs, bce, inUnitInterval, data }) => {
     // Targets that are all 0 or 1 have a floor of 0: nothing to explain.
     if (!reconstructs || !bce || !inUnitInterval || data?.bceFloor === 0) return undefined;

@@ -1,7 +1,7 @@
 /** Reads a model spec or a Keras/tfjs model JSON from disk, with errors that name the file. */
 import { readFile } from 'node:fs/promises';
 import { SpecError } from '../errors.js';
-import { parseSpec, type ModelSpec } from './spec.js';
+import { inputScalingUnsaid, parseSpec, type ModelSpec } from './spec.js';
 
 const FORMATS = 'a model spec JSON (see examples/), a Keras model.to_json() file, the config.json inside a .keras file, or a tfjs model.json';
 
@@ -19,7 +19,11 @@ const BINARY_FORMATS: ReadonlyArray<{ magic: Buffer; what: string; hint: (file: 
   },
 ];
 
-export async function readSpecFile(file: string): Promise<ModelSpec> {
+/**
+ * Reads and checks the model in `file`. `onNote` hears what the file left unsaid and
+ * corefit assumed: a Keras file does not record how its inputs were scaled.
+ */
+export async function readSpecFile(file: string, onNote: (note: string) => void = () => {}): Promise<ModelSpec> {
   let bytes: Buffer;
   try {
     bytes = await readFile(file);
@@ -36,5 +40,12 @@ export async function readSpecFile(file: string): Promise<ModelSpec> {
   } catch (err) {
     throw new SpecError(`${file} is not valid JSON: ${(err as Error).message}`, `Give ${FORMATS}.`);
   }
-  return parseSpec(json, file);
+  const spec = parseSpec(json, file);
+  if (inputScalingUnsaid(json)) {
+    onNote(
+      `${file} does not say how its inputs are scaled, so corefit divides the pixels by 255 (inputs in [0, 1]); ` +
+        'if the model was trained on raw values, or the data is already scaled, add "corefit": {"normalize": false} to the file',
+    );
+  }
+  return spec;
 }

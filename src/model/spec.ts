@@ -260,6 +260,11 @@ export function parseKerasModelJson(json: Json, source = 'model.json'): ModelSpe
   });
 }
 
+/** True for Keras/tfjs JSON that does not say how its inputs are scaled (corefit's own field, "corefit": {"normalize": ...}, is absent). */
+export function inputScalingUnsaid(json: unknown): boolean {
+  return isObject(json) && ('modelTopology' in json || 'class_name' in json) && !(isObject(json.corefit) && typeof json.corefit.normalize === 'boolean');
+}
+
 /** The values per input row of a batch shape such as [null, 784] or [null, 28, 28]; undefined when it is not one. */
 function rowSize(shape: unknown): number | undefined {
   if (!Array.isArray(shape) || shape.length < 2) return undefined;

@@ -22,6 +22,10 @@ export function lintCommand(run: Runner): Command {
         const out = makeOutput(flags.json);
         const { runLint } = await import('../../lint/lint.js');
         const report = await runLint(model, { dataDir: flags.data, strict: flags.strict });
+        for (const note of report.notes) {
+          out.record({ type: 'note', message: note });
+          out.say(`note: ${note}`);
+        }
         for (const f of report.findings) out.record({ type: 'finding', ...f });
         out.record({ type: 'summary', model, findings: report.findings.length, exit_code: report.exitCode });
         out.say(report.text);

@@ -145,7 +145,10 @@ export function trainCommand(run: Runner): Command {
           }
         };
         try {
-          const spec = flags.model === undefined ? undefined : await readSpecFile(flags.model);
+          const spec = flags.model === undefined ? undefined : await readSpecFile(flags.model, (note) => {
+            out.record({ type: 'note', message: note });
+            out.warn(`corefit: note: ${note}`);
+          });
           const dataset = await lintedDataset(flags, spec, out);
           const result = await train({ ...flags, spec, dataset, onEvent, signal: controller.signal, fault: faultFromEnvironment(process.env) });
           bar.stop();
