@@ -109,12 +109,13 @@ function charts(r: BenchReport): Record<string, Buffer> {
     }
   }
   const files: Record<string, Buffer> = {
-    'speedup.png': renderLineChartPng({ title: 'Speedup over 1 worker', xLabel: 'workers', yLabel: 'speedup (×)', series: speedup, integerX: true }),
-    'throughput.png': renderLineChartPng({ title: 'Training throughput', xLabel: 'global batch size', yLabel: 'samples/s', series: throughput, logX: true }),
+    // From 0, so that a point twice as high is twice the speed.
+    'speedup.png': renderLineChartPng({ title: 'Speedup over 1 worker', xLabel: 'workers', yLabel: 'speedup (×)', series: speedup, integerX: true, yFromZero: true }),
+    'throughput.png': renderLineChartPng({ title: 'Training throughput', xLabel: 'global batch size', yLabel: 'samples/s', series: throughput, logX: true, yFromZero: true }),
   };
   if (r.timeToQuality.length > 0) {
     const quality: LineSeries[] = r.timeToQuality.map((t) => ({
-      name: `batch ${t.batchSize} (${t.workers}w)`,
+      name: `batch ${t.batchSize} (${t.workers}w)${t.reached ? '' : `: not reached in ${t.epochs} epoch${t.epochs === 1 ? '' : 's'}`}`,
       points: t.curve.map((p) => [p.seconds, p.testLoss] as const),
     }));
     const maxSeconds = Math.max(...r.timeToQuality.flatMap((t) => t.curve.map((p) => p.seconds)));

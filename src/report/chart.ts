@@ -6,7 +6,7 @@
 import { Resvg } from '@resvg/resvg-js';
 import { LineChart, ScatterChart } from 'echarts/charts';
 import type { LineSeriesOption, ScatterSeriesOption } from 'echarts/charts';
-import { GridComponent, LegendComponent, TitleComponent } from 'echarts/components';
+import { GridComponent, LegendComponent, MarkLineComponent, TitleComponent } from 'echarts/components';
 import type { GridComponentOption, LegendComponentOption, TitleComponentOption } from 'echarts/components';
 import * as echarts from 'echarts/core';
 import type { ComposeOption } from 'echarts/core';
@@ -14,7 +14,7 @@ import { SVGRenderer } from 'echarts/renderers';
 import { UsageError } from '../errors.js';
 import { chartFont } from './font.js';
 
-echarts.use([LineChart, ScatterChart, GridComponent, LegendComponent, TitleComponent, SVGRenderer]);
+echarts.use([LineChart, ScatterChart, GridComponent, LegendComponent, MarkLineComponent, TitleComponent, SVGRenderer]);
 
 type ChartOption = ComposeOption<
   LineSeriesOption | ScatterSeriesOption | GridComponentOption | LegendComponentOption | TitleComponentOption
@@ -50,6 +50,18 @@ export interface LineChartSpec extends ChartFrame {
   readonly logX?: boolean;
   /** Ticks only at whole numbers, e.g. for worker counts. */
   readonly integerX?: boolean;
+  /** The x values label equal bands, one tick each (e.g. epochs): a single x sits in the middle, not at the edge of a wider axis. */
+  readonly xCategories?: boolean;
+  /** Dashed horizontal lines across the whole plot, e.g. a loss floor; the y axis reaches down or up to them. */
+  readonly levels?: readonly Level[];
+  /** The y axis starts at 0, so that the heights of points compare as ratios (throughput, speedup). */
+  readonly yFromZero?: boolean;
+}
+
+export interface Level {
+  readonly name: string;
+  readonly y: number;
+  readonly color: string;
 }
 
 export interface ScatterChartSpec extends ChartFrame {
@@ -81,15 +93,31 @@ export function renderLineChartPng(spec: LineChartSpec): Buffer {
   const series: LineSeriesOption[] = spec.series.map((s, i) => ({
     type: 'line',
     name: s.name,
-    data: s.points.map(([x, y]) => [x, y]),
+    data: s.points.map(([x, y]) => [spec.xCategories ? String(x) : x, y]),
     color: s.color ?? CATEGORY_COLORS[i % CATEGORY_COLORS.length],
     lineStyle: s.dashed ? { type: 'dashed', width: 1.5 } : { width: 2.5 },
     symbol: s.dashed ? 'none' : 'circle',
     showSymbol: s.points.length <= MAX_MARKED_POINTS,
     symbolSize: 7,
   }));
-  const xAxis: XAxis = spec.logX ? { type: 'log' } : { type: 'value', scale: true, minInterval: spec.integerX ? 1 : 0 };
-  return renderPng(spec, frameOption(spec, xAxis, series, {}));
+  const categories = [...new Set(spec.series.flatMap((s) => s.points.map(([x]) => x)))].sort((a, b) => a - b);
+  for (const level of spec.levels ?? []) {
+    if (!Number.isFinite(level.y)) throw new UsageError(`chart "${spec.title}", level "${level.name}": y = ${level.y} is not finite`);
+    series.push({
+      type: 'line',
+      name: level.name,
+      // One unmarked point, so that the y axis reaches the level; the mark line runs from edge to edge of the plot.
+      data: [[spec.xCategories ? String(categories[0]) : categories[0], level.y]],
+      color: level.color,
+      symbol: 'none',
+      lineStyle: { type: 'dashed', width: 1.5 },
+      markLine: { silent: true, symbol: 'none', label: { show: false }, lineStyle: { type: 'dashed', width: 1.5, color: level.color }, data: [{ yAxis: level.y }] },
+    });
+  }
+  const xAxis: XAxis = spec.xCategories
+    ? { type: 'category', data: categories.map(String), boundaryGap: true }
+    : spec.logX ? { type: 'log' } : { type: 'value', scale: true, minInterval: spec.integerX ? 1 : 0 };
+  return renderPng(spec, frameOption(spec, xAxis, series, { yMin: spec.yFromZero ? 0 : undefined }));
 }
 
 export function renderScatterChartPng(spec: ScatterChartSpec): Buffer {
@@ -121,11 +149,13 @@ export function renderScatterChartPng(spec: ScatterChartSpec): Buffer {
 }
 
 /** scale: fit the axis to the data instead of always including 0. */
-type XAxis = { type: 'log' } | { type: 'value'; scale: true; minInterval?: number };
+type XAxis = { type: 'log' } | { type: 'value'; scale: true; minInterval?: number } | { type: 'category'; data: string[]; boundaryGap: true };
 
 interface FrameExtras {
   readonly legend?: LegendComponentOption;
   readonly gridRight?: number;
+  /** The y axis' lower end; fitted to the data when undefined. */
+  readonly yMin?: number;
 }
 
 /** Title on top, legend under it, the y label above its axis, the x label under its axis. */
@@ -157,6 +187,7 @@ function frameOption(
     yAxis: {
       type: 'value',
       scale: true,
+      min: extras.yMin,
       name: frame.yLabel,
       nameLocation: 'end',
       nameGap: 14,
@@ -186,6 +217,12 @@ function renderPng(frame: ChartFrame, option: ChartOption): Buffer {
   } finally {
     chart.dispose();
   }
+  return svgToPng(svg);
+}
+
+/** Rasterizes an SVG at its own size with the charts' font. */
+export function svgToPng(svg: string): Buffer {
+  const font = chartFont();
   const resvg = new Resvg(svg, {
     // No system fonts: the same explicit font everywhere, and faster.
     font: { fontFiles: [...font.files], loadSystemFonts: false, defaultFontFamily: font.family, sansSerifFamily: font.family },

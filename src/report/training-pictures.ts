@@ -9,7 +9,7 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { renderLineChartPng, renderScatterChartPng, type LineSeries } from './chart.js';
-import { digitGridPng } from './image-grid.js';
+import { digitGridPng, type DigitGridOptions } from './image-grid.js';
 import { pca2 } from './pca.js';
 import { WriteError } from '../errors.js';
 import { makeDirectory, writeProblem } from '../output-dir.js';
@@ -23,6 +23,10 @@ import type { EpochEvent } from '../train/events.js';
 export const RECONSTRUCTED_IMAGES = 20;
 /** Each image pixel becomes a square this wide, so that 28 × 28 digits read at a glance. */
 export const DIGIT_SCALE = 3;
+/** The floor line's colour in loss.png: a hue of its own, apart from the series and the grey axes. */
+export const FLOOR_COLOR = '#76b7b2';
+/** The grid of reconstructions.png, titled and with each block named. */
+export const RECONSTRUCTION_GRID: DigitGridOptions = { scale: DIGIT_SCALE, labelled: true };
 /** The first test rows in latent.png: enough for the clusters to show, few enough to stay legible and quick. */
 export const LATENT_ROWS = 2000;
 
@@ -86,7 +90,7 @@ function notAutoencoder(spec: ModelSpec): string | undefined {
   return spec.target === 'input' ? undefined : `the model predicts labels (${spec.loss}), it does not reconstruct its input`;
 }
 
-async function reconstructionsPng({ pool, spec, test, imageShape }: PictureInputs): Promise<Drawing> {
+async function reconstructionsPng({ pool, spec, test, imageShape, history }: PictureInputs): Promise<Drawing> {
   const why = notAutoencoder(spec);
   if (why !== undefined) return { skip: why };
   const [height, width] = imageShape;
@@ -99,7 +103,12 @@ async function reconstructionsPng({ pool, spec, test, imageShape }: PictureInput
   // Raw pixels (a model with normalize: false) are drawn on the same 0..1 grey scale as normalized ones.
   const top = originals.reduce((a, v) => Math.max(a, v), 1);
   const grey = (a: Float32Array): Float32Array => (top === 1 ? a : a.map((v) => v / top));
-  return digitGridPng(grey(originals), grey(reconstructions), count, { width, height, scale: DIGIT_SCALE });
+  const after = history.length === 0 ? 'untrained' : `after epoch ${history[history.length - 1].epoch}`;
+  return digitGridPng(grey(originals), grey(reconstructions), count, { ...RECONSTRUCTION_GRID, width, height }, {
+    title: `Reconstructions of ${count} test images, ${after}`,
+    original: 'test images (the input)',
+    reconstruction: 'their reconstructions (the output), in the same places',
+  });
 }
 
 function lossPng(spec: ModelSpec, history: readonly EpochEvent[]): Drawing {
@@ -109,10 +118,8 @@ function lossPng(spec: ModelSpec, history: readonly EpochEvent[]): Drawing {
     { name: 'test loss', points: history.map((e) => [e.epoch, e.test_loss] as const) },
   ];
   const floor = history[history.length - 1].bce_floor;
-  if (floor !== null) {
-    series.push({ name: `BCE floor ${floor.toFixed(4)}`, points: history.map((e) => [e.epoch, floor] as const), dashed: true, color: '#555555' });
-  }
-  return renderLineChartPng({ title: 'Loss per epoch', xLabel: 'epoch', yLabel: `loss (${spec.loss})`, series, integerX: true });
+  const levels = floor === null ? [] : [{ name: `BCE floor ${floor.toFixed(4)} (train targets)`, y: floor, color: FLOOR_COLOR }];
+  return renderLineChartPng({ title: 'Loss per epoch', xLabel: 'epoch', yLabel: `loss (${spec.loss})`, series, levels, xCategories: true });
 }
 
 async function latentPng({ pool, spec, test }: PictureInputs): Promise<Drawing> {
