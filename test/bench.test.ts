@@ -8,6 +8,8 @@ import { join } from 'node:path';
 import { PNG } from 'pngjs';
 import { describe, expect, it } from 'vitest';
 import type { BenchReport } from '../src/bench/bench.js';
+import { CATEGORY_COLORS } from '../src/report/chart.js';
+import { markerHeights } from './helpers/chart-pixels.js';
 import { jsonLines, runCli } from './helpers/cli.js';
 
 describe('corefit bench --quick', () => {
@@ -42,6 +44,9 @@ describe('corefit bench --quick', () => {
       expect(a.workers === b.workers && a.batchSize === b.batchSize).toBe(false);
     }
     expect(report.timeToQuality.map((t) => t.batchSize)).toEqual([100, 1000]);
+    // --quick's target is one its 2 epochs reach at the seed's batch size.
+    expect(report.options.target).toBe(0.12);
+    expect(report.timeToQuality[0].reached).toBe(true);
     for (const t of report.timeToQuality) {
       expect(t.curve.length).toBe(t.epochs);
       expect(t.reached).toBe(t.curve[t.curve.length - 1].testLoss <= t.target);
@@ -56,6 +61,10 @@ describe('corefit bench --quick', () => {
       expect(png.width).toBeGreaterThan(100);
       expect((await stat(join(out, chart))).size).toBeGreaterThan(5000);
     }
+    // Throughput starts at 0: the heights of one worker's two points above the axis compare as their rates.
+    const one = report.cells.filter((c) => c.workers === 1).map((c) => c.samplesPerSec);
+    const heights = markerHeights(PNG.sync.read(await readFile(join(out, 'throughput.png'))), CATEGORY_COLORS[0]);
+    expect(heights.low / heights.high).toBeCloseTo(Math.min(...one) / Math.max(...one), 1);
     const lines = jsonLines(run.stdout);
     expect(lines.filter((l) => l.type === 'cell')).toHaveLength(report.cells.length);
     expect(lines.at(-1)!.type).toBe('summary');

@@ -17,10 +17,11 @@ import { DEFAULT_SPEC } from '../src/model/spec.js';
 import { allocateBuffers } from '../src/parallel/buffers.js';
 import { EVAL_CHUNK, WorkerPool } from '../src/parallel/pool.js';
 import { CATEGORY_COLORS } from '../src/report/chart.js';
-import { digitGridLayout, type DigitGridLayout } from '../src/report/image-grid.js';
-import { DIGIT_SCALE, PICTURE_FILES, RECONSTRUCTED_IMAGES, writeTrainingPictures } from '../src/report/training-pictures.js';
+import { digitGridLayout, LABEL_BAND, TITLE_BAND, type DigitGridLayout } from '../src/report/image-grid.js';
+import { FLOOR_COLOR, PICTURE_FILES, RECONSTRUCTED_IMAGES, RECONSTRUCTION_GRID, writeTrainingPictures } from '../src/report/training-pictures.js';
 import { Rng } from '../src/rng.js';
 import { train, type TrainResult } from '../src/train/train.js';
+import { lineRow } from './helpers/chart-pixels.js';
 import { jsonLines, runCli } from './helpers/cli.js';
 
 const PIXELS = 28 * 28;
@@ -98,7 +99,7 @@ describe('pictures of a training run', () => {
 
   it('puts the first test images above and the model’s reconstructions of them below', async () => {
     const img = await decode(join(out, 'reconstructions.png'));
-    const layout = digitGridLayout(RECONSTRUCTED_IMAGES, { scale: DIGIT_SCALE });
+    const layout = digitGridLayout(RECONSTRUCTED_IMAGES, RECONSTRUCTION_GRID);
     expect([img.width, img.height]).toEqual([layout.imageWidth, layout.imageHeight]);
 
     const engine = await createEngine('auto', result.spec, RECONSTRUCTED_IMAGES);
@@ -115,7 +116,7 @@ describe('pictures of a training run', () => {
 
   it('shows reconstructions that resemble their own original more than any other digit shown', async () => {
     const img = await decode(join(out, 'reconstructions.png'));
-    const layout = digitGridLayout(RECONSTRUCTED_IMAGES, { scale: DIGIT_SCALE });
+    const layout = digitGridLayout(RECONSTRUCTED_IMAGES, RECONSTRUCTION_GRID);
     const originals = Array.from({ length: RECONSTRUCTED_IMAGES }, (_, i) => testImage(data, i));
     let recognized = 0;
     let own = 0;
@@ -173,6 +174,41 @@ describe('pictures of a training run', () => {
   });
 });
 
+/** Pixels darker than mid-grey in rows [y0, y1): text on the white bands of a labelled grid. */
+function darkPixels(img: PNG, y0: number, y1: number): number {
+  let n = 0;
+  for (let y = y0; y < y1; y++) for (let x = 0; x < img.width; x++) if (img.data[4 * (y * img.width + x)] < 128) n++;
+  return n;
+}
+
+describe('pictures after a single epoch', () => {
+  let out: string;
+  beforeAll(async () => {
+    out = join(dir, 'one-epoch');
+    const run = await runCli(['train', '--epochs', '1', '--train-rows', '1000', '--test-rows', '500', '--workers', '2', '--out', out]);
+    expect(run.code, run.stderr).toBe(0);
+  });
+
+  it('loss.png draws the BCE floor as a line across the plot', async () => {
+    const loss = await decode(join(out, 'loss.png'));
+    // A dashed line from edge to edge of the plot, below the legend.
+    const best = lineRow(loss, FLOOR_COLOR);
+    expect(best.count, 'pixels of the floor line').toBeGreaterThan(200);
+    expect(best.right - best.left).toBeGreaterThan(0.7 * loss.width);
+  });
+
+  it('reconstructions.png has a title and names both blocks', async () => {
+    const img = await decode(join(out, 'reconstructions.png'));
+    const layout = digitGridLayout(RECONSTRUCTED_IMAGES, RECONSTRUCTION_GRID);
+    expect([img.width, img.height]).toEqual([layout.imageWidth, layout.imageHeight]);
+    expect(darkPixels(img, 0, TITLE_BAND), 'the title').toBeGreaterThan(300);
+    for (const block of ['original', 'reconstruction'] as const) {
+      const top = layout.labelTop(block);
+      expect(darkPixels(img, top, top + LABEL_BAND), `the label of the ${block} block`).toBeGreaterThan(150);
+    }
+  });
+});
+
 describe('pictures that do not apply', () => {
   it('gives a classifier its loss curve only', async () => {
     const out = join(dir, 'classifier');
@@ -201,7 +237,7 @@ describe('pictures that do not apply', () => {
 
       const blocked = join(out, 'latent.png', 'sub');
       await expect(writeTrainingPictures(blocked, { pool, spec: DEFAULT_SPEC, test, history: [], imageShape: [28, 28] }))
-        .rejects.toMatchObject({ name: 'UsageError', message: expect.stringContaining(`cannot write pictures into ${blocked}: ENOTDIR`) });
+        .rejects.toMatchObject({ name: 'WriteError', message: `cannot write pictures into ${blocked}: a part of the path is a file, not a folder` });
     } finally {
       await pool.close();
     }

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { UsageError } from '../src/errors.js';
 import { CATEGORY_COLORS, renderLineChartPng, renderScatterChartPng } from '../src/report/chart.js';
 import { chartFont } from '../src/report/font.js';
+import { lineRow, markerHeights } from './helpers/chart-pixels.js';
 
 function decode(png: Buffer): PNG {
   return PNG.sync.read(png);
@@ -45,6 +46,22 @@ const speedup = {
 };
 
 describe('renderLineChartPng', () => {
+  it('starts the y axis at 0 when asked, so that heights compare as ratios', () => {
+    const throughput = { ...speedup, integerX: false, series: [{ name: 'rate', points: [[1, 60000], [2, 100000]] as [number, number][], color: '#e15759' }] };
+    const fromZero = markerHeights(decode(renderLineChartPng({ ...throughput, yFromZero: true })), '#e15759');
+    expect(fromZero.low / fromZero.high).toBeCloseTo(0.6, 1);
+    // Fitted to the data, the lower point sits on the axis and looks like nothing at all.
+    const fitted = markerHeights(decode(renderLineChartPng(throughput)), '#e15759');
+    expect(fitted.low / fitted.high).toBeLessThan(0.1);
+  });
+
+  it('draws a level across the whole plot, and reaches it with the y axis', () => {
+    const img = decode(renderLineChartPng({ ...speedup, series: [speedup.series[1]], levels: [{ name: 'floor', y: 0.2, color: '#59a14f' }] }));
+    const line = lineRow(img, '#59a14f');
+    expect(line.count).toBeGreaterThan(300);
+    expect(line.right - line.left).toBeGreaterThan(0.8 * img.width);
+  });
+
   it('makes a PNG of the requested size with a drawn line and text', () => {
     const img = decode(renderLineChartPng(speedup));
     expect([img.width, img.height]).toEqual([640, 400]);
