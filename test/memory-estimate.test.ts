@@ -29,6 +29,12 @@ describe('a model too large to allocate', () => {
     expect(run.stderr).not.toContain('bug in corefit');
     expect(jsonLines(run.stdout).at(-1)).toMatchObject({ type: 'error', code: 'MEMORY' });
   });
+
+  it('is refused by bench before it measures', async () => {
+    const run = await runCli(['bench', '--model', huge, '--workers', '1', '--batch-sizes', '100', '--steps', '1', '--repeats', '1', '--target', '0']);
+    expect(run.code, run.stderr).toBe(EXIT_CODES.MEMORY);
+    expect(run.stderr).toMatch(/model "huge" needs about \d+\.\d GiB of memory, but/);
+  });
 });
 
 describe('memoryNeeded', () => {

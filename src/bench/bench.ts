@@ -7,7 +7,8 @@ import type { EngineChoice } from '../engine/engine.js';
 import { loadDataset } from '../data/dataset.js';
 import { assertModelFits } from '../data/fit.js';
 import type { ModelSpec } from '../model/spec.js';
-import { WorkerPool } from '../parallel/pool.js';
+import { assertFitsInMemory } from '../parallel/memory.js';
+import { EVAL_CHUNK, WorkerPool } from '../parallel/pool.js';
 import { allocateBuffers } from '../parallel/buffers.js';
 import { paramLayout } from '../model/layout.js';
 import { describeMachine, type Machine } from './machine.js';
@@ -62,6 +63,9 @@ async function engineInfo(spec: ModelSpec, engine: EngineChoice, data: Awaited<R
 export async function runBench(o: BenchOptions): Promise<BenchReport> {
   const data = await loadDataset({ dir: o.data, normalize: o.spec.normalize });
   assertModelFits(o.spec, data);
+  // The largest cell alone; the sweep keeps one pool per worker count, so this is a lower bound.
+  const workers = Math.max(...o.workers);
+  assertFitsInMemory(o.spec, { shards: workers, workers, maxRows: Math.max(Math.ceil(Math.max(...o.batchSizes) / workers), EVAL_CHUNK), rows: data.train.rows });
   const info = await engineInfo(o.spec, o.engine, data);
   if (info.note !== undefined) o.log(`note: ${info.note}`);
   const machine = describeMachine(info.engine, info.backend);

@@ -107,15 +107,18 @@ export function trainCommand(run: Runner): Command {
         let started = false;
         let trainingStarted = 0;
         const onSignal = (s: NodeJS.Signals): void => {
-          const code = s === 'SIGINT' ? 130 : 143;
           if (!started) {
             // Before the first step there is no work to keep: reading, checking and starting the workers end at once.
             bar.stop();
             out.record({ type: 'stopped', signal: s, training_started: false });
             out.warn(`corefit: ${s} before training started: stopped; nothing was trained or written`);
-            process.exit(code);
+            // Dying of the signal itself (the shell sees 128 + its number): process.exit() would first wait
+            // for every file-system call in flight, and one that blocks (a FIFO, a hung mount) would keep it alive.
+            process.removeAllListeners(s);
+            process.kill(process.pid, s);
+            return;
           }
-          if (signal !== undefined) process.exit(code);
+          if (signal !== undefined) process.exit(s === 'SIGINT' ? 130 : 143);
           signal = s;
           bar.stop();
           out.warn(`corefit: ${s}: finishing the current step${flags.out === undefined ? '' : ' and writing a checkpoint'} (press again to quit at once)`);
