@@ -174,11 +174,18 @@ describe('pictures of a training run', () => {
   });
 });
 
-/** Pixels darker than mid-grey in rows [y0, y1): text on the white bands of a labelled grid. */
-function darkPixels(img: PNG, y0: number, y1: number): number {
-  let n = 0;
-  for (let y = y0; y < y1; y++) for (let x = 0; x < img.width; x++) if (img.data[4 * (y * img.width + x)] < 128) n++;
-  return n;
+/** Pixels in rows [y0, y1) that are white, and that are darker than mid-grey: text on a white band has many of both. */
+function band(img: PNG, y0: number, y1: number): { white: number; dark: number } {
+  let white = 0;
+  let dark = 0;
+  for (let y = y0; y < y1; y++) {
+    for (let x = 0; x < img.width; x++) {
+      const v = img.data[4 * (y * img.width + x)];
+      if (v === 255) white++;
+      else if (v < 128) dark++;
+    }
+  }
+  return { white: white / ((y1 - y0) * img.width), dark };
 }
 
 describe('pictures after a single epoch', () => {
@@ -201,10 +208,14 @@ describe('pictures after a single epoch', () => {
     const img = await decode(join(out, 'reconstructions.png'));
     const layout = digitGridLayout(RECONSTRUCTED_IMAGES, RECONSTRUCTION_GRID);
     expect([img.width, img.height]).toEqual([layout.imageWidth, layout.imageHeight]);
-    expect(darkPixels(img, 0, TITLE_BAND), 'the title').toBeGreaterThan(300);
+    const title = band(img, 0, TITLE_BAND);
+    expect(title.white, 'the title band').toBeGreaterThan(0.8);
+    expect(title.dark, 'the title').toBeGreaterThan(300);
     for (const block of ['original', 'reconstruction'] as const) {
       const top = layout.labelTop(block);
-      expect(darkPixels(img, top, top + LABEL_BAND), `the label of the ${block} block`).toBeGreaterThan(150);
+      const label = band(img, top, top + LABEL_BAND);
+      expect(label.white, `the label band of the ${block} block`).toBeGreaterThan(0.8);
+      expect(label.dark, `the label of the ${block} block`).toBeGreaterThan(150);
     }
   });
 });
