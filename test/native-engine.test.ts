@@ -326,18 +326,18 @@ describe('native engine: several worker threads at once', () => {
     const code = `
       const { workerData: w, parentPort } = require('node:worker_threads');
       const addon = require(w.addon);
-      const engine = new addon.Engine(w.spec, w.rows.length);
+      const engine = new addon.Engine(w.spec, w.rows.length, 'auto');
       const grad = w.grads.subarray(w.slot * w.params.length, (w.slot + 1) * w.params.length);
       const loss = engine.gradients(w.params, w.x, w.labels, w.features, w.rows, grad, false);
-      parentPort.postMessage({ loss, threads: addon.blasInfo().threads });`;
+      parentPort.postMessage({ loss, kernels: addon.kernelInfo().chosen });`;
     const results = await Promise.all(
       Array.from({ length: workers }, (_, slot) => {
         const worker = new Worker(code, {
           eval: true,
           workerData: { addon: NATIVE_ADDON, spec: DEFAULT_SPEC, params, ...data, rows, grads, slot },
         });
-        return new Promise<{ loss: number; threads: number }>((resolve, reject) => {
-          worker.once('message', (m: { loss: number; threads: number }) => void worker.terminate().then(() => resolve(m)));
+        return new Promise<{ loss: number; kernels: string }>((resolve, reject) => {
+          worker.once('message', (m: { loss: number; kernels: string }) => void worker.terminate().then(() => resolve(m)));
           worker.once('error', reject);
         });
       }),
@@ -346,7 +346,7 @@ describe('native engine: several worker threads at once', () => {
     const grad = new Float32Array(size);
     const loss = engine.gradients(params, data, rows, grad, false);
     for (let w = 0; w < workers; w++) {
-      expect(results[w]).toEqual({ loss, threads: 1 });
+      expect(results[w]).toEqual({ loss, kernels: nativeAddon().kernelInfo().chosen });
       expect(grads.subarray(w * size, (w + 1) * size)).toEqual(grad);
     }
     engine.dispose();

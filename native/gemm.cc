@@ -1,0 +1,47 @@
+// Which GEMM kernels this CPU runs (gemm.h).
+#include "gemm.h"
+
+size_t gemm_work_floats(int K, int N) {
+  // Edge copies of A and B, then W^T packed in panels of at most GEMM_MAX_NR columns.
+  return (size_t)GEMM_KC * (GEMM_MAX_MR + GEMM_MAX_NR) + (size_t)(K + GEMM_MAX_NR) * N;
+}
+
+bool kernel_path_runs(KernelPath path, const char** why_not) {
+  switch (path) {
+    case KernelPath::Portable:
+      return true;
+#if defined(__x86_64__)
+    case KernelPath::Avx512:
+      *why_not = "this CPU has no AVX-512F";
+      return __builtin_cpu_supports("avx512f");
+    case KernelPath::Avx2:
+      *why_not = "this CPU has no AVX2 with FMA";
+      return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#else
+    default:
+      *why_not = "built for a CPU other than x86-64";
+      return false;
+#endif
+  }
+  return false;
+}
+
+KernelPath kernel_path_choose() {
+  const char* why_not = nullptr;
+  if (kernel_path_runs(KernelPath::Avx512, &why_not)) return KernelPath::Avx512;
+  if (kernel_path_runs(KernelPath::Avx2, &why_not)) return KernelPath::Avx2;
+  return KernelPath::Portable;
+}
+
+const GemmKernels& gemm_kernels(KernelPath path) {
+  switch (path) {
+#if defined(__x86_64__)
+    case KernelPath::Avx512:
+      return GEMM_AVX512;
+    case KernelPath::Avx2:
+      return GEMM_AVX2;
+#endif
+    default:
+      return GEMM_PORTABLE;
+  }
+}

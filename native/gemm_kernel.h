@@ -1,0 +1,207 @@
+// The generic GEMM kernel: one register-tiled micro-kernel and the loops around it,
+// written once over a SIMD traits type T, and the three products of a dense layer built
+// on it. T provides:
+//   V, W                        a vector of W floats
+//   load(p), store(p, v)        unaligned
+//   broadcast(x), zero()
+//   fma(a, b, c)                a * b + c
+//   MR, NV                      a register tile: MR rows x NR = NV * W columns
+// gemm_<isa>.cc includes this file with its own traits and compiler flags. Everything
+// here has internal linkage (the anonymous namespace) on purpose: an inline function that
+// several of those files shared would be compiled for several instruction sets, and the
+// linker would keep any one copy, maybe one this CPU cannot run.
+//
+// The loops follow Goto and van de Geijn's layering, reduced to what these shapes need
+// (K, N <= ~800, batch 50..500, so most operands sit in L2):
+//   - the inner dimension in blocks of GEMM_KC, so that a KC x NR panel of B stays in L1
+//     while MC rows of A go by in MR-row tiles (A's MC x KC block stays in L2);
+//   - A is read in place (a tile broadcasts one element of each of its MR rows per step);
+//     B is read in place too where its rows are contiguous, so only W^T of the input
+//     gradient is packed, and ragged edges (a last tile of fewer rows or columns) go
+//     through small zero-padded copies;
+//   - each element of C is one chain of fused multiply-adds in order of the inner index
+//     (a later KC block continues from the stored partial sum), so the bits do not
+//     depend on the tiling, the batch split or the thread.
+// The epilogue runs on each finished tile while it is in L1: bias + activation for the
+// forward, the activation's derivative for the input gradient. A bf16 path would be
+// another traits type whose load widens bf16 to float (or a dot-product fma).
+#pragma once
+
+#include <cstddef>
+#include <cstring>
+
+#include "activation.h"
+#include "gemm.h"
+
+namespace {
+
+inline int min_of(int a, int b) { return a < b ? a : b; }
+
+// c[MR, NR] = (add ? c : 0) + a[MR, kc] @ b[kc, NR], with
+//   a(r, p) = a[r * lda + p]   (A_ROWS: A's rows are contiguous, read in place)
+//   a(r, p) = a[p * lda + r]   (!A_ROWS: A is stored transposed, as x in x^T @ d)
+//   b(p, :) = b[p * ldb ...]
+template <class T, bool A_ROWS>
+inline void micro_tile(int kc, const float* __restrict a, ptrdiff_t lda, const float* __restrict b, ptrdiff_t ldb,
+                       float* __restrict c, ptrdiff_t ldc, bool add) {
+  using V = typename T::V;
+  V acc[T::MR][T::NV];
+#pragma GCC unroll 16
+  for (int r = 0; r < T::MR; r++) {
+#pragma GCC unroll 4
+    for (int v = 0; v < T::NV; v++) acc[r][v] = add ? T::load(c + r * ldc + v * T::W) : T::zero();
+  }
+  for (int p = 0; p < kc; p++) {
+    V bv[T::NV];
+#pragma GCC unroll 4
+    for (int v = 0; v < T::NV; v++) bv[v] = T::load(b + p * ldb + v * T::W);
+#pragma GCC unroll 16
+    for (int r = 0; r < T::MR; r++) {
+      const V ar = T::broadcast(A_ROWS ? a[r * lda + p] : a[p * lda + r]);
+#pragma GCC unroll 4
+      for (int v = 0; v < T::NV; v++) acc[r][v] = T::fma(ar, bv[v], acc[r][v]);
+    }
+  }
+#pragma GCC unroll 16
+  for (int r = 0; r < T::MR; r++) {
+#pragma GCC unroll 4
+    for (int v = 0; v < T::NV; v++) T::store(c + r * ldc + v * T::W, acc[r][v]);
+  }
+}
+
+// Where B's panels come from: read in place, with the ragged last panel copied into a
+// zero-padded buffer, or already packed (W^T: gemm_pack_transposed).
+struct BSource {
+  const float* b;
+  ptrdiff_t ldb;  // in place: B's row stride; packed: 0
+  int inner;      // packed: the inner dimension (rows of each panel)
+
+  // Panel [pc, pc + kc) x [jc, jc + nr), padded to NR columns; sets *ld.
+  template <class T>
+  const float* panel(int pc, int kc, int jc, int nr, float* edge, ptrdiff_t* ld) const {
+    constexpr int NR = T::NV * T::W;
+    if (ldb == 0) {  // packed: panel jc / NR holds inner rows of NR floats
+      *ld = NR;
+      return b + ((size_t)(jc / NR) * inner + pc) * NR;
+    }
+    const float* src = b + (size_t)pc * ldb + jc;
+    if (nr == NR) {
+      *ld = ldb;
+      return src;
+    }
+    for (int p = 0; p < kc; p++) {
+      for (int j = 0; j < NR; j++) edge[p * NR + j] = j < nr ? src[p * ldb + j] : 0.0f;
+    }
+    *ld = NR;
+    return edge;
+  }
+};
+
+// c[M, N] = (add ? c : 0) + A[M, inner] @ B[inner, N] (A as in micro_tile), then
+// epilogue(row, col, rows, cols) on each finished tile of c. work: GEMM_KC * (MAX_MR + MAX_NR) floats.
+template <class T, bool A_ROWS, class Epilogue>
+void gemm(float* c, ptrdiff_t ldc, int M, int N, int inner, const float* a, ptrdiff_t lda, const BSource& b, bool add,
+          float* work, Epilogue epilogue) {
+  constexpr int MR = T::MR, NR = T::NV * T::W;
+  static_assert(MR <= GEMM_MAX_MR && NR <= GEMM_MAX_NR, "work is sized for GEMM_MAX_MR x GEMM_MAX_NR tiles");
+  float* edge_b = work;                          // [KC, NR]
+  float* edge_a = work + GEMM_KC * GEMM_MAX_NR;  // [MR, KC] or [KC, MR]
+  float edge_c[MR * NR];
+  for (int pc = 0; pc < inner; pc += GEMM_KC) {
+    const int kc = min_of(GEMM_KC, inner - pc);
+    const bool last = pc + kc == inner, add_here = add || pc > 0;
+    for (int ic = 0; ic < M; ic += T::MC) {
+      const int mc = min_of(T::MC, M - ic);
+      for (int jc = 0; jc < N; jc += NR) {
+        const int nr = min_of(NR, N - jc);
+        ptrdiff_t ldb;
+        const float* bp = b.panel<T>(pc, kc, jc, nr, edge_b, &ldb);
+        for (int ir = ic; ir < ic + mc; ir += MR) {
+          const int mr = min_of(MR, ic + mc - ir);
+          const float* ap = A_ROWS ? a + ir * lda + pc : a + (ptrdiff_t)pc * lda + ir;
+          ptrdiff_t ld_a = lda;
+          if (mr < MR) {  // copy the ragged rows, zero-padded, so that no read leaves A
+            if (A_ROWS) {
+              for (int r = 0; r < MR; r++) {
+                for (int p = 0; p < kc; p++) edge_a[r * kc + p] = r < mr ? ap[r * lda + p] : 0.0f;
+              }
+              ld_a = kc;
+            } else {
+              for (int p = 0; p < kc; p++) {
+                for (int r = 0; r < MR; r++) edge_a[p * MR + r] = r < mr ? ap[p * lda + r] : 0.0f;
+              }
+              ld_a = MR;
+            }
+            ap = edge_a;
+          }
+          float* cp = c + ir * ldc + jc;
+          if (mr == MR && nr == NR) {
+            micro_tile<T, A_ROWS>(kc, ap, ld_a, bp, ldb, cp, ldc, add_here);
+          } else {
+            if (add_here) {
+              for (int r = 0; r < mr; r++) std::memcpy(edge_c + r * NR, cp + r * ldc, sizeof(float) * nr);
+            }
+            micro_tile<T, A_ROWS>(kc, ap, ld_a, bp, ldb, edge_c, NR, add_here);
+            for (int r = 0; r < mr; r++) std::memcpy(cp + r * ldc, edge_c + r * NR, sizeof(float) * nr);
+          }
+          if (last) epilogue(ir, jc, mr, nr);
+        }
+      }
+    }
+  }
+}
+
+// packed[K / NR panels][N][NR] = w[K, N]^T, the last panel zero-padded.
+template <class T>
+void pack_transposed(float* __restrict packed, const float* __restrict w, int K, int N) {
+  constexpr int NR = T::NV * T::W;
+  for (int j0 = 0; j0 < K; j0 += NR) {
+    float* panel = packed + (size_t)(j0 / NR) * N * NR;
+    for (int jj = 0; jj < NR; jj++) {
+      const int j = j0 + jj;
+      if (j < K) {
+        for (int p = 0; p < N; p++) panel[p * NR + jj] = w[(size_t)j * N + p];
+      } else {
+        for (int p = 0; p < N; p++) panel[p * NR + jj] = 0.0f;
+      }
+    }
+  }
+}
+
+template <class T>
+void forward(float* c, const float* x, const float* w, const float* bias, Act act, int B, int K, int N, float* work) {
+  gemm<T, true>(c, N, B, N, K, x, K, BSource{w, N, K}, false, work, [&](int r0, int c0, int rows, int cols) {
+    for (int r = r0; r < r0 + rows; r++) bias_activation(c + (size_t)r * N + c0, bias + c0, act, cols);
+  });
+}
+
+template <class T>
+void weight_grad(float* dw, float* db, const float* x, const float* d, int B, int K, int N, bool accumulate,
+                 float* work) {
+  // The bias gradient reads d once, just before the GEMM streams the same rows.
+  if (!accumulate) std::memset(db, 0, sizeof(float) * N);
+  for (int p = 0; p < B; p++) {
+    const float* row = d + (size_t)p * N;
+    for (int j = 0; j < N; j++) db[j] += row[j];
+  }
+  gemm<T, false>(dw, N, K, N, B, x, K, BSource{d, N, B}, accumulate, work, [](int, int, int, int) {});
+}
+
+template <class T>
+void input_grad(float* din, const float* d, const float* w, const float* out, Act act, int B, int K, int N,
+                float* work) {
+  float* packed = work + GEMM_KC * (GEMM_MAX_MR + GEMM_MAX_NR);
+  pack_transposed<T>(packed, w, K, N);
+  gemm<T, true>(din, K, B, K, N, d, N, BSource{packed, 0, N}, false, work, [&](int r0, int c0, int rows, int cols) {
+    for (int r = r0; r < r0 + rows; r++) {
+      activation_derivative(din + (size_t)r * K + c0, out + (size_t)r * K + c0, act, cols);
+    }
+  });
+}
+
+template <class T>
+constexpr GemmKernels kernels_of(const char* name, const char* isa) {
+  return GemmKernels{name, isa, forward<T>, weight_grad<T>, input_grad<T>};
+}
+
+}  // namespace
