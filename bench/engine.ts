@@ -16,7 +16,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { sgemmStepSeconds } from '../src/bench/ceiling.js';
+import { gemmStepSeconds } from '../src/bench/ceiling.js';
 import { loadDataset, defaultDataDir, type Split } from '../src/data/dataset.js';
 import type { Engine } from '../src/engine/engine.js';
 import { createNativeEngine, nativeAddon } from '../src/engine/native.js';
@@ -126,7 +126,7 @@ async function main(): Promise<void> {
   const tfjs = await createTfjsEngine(spec, maxBatch, backend as TfjsBackendChoice);
 
   console.log(`seed model ${[spec.inputSize, ...spec.layers.map((l) => l.units)].join('-')}, one worker, MNIST train rows`);
-  console.log(`native: ${nativeAddon().blasInfo().config}`);
+  console.log(`native: ${nativeAddon().kernelInfo().chosen}`);
   console.log(`tfjs: ${tfjs.backend} backend${tfjs.note === undefined ? '' : `; ${tfjs.note}`}`);
   console.log(`a step: gather, forward, backward, all-reduce, Adam (sgemm: the GEMMs alone); ${(flopsPerSample / 1e6).toFixed(2)} MFLOP per sample`);
   console.log(`native: best of ${ROUNDS} rounds of ${seconds} s, interleaved with the sgemm timings\n`);
@@ -135,7 +135,7 @@ async function main(): Promise<void> {
   for (const batch of BATCHES) {
     let [ceiling, fastest] = [0, 0];
     for (let round = 0; round < ROUNDS; round++) {
-      ceiling = Math.max(ceiling, batch / sgemmStepSeconds(spec, batch));
+      ceiling = Math.max(ceiling, batch / gemmStepSeconds(spec, batch));
       fastest = Math.max(fastest, engineSamplesPerSec(native, train, batch, seconds, 3));
     }
     rows.push({ batch, what: 'sgemm, 3 GEMMs per layer', samplesPerSec: ceiling });

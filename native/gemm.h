@@ -9,9 +9,9 @@
 
 #include <cstddef>
 
-// Cache blocking of the inner dimension, and the largest register tile of any path
-// (what the work buffer is sized for).
-constexpr int GEMM_KC = 256;
+// The largest block of the inner dimension and register tile of any path (what the work
+// buffer is sized for).
+constexpr int GEMM_KC = 512;
 constexpr int GEMM_MAX_MR = 16;
 constexpr int GEMM_MAX_NR = 32;
 

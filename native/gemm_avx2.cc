@@ -8,7 +8,7 @@ namespace {
 // 6 x 16 tiles: 12 accumulators, 2 vectors of B and a broadcast in the 16 ymm registers.
 struct Avx2 {
   using V = __m256;
-  static constexpr int W = 8, MR = 6, NV = 2, MC = 96;
+  static constexpr int W = 8, MR = 6, NV = 2, MC = 96, KC = 256;
   static V load(const float* p) { return _mm256_loadu_ps(p); }
   static void store(float* p, V v) { _mm256_storeu_ps(p, v); }
   static V broadcast(float x) { return _mm256_set1_ps(x); }

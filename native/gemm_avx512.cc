@@ -8,7 +8,7 @@ namespace {
 // 14 x 32 tiles: 28 accumulators, 2 vectors of B and a broadcast in the 32 zmm registers.
 struct Avx512 {
   using V = __m512;
-  static constexpr int W = 16, MR = 14, NV = 2, MC = 98;
+  static constexpr int W = 16, MR = 14, NV = 2, MC = 98, KC = 256;
   static V load(const float* p) { return _mm512_loadu_ps(p); }
   static void store(float* p, V v) { _mm512_storeu_ps(p, v); }
   static V broadcast(float x) { return _mm512_set1_ps(x); }

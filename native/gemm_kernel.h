@@ -6,6 +6,7 @@
 //   broadcast(x), zero()
 //   fma(a, b, c)                a * b + c
 //   MR, NV                      a register tile: MR rows x NR = NV * W columns
+//   MC, KC                      cache blocks: MC rows of A, KC of the inner dimension
 // gemm_<isa>.cc includes this file with its own traits and compiler flags. Everything
 // here has internal linkage (the anonymous namespace) on purpose: an inline function that
 // several of those files shared would be compiled for several instruction sets, and the
@@ -13,7 +14,7 @@
 //
 // The loops follow Goto and van de Geijn's layering, reduced to what these shapes need
 // (K, N <= ~800, batch 50..500, so most operands sit in L2):
-//   - the inner dimension in blocks of GEMM_KC, so that a KC x NR panel of B stays in L1
+//   - the inner dimension in blocks of KC, so that a KC x NR panel of B stays in L1
 //     while MC rows of A go by in MR-row tiles (A's MC x KC block stays in L2);
 //   - A is read in place (a tile broadcasts one element of each of its MR rows per step);
 //     B is read in place too where its rows are contiguous, so only W^T of the input
@@ -103,12 +104,12 @@ template <class T, bool A_ROWS, class Epilogue>
 void gemm(float* c, ptrdiff_t ldc, int M, int N, int inner, const float* a, ptrdiff_t lda, const BSource& b, bool add,
           float* work, Epilogue epilogue) {
   constexpr int MR = T::MR, NR = T::NV * T::W;
-  static_assert(MR <= GEMM_MAX_MR && NR <= GEMM_MAX_NR, "work is sized for GEMM_MAX_MR x GEMM_MAX_NR tiles");
+  static_assert(MR <= GEMM_MAX_MR && NR <= GEMM_MAX_NR && T::KC <= GEMM_KC, "work is sized for these bounds");
   float* edge_b = work;                          // [KC, NR]
   float* edge_a = work + GEMM_KC * GEMM_MAX_NR;  // [MR, KC] or [KC, MR]
   float edge_c[MR * NR];
-  for (int pc = 0; pc < inner; pc += GEMM_KC) {
-    const int kc = min_of(GEMM_KC, inner - pc);
+  for (int pc = 0; pc < inner; pc += T::KC) {
+    const int kc = min_of(T::KC, inner - pc);
     const bool last = pc + kc == inner, add_here = add || pc > 0;
     for (int ic = 0; ic < M; ic += T::MC) {
       const int mc = min_of(T::MC, M - ic);

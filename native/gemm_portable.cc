@@ -9,7 +9,7 @@ struct Portable {
   struct V {
     float f[4];
   };
-  static constexpr int W = 4, MR = 4, NV = 2, MC = 96;
+  static constexpr int W = 4, MR = 4, NV = 2, MC = 96, KC = 256;
   static V load(const float* p) {
     V v;
     std::memcpy(v.f, p, sizeof v.f);
