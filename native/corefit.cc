@@ -12,6 +12,7 @@
 //   adam(params, m, v, grad, begin, end, lr, beta1, beta2, epsilon, gradScale, correction1, correction2)
 //   gemm(kernels, product, B, K, N, a, b, c, bias, accumulate)   one product of a dense layer,
 //                                  for tests and benchmarks (see gemm_js)
+//   fmaPeak(kernels, seconds) -> GFLOP/s of FMAs on registers only: the core's peak (gemm.h)
 //   kernelInfo() -> { chosen, paths: [{ name, isa, runs, whyNot }] }
 #include <node_api.h>
 
@@ -606,6 +607,17 @@ napi_value gemm_js(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+napi_value fma_peak_js(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  KernelPath path;
+  double seconds = 0;
+  if (!arguments(env, info, 2, argv, nullptr) || !kernel_path(env, argv[0], &path) ||
+      !positive(env, argv[1], "seconds", &seconds)) {
+    return nullptr;
+  }
+  return double_value(env, fma_peak_gflops(gemm_kernels(path), seconds));
+}
+
 napi_value kernel_info_js(napi_env env, napi_callback_info) {
   Instance* instance = nullptr;
   napi_value out, chosen, paths;
@@ -668,6 +680,7 @@ NAPI_MODULE_INIT() {
       function("reduceSlots", reduce_slots_js),
       function("adam", adam_js),
       function("gemm", gemm_js),
+      function("fmaPeak", fma_peak_js),
       function("kernelInfo", kernel_info_js),
   };
   if (!check(env, napi_define_properties(env, exports, sizeof exported / sizeof exported[0], exported))) return nullptr;

@@ -1,6 +1,8 @@
 // Which GEMM kernels this CPU runs (gemm.h).
 #include "gemm.h"
 
+#include <chrono>
+
 size_t gemm_work_floats(int K, int N) {
   // Edge copies of A and B, then W^T packed in panels of at most GEMM_MAX_NR columns.
   return (size_t)GEMM_KC * (GEMM_MAX_MR + GEMM_MAX_NR) + (size_t)(K + GEMM_MAX_NR) * N;
@@ -44,4 +46,20 @@ const GemmKernels& gemm_kernels(KernelPath path) {
     default:
       return GEMM_PORTABLE;
   }
+}
+
+double fma_peak_gflops(const GemmKernels& kernels, double seconds) {
+  using clock = std::chrono::steady_clock;
+  constexpr long WINDOW = 1 << 15;  // iterations: ~0.1 ms at 12 x 2 vector FMAs per 4 cycles
+  const clock::time_point start = clock::now();
+  float sink = 0.0f;
+  double best = 0.0;
+  for (clock::time_point t = start; std::chrono::duration<double>(t - start).count() < seconds;) {
+    const double flops = kernels.fma_loop(WINDOW, &sink);
+    const clock::time_point end = clock::now();
+    const double rate = flops / std::chrono::duration<double>(end - t).count() / 1e9;
+    best = rate > best ? rate : best;
+    t = end;
+  }
+  return best;
 }

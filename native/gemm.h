@@ -36,7 +36,15 @@ struct GemmKernels {
   // layer below (act elementwise, not Softmax).
   void (*input_grad)(float* din, const float* d, const float* w, const float* out, Act act, int B, int K, int N,
                      float* work);
+
+  // Fused multiply-adds on registers only, for measuring the core's peak (fma_peak_gflops).
+  double (*fma_loop)(long iterations, float* sink);
 };
+
+// The core's peak FP32 FMA rate on a path: GFLOP/s of its fma_loop, the best of windows of
+// about 0.1 ms over `seconds` (a window that short usually runs between the scheduler's
+// interruptions on a shared machine).
+double fma_peak_gflops(const GemmKernels& kernels, double seconds);
 
 // Floats of `work` the kernels need for a layer of K inputs and N units, on every path.
 size_t gemm_work_floats(int K, int N);

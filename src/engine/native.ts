@@ -83,6 +83,8 @@ export interface NativeAddon {
     bias: Float32Array,
     accumulate: boolean,
   ): void;
+  /** GFLOP/s of fused multiply-adds on registers only, with the path's vectors: the core's peak (best of ~0.1 ms windows). */
+  fmaPeak(kernels: KernelChoice, seconds: number): number;
   kernelInfo(): KernelInfo;
 }
 
