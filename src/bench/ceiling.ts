@@ -16,8 +16,11 @@ export interface Ceiling {
   readonly gflops: number;
 }
 
-/** Seconds of one step's GEMMs at batch `rows`, the best of `repeats` timings. */
-export function gemmStepSeconds(spec: ModelSpec, rows: number, kernels: KernelChoice = 'auto', repeats = 5): number {
+/**
+ * Seconds of one step's GEMMs at batch `rows`: the fastest pass over them, of at least 5
+ * passes and `seconds` of passes (on a shared machine the fastest is the least disturbed).
+ */
+export function gemmStepSeconds(spec: ModelSpec, rows: number, kernels: KernelChoice = 'auto', seconds = 0.2): number {
   const gemm = nativeAddon().gemm;
   const layers = paramLayout(spec).layers;
   const widest = Math.max(spec.inputSize, ...layers.map((l) => l.units));
@@ -26,7 +29,8 @@ export function gemmStepSeconds(spec: ModelSpec, rows: number, kernels: KernelCh
   const c = new Float32Array(Math.max(rows, widest) * widest);
   const bias = new Float32Array(widest);
   let best = Infinity;
-  for (let r = 0; r < repeats + 1; r++) {
+  const started = performance.now();
+  for (let r = 0; r < 6 || performance.now() - started < seconds * 1000; r++) {
     const started = performance.now();
     layers.forEach((l, i) => {
       const [B, K, N] = [rows, l.inputs, l.units];
