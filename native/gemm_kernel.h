@@ -98,25 +98,51 @@ struct BSource {
   }
 };
 
-// c[M, N] = (add ? c : 0) + A[M, inner] @ B[inner, N] (A as in micro_tile), then
+// packed[N / NR][kc][NR] = b[kc, N] (row stride ldb), the last panel zero-padded.
+template <class T>
+void pack_panels(float* __restrict packed, const float* __restrict b, ptrdiff_t ldb, int kc, int N) {
+  constexpr int NR = T::NV * T::W;
+  for (int p = 0; p < kc; p++) {
+    for (int jc = 0; jc < N; jc += NR) {
+      float* dst = packed + ((size_t)(jc / NR) * kc + p) * NR;
+      const int nr = min_of(NR, N - jc);
+      for (int j = 0; j < NR; j++) dst[j] = j < nr ? b[p * ldb + jc + j] : 0.0f;
+    }
+  }
+}
+
+// c[M, N] = (add ? c : 0) + A[M, inner] @ B[inner, N] (A as in micro_tile). Calls
+// panel(pc, kc, jc, nr, bp, ldb) once for each panel of B, before its first tile, and
 // epilogue(row, col, rows, cols) on each finished tile of c. work: GEMM_KC * (MAX_MR + MAX_NR) floats.
-template <class T, bool A_ROWS, class Epilogue>
+template <class T, bool A_ROWS, class Panel, class Epilogue>
 void gemm(float* c, ptrdiff_t ldc, int M, int N, int inner, const float* a, ptrdiff_t lda, const BSource& b, bool add,
-          float* work, Epilogue epilogue) {
+          float* work, Panel panel, Epilogue epilogue) {
   constexpr int MR = T::MR, NR = T::NV * T::W;
   static_assert(MR <= GEMM_MAX_MR && NR <= GEMM_MAX_NR && T::KC <= GEMM_KC, "work is sized for these bounds");
   float* edge_b = work;                          // [KC, NR]
   float* edge_a = work + GEMM_KC * GEMM_MAX_NR;  // [MR, KC] or [KC, MR]
   float edge_c[MR * NR];
-  for (int pc = 0; pc < inner; pc += T::KC) {
-    const int kc = min_of(T::KC, inner - pc);
+  // Blocks of equal size: 784 = 4 x 196, not 3 x 256 + 16, whose last block would pay a
+  // tile's load and store of c for 16 steps.
+  const int blocks = (inner + T::KC - 1) / T::KC, block = (inner + blocks - 1) / blocks;
+  // A row stride of B that is a multiple of 256 bytes (N = 64, 128, ...) puts a panel's
+  // rows in a few sets of L1, which then cannot hold it: such a B is packed, a block of
+  // rows at a time (measured: the 784-128 layer's forward went from ~70 to ~85 % of peak).
+  const bool pack_b = b.ldb != 0 && b.ldb % 64 == 0;
+  float* packed_b = work + GEMM_KC * (GEMM_MAX_MR + GEMM_MAX_NR);  // [N / NR][kc][NR]
+  for (int pc = 0; pc < inner; pc += block) {
+    const int kc = min_of(block, inner - pc);
     const bool last = pc + kc == inner, add_here = add || pc > 0;
+    if (pack_b) pack_panels<T>(packed_b, b.b + (size_t)pc * b.ldb, b.ldb, kc, N);
+    const BSource from = pack_b ? BSource{packed_b, 0, kc} : b;
+    const int from_pc = pack_b ? 0 : pc;
     for (int ic = 0; ic < M; ic += T::MC) {
       const int mc = min_of(T::MC, M - ic);
       for (int jc = 0; jc < N; jc += NR) {
         const int nr = min_of(NR, N - jc);
         ptrdiff_t ldb;
-        const float* bp = b.panel<T>(pc, kc, jc, nr, edge_b, &ldb);
+        const float* bp = from.panel<T>(from_pc, kc, jc, nr, edge_b, &ldb);
+        if (ic == 0) panel(pc, kc, jc, nr, bp, ldb);
         for (int ir = ic; ir < ic + mc; ir += MR) {
           const int mr = min_of(MR, ic + mc - ir);
           const float* ap = A_ROWS ? a + ir * lda + pc : a + (ptrdiff_t)pc * lda + ir;
@@ -152,26 +178,30 @@ void gemm(float* c, ptrdiff_t ldc, int M, int N, int inner, const float* a, ptrd
   }
 }
 
-// packed[K / NR panels][N][NR] = w[K, N]^T, the last panel zero-padded.
+// packed[K / NR panels][N][NR] = w[K, N]^T, the last panel zero-padded. In blocks of 32
+// columns of w, so that the panel's lines being written stay in L1.
 template <class T>
 void pack_transposed(float* __restrict packed, const float* __restrict w, int K, int N) {
-  constexpr int NR = T::NV * T::W;
+  constexpr int NR = T::NV * T::W, P = 32;
   for (int j0 = 0; j0 < K; j0 += NR) {
     float* panel = packed + (size_t)(j0 / NR) * N * NR;
-    for (int jj = 0; jj < NR; jj++) {
-      const int j = j0 + jj;
-      if (j < K) {
-        for (int p = 0; p < N; p++) panel[p * NR + jj] = w[(size_t)j * N + p];
-      } else {
-        for (int p = 0; p < N; p++) panel[p * NR + jj] = 0.0f;
+    const int rows = min_of(NR, K - j0);
+    for (int p0 = 0; p0 < N; p0 += P) {
+      const int pn = min_of(P, N - p0);
+      for (int jj = 0; jj < NR; jj++) {
+        const float* src = w + (size_t)(j0 + (jj < rows ? jj : 0)) * N + p0;
+        const float keep = jj < rows ? 1.0f : 0.0f;
+        for (int p = 0; p < pn; p++) panel[(p0 + p) * NR + jj] = keep * src[p];
       }
     }
   }
 }
 
+inline void no_panel(int, int, int, int, const float*, ptrdiff_t) {}
+
 template <class T>
 void forward(float* c, const float* x, const float* w, const float* bias, Act act, int B, int K, int N, float* work) {
-  gemm<T, true>(c, N, B, N, K, x, K, BSource{w, N, K}, false, work, [&](int r0, int c0, int rows, int cols) {
+  gemm<T, true>(c, N, B, N, K, x, K, BSource{w, N, K}, false, work, no_panel, [&](int r0, int c0, int rows, int cols) {
     for (int r = r0; r < r0 + rows; r++) bias_activation(c + (size_t)r * N + c0, bias + c0, act, cols);
   });
 }
@@ -179,13 +209,14 @@ void forward(float* c, const float* x, const float* w, const float* bias, Act ac
 template <class T>
 void weight_grad(float* dw, float* db, const float* x, const float* d, int B, int K, int N, bool accumulate,
                  float* work) {
-  // The bias gradient reads d once, just before the GEMM streams the same rows.
   if (!accumulate) std::memset(db, 0, sizeof(float) * N);
-  for (int p = 0; p < B; p++) {
-    const float* row = d + (size_t)p * N;
-    for (int j = 0; j < N; j++) db[j] += row[j];
-  }
-  gemm<T, false>(dw, N, K, N, B, x, K, BSource{d, N, B}, accumulate, work, [](int, int, int, int) {});
+  // The bias gradient sums each panel of d while it is in L1 for its first tiles.
+  const auto bias_grad = [&](int, int kc, int jc, int nr, const float* bp, ptrdiff_t ldb) {
+    for (int p = 0; p < kc; p++) {
+      for (int j = 0; j < nr; j++) db[jc + j] += bp[p * ldb + j];
+    }
+  };
+  gemm<T, false>(dw, N, K, N, B, x, K, BSource{d, N, B}, accumulate, work, bias_grad, [](int, int, int, int) {});
 }
 
 template <class T>
@@ -193,11 +224,12 @@ void input_grad(float* din, const float* d, const float* w, const float* out, Ac
                 float* work) {
   float* packed = work + GEMM_KC * (GEMM_MAX_MR + GEMM_MAX_NR);
   pack_transposed<T>(packed, w, K, N);
-  gemm<T, true>(din, K, B, K, N, d, N, BSource{packed, 0, N}, false, work, [&](int r0, int c0, int rows, int cols) {
-    for (int r = r0; r < r0 + rows; r++) {
-      activation_derivative(din + (size_t)r * K + c0, out + (size_t)r * K + c0, act, cols);
-    }
-  });
+  gemm<T, true>(din, K, B, K, N, d, N, BSource{packed, 0, N}, false, work, no_panel,
+                [&](int r0, int c0, int rows, int cols) {
+                  for (int r = r0; r < r0 + rows; r++) {
+                    activation_derivative(din + (size_t)r * K + c0, out + (size_t)r * K + c0, act, cols);
+                  }
+                });
 }
 
 // FMA_CHAINS independent chains of fused multiply-adds on registers only, `iterations`
