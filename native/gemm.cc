@@ -4,10 +4,10 @@
 #include <chrono>
 
 size_t gemm_work_floats(int K, int N) {
-  // Edge copies of A and B, then either W^T packed in panels of at most GEMM_MAX_NR columns
-  // or a block of GEMM_KC rows of B packed (K or the batch: the inner dimension).
+  // Then either W^T packed in panels of at most GEMM_MAX_NR columns or a block of GEMM_KC
+  // rows of B packed (of K or of the batch: the inner dimension).
   const size_t wt = (size_t)(K + GEMM_MAX_NR) * N, block = (size_t)GEMM_KC * (N + GEMM_MAX_NR);
-  return (size_t)GEMM_KC * (GEMM_MAX_MR + GEMM_MAX_NR) + (wt > block ? wt : block);
+  return GEMM_WORK_HEAD + (wt > block ? wt : block);
 }
 
 bool kernel_path_runs(KernelPath path, const char** why_not) {

@@ -12,8 +12,12 @@
 // The largest block of the inner dimension and register tile of any path (what the work
 // buffer is sized for).
 constexpr int GEMM_KC = 512;
+constexpr int GEMM_MAX_MC = 256;
 constexpr int GEMM_MAX_MR = 16;
 constexpr int GEMM_MAX_NR = 32;
+// The work buffer starts with a ragged panel of B [KC, NR] and a block of A [MC + MR, KC];
+// packed B or W^T follow.
+constexpr size_t GEMM_WORK_HEAD = (size_t)GEMM_KC * (GEMM_MAX_NR + GEMM_MAX_MC + GEMM_MAX_MR);
 
 enum class Act { Linear, Relu, Sigmoid, Tanh, Elu, Softmax };
 

@@ -98,15 +98,34 @@ struct BSource {
   }
 };
 
+// packed[mc / MR][kc][MR] = the columns [0, mc) of a[kc, *] (row stride lda), the last tile zero-padded.
+template <class T>
+void pack_a_block(float* __restrict packed, const float* __restrict a, ptrdiff_t lda, int kc, int mc) {
+  constexpr int MR = T::MR;
+  for (int i0 = 0; i0 < mc; i0 += MR) {
+    float* dst = packed + (size_t)i0 * kc;
+    const int mr = min_of(MR, mc - i0);
+    for (int p = 0; p < kc; p++) {
+      for (int r = 0; r < MR; r++) dst[p * MR + r] = r < mr ? a[p * lda + i0 + r] : 0.0f;
+    }
+  }
+}
+
 // packed[N / NR][kc][NR] = b[kc, N] (row stride ldb), the last panel zero-padded.
 template <class T>
 void pack_panels(float* __restrict packed, const float* __restrict b, ptrdiff_t ldb, int kc, int N) {
   constexpr int NR = T::NV * T::W;
+  const int full = N / NR * NR;
   for (int p = 0; p < kc; p++) {
-    for (int jc = 0; jc < N; jc += NR) {
+    const float* src = b + p * ldb;
+    for (int jc = 0; jc < full; jc += NR) {
       float* dst = packed + ((size_t)(jc / NR) * kc + p) * NR;
-      const int nr = min_of(NR, N - jc);
-      for (int j = 0; j < NR; j++) dst[j] = j < nr ? b[p * ldb + jc + j] : 0.0f;
+#pragma GCC unroll 4
+      for (int v = 0; v < T::NV; v++) T::store(dst + v * T::W, T::load(src + jc + v * T::W));
+    }
+    if (full < N) {
+      float* dst = packed + ((size_t)(full / NR) * kc + p) * NR;
+      for (int j = 0; j < NR; j++) dst[j] = full + j < N ? src[full + j] : 0.0f;
     }
   }
 }
@@ -118,18 +137,24 @@ template <class T, bool A_ROWS, class Panel, class Epilogue>
 void gemm(float* c, ptrdiff_t ldc, int M, int N, int inner, const float* a, ptrdiff_t lda, const BSource& b, bool add,
           float* work, Panel panel, Epilogue epilogue) {
   constexpr int MR = T::MR, NR = T::NV * T::W;
-  static_assert(MR <= GEMM_MAX_MR && NR <= GEMM_MAX_NR && T::KC <= GEMM_KC, "work is sized for these bounds");
+  static_assert(MR <= GEMM_MAX_MR && NR <= GEMM_MAX_NR && T::KC <= GEMM_KC && T::MC <= GEMM_MAX_MC,
+                "work is sized for these bounds");
   float* edge_b = work;                          // [KC, NR]
-  float* edge_a = work + GEMM_KC * GEMM_MAX_NR;  // [MR, KC] or [KC, MR]
+  float* edge_a = work + GEMM_KC * GEMM_MAX_NR;  // ragged A_ROWS tile [MR, KC], or packed A^T [MC / MR][KC][MR]
   float edge_c[MR * NR];
   // Blocks of equal size: 784 = 4 x 196, not 3 x 256 + 16, whose last block would pay a
   // tile's load and store of c for 16 steps.
   const int blocks = (inner + T::KC - 1) / T::KC, block = (inner + blocks - 1) / blocks;
   // A row stride of B that is a multiple of 256 bytes (N = 64, 128, ...) puts a panel's
   // rows in a few sets of L1, which then cannot hold it: such a B is packed, a block of
-  // rows at a time (measured: the 784-128 layer's forward went from ~70 to ~85 % of peak).
+  // rows at a time (the 784-128 layer's forward at batch 500: ~74 to ~89 % of peak).
   const bool pack_b = b.ldb != 0 && b.ldb % 64 == 0;
-  float* packed_b = work + GEMM_KC * (GEMM_MAX_MR + GEMM_MAX_NR);  // [N / NR][kc][NR]
+  float* packed_b = work + GEMM_WORK_HEAD;  // [N / NR][kc][NR]
+  // A stored transposed (x in x^T @ d) is read MR floats from each of kc rows per tile; with
+  // such a row stride those rows do not stay in L1 either, so A is packed too, a block at a
+  // time (the 128-784 layer's weight gradient at batch 500: ~62 to ~74 % of peak). With
+  // other strides packing A cost more than it saved.
+  const bool pack_a = !A_ROWS && lda % 64 == 0;
   for (int pc = 0; pc < inner; pc += block) {
     const int kc = min_of(block, inner - pc);
     const bool last = pc + kc == inner, add_here = add || pc > 0;
@@ -138,6 +163,7 @@ void gemm(float* c, ptrdiff_t ldc, int M, int N, int inner, const float* a, ptrd
     const int from_pc = pack_b ? 0 : pc;
     for (int ic = 0; ic < M; ic += T::MC) {
       const int mc = min_of(T::MC, M - ic);
+      if (pack_a) pack_a_block<T>(edge_a, a + (ptrdiff_t)pc * lda + ic, lda, kc, mc);
       for (int jc = 0; jc < N; jc += NR) {
         const int nr = min_of(NR, N - jc);
         ptrdiff_t ldb;
@@ -145,9 +171,9 @@ void gemm(float* c, ptrdiff_t ldc, int M, int N, int inner, const float* a, ptrd
         if (ic == 0) panel(pc, kc, jc, nr, bp, ldb);
         for (int ir = ic; ir < ic + mc; ir += MR) {
           const int mr = min_of(MR, ic + mc - ir);
-          const float* ap = A_ROWS ? a + ir * lda + pc : a + (ptrdiff_t)pc * lda + ir;
-          ptrdiff_t ld_a = lda;
-          if (mr < MR) {  // copy the ragged rows, zero-padded, so that no read leaves A
+          const float* ap = pack_a ? edge_a + (size_t)(ir - ic) * kc : A_ROWS ? a + ir * lda + pc : a + (ptrdiff_t)pc * lda + ir;
+          ptrdiff_t ld_a = pack_a ? MR : lda;
+          if (!pack_a && mr < MR) {  // copy the ragged rows, zero-padded, so that no read leaves A
             if (A_ROWS) {
               for (int r = 0; r < MR; r++) {
                 for (int p = 0; p < kc; p++) edge_a[r * kc + p] = r < mr ? ap[r * lda + p] : 0.0f;
@@ -222,7 +248,7 @@ void weight_grad(float* dw, float* db, const float* x, const float* d, int B, in
 template <class T>
 void input_grad(float* din, const float* d, const float* w, const float* out, Act act, int B, int K, int N,
                 float* work) {
-  float* packed = work + GEMM_KC * (GEMM_MAX_MR + GEMM_MAX_NR);
+  float* packed = work + GEMM_WORK_HEAD;
   pack_transposed<T>(packed, w, K, N);
   gemm<T, true>(din, K, B, K, N, d, N, BSource{packed, 0, N}, false, work, no_panel,
                 [&](int r0, int c0, int rows, int cols) {
