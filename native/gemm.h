@@ -15,6 +15,9 @@ constexpr int GEMM_KC = 512;
 constexpr int GEMM_MAX_MC = 256;
 constexpr int GEMM_MAX_MR = 16;
 constexpr int GEMM_MAX_NR = 32;
+// A block of A read in place (rows x kc) is sized to stay in L2: 256 KiB, half of the
+// smallest L2 of the cores these paths target.
+constexpr int GEMM_A_BLOCK_FLOATS = 65536;
 // The work buffer starts with a ragged panel of B [KC, NR] and a block of A [MC + MR, KC];
 // packed B or W^T follow.
 constexpr size_t GEMM_WORK_HEAD = (size_t)GEMM_KC * (GEMM_MAX_NR + GEMM_MAX_MC + GEMM_MAX_MR);

@@ -161,8 +161,13 @@ void gemm(float* c, ptrdiff_t ldc, int M, int N, int inner, const float* a, ptrd
     if (pack_b) pack_panels<T>(packed_b, b.b + (size_t)pc * b.ldb, b.ldb, kc, N);
     const BSource from = pack_b ? BSource{packed_b, 0, kc} : b;
     const int from_pc = pack_b ? 0 : pc;
-    for (int ic = 0; ic < M; ic += T::MC) {
-      const int mc = min_of(T::MC, M - ic);
+    // A's block of rows: as many as keep it in about half of a core's L2 next to the
+    // stream of c (all of a batch of 500 at kc 128), so that each panel of B is fetched once
+    // for them all; at least MC. A packed A^T block stays MC rows (its buffer's size).
+    const int rows_in_l2 = (GEMM_A_BLOCK_FLOATS / kc) / MR * MR;
+    const int mc_block = pack_a || rows_in_l2 < T::MC ? T::MC : rows_in_l2;
+    for (int ic = 0; ic < M; ic += mc_block) {
+      const int mc = min_of(mc_block, M - ic);
       if (pack_a) pack_a_block<T>(edge_a, a + (ptrdiff_t)pc * lda + ic, lda, kc, mc);
       for (int jc = 0; jc < N; jc += NR) {
         const int nr = min_of(NR, N - jc);
@@ -204,20 +209,22 @@ void gemm(float* c, ptrdiff_t ldc, int M, int N, int inner, const float* a, ptrd
   }
 }
 
-// packed[K / NR panels][N][NR] = w[K, N]^T, the last panel zero-padded. In blocks of 32
-// columns of w, so that the panel's lines being written stay in L1.
+// packed[K / NR panels][N][NR] = w[K, N]^T, the last panel zero-padded. Each output line
+// (NR floats of one column of w) is written whole; the NR rows of w it reads from stay in L1.
 template <class T>
 void pack_transposed(float* __restrict packed, const float* __restrict w, int K, int N) {
-  constexpr int NR = T::NV * T::W, P = 32;
+  constexpr int NR = T::NV * T::W;
   for (int j0 = 0; j0 < K; j0 += NR) {
     float* panel = packed + (size_t)(j0 / NR) * N * NR;
-    const int rows = min_of(NR, K - j0);
-    for (int p0 = 0; p0 < N; p0 += P) {
-      const int pn = min_of(P, N - p0);
-      for (int jj = 0; jj < NR; jj++) {
-        const float* src = w + (size_t)(j0 + (jj < rows ? jj : 0)) * N + p0;
-        const float keep = jj < rows ? 1.0f : 0.0f;
-        for (int p = 0; p < pn; p++) panel[(p0 + p) * NR + jj] = keep * src[p];
+    const float* rows = w + (size_t)j0 * N;
+    if (K - j0 >= NR) {
+      for (int p = 0; p < N; p++) {
+#pragma GCC unroll 32
+        for (int jj = 0; jj < NR; jj++) panel[p * NR + jj] = rows[(size_t)jj * N + p];
+      }
+    } else {
+      for (int p = 0; p < N; p++) {
+        for (int jj = 0; jj < NR; jj++) panel[p * NR + jj] = j0 + jj < K ? rows[(size_t)jj * N + p] : 0.0f;
       }
     }
   }
