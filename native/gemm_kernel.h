@@ -161,11 +161,12 @@ void gemm(float* c, ptrdiff_t ldc, int M, int N, int inner, const float* a, ptrd
     if (pack_b) pack_panels<T>(packed_b, b.b + (size_t)pc * b.ldb, b.ldb, kc, N);
     const BSource from = pack_b ? BSource{packed_b, 0, kc} : b;
     const int from_pc = pack_b ? 0 : pc;
-    // A's block of rows: as many as keep it in about half of a core's L2 next to the
-    // stream of c (all of a batch of 500 at kc 128), so that each panel of B is fetched once
-    // for them all; at least MC. A packed A^T block stays MC rows (its buffer's size).
+    // A's block of rows read in place: as many as keep it in about half of a core's L2 next
+    // to the stream of c (all of a batch of 500 at kc 128), so that each panel of B is
+    // fetched once for them all; at least MC. A^T blocks stay MC rows (measured: larger
+    // ones were slower; a packed one's buffer holds MC).
     const int rows_in_l2 = (GEMM_A_BLOCK_FLOATS / kc) / MR * MR;
-    const int mc_block = pack_a || rows_in_l2 < T::MC ? T::MC : rows_in_l2;
+    const int mc_block = !A_ROWS || rows_in_l2 < T::MC ? T::MC : rows_in_l2;
     for (int ic = 0; ic < M; ic += mc_block) {
       const int mc = min_of(mc_block, M - ic);
       if (pack_a) pack_a_block<T>(edge_a, a + (ptrdiff_t)pc * lda + ic, lda, kc, mc);

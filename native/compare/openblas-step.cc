@@ -97,10 +97,12 @@ int main(int argc, char** argv) {
 
   FILE* f = std::fopen(argv[1], "rb");
   if (f == nullptr) return usage();
-  std::vector<float> x;
-  float row[4096];
-  while (std::fread(row, sizeof(float), m.input_size, f) == (size_t)m.input_size) x.insert(x.end(), row, row + m.input_size);
+  std::fseek(f, 0, SEEK_END);
+  std::vector<float> x((size_t)std::ftell(f) / sizeof(float) / m.input_size * m.input_size);
+  std::rewind(f);
+  const bool read = std::fread(x.data(), sizeof(float), x.size(), f) == x.size();
   std::fclose(f);
+  if (!read) return usage();
   const int data_rows = (int)(x.size() / m.input_size);
   if (data_rows < B) return usage();
 
