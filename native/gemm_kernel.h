@@ -14,12 +14,13 @@
 //
 // The loops follow Goto and van de Geijn's layering, reduced to what these shapes need
 // (K, N <= ~800, batch 50..500, so most operands sit in L2):
-//   - the inner dimension in blocks of KC, so that a KC x NR panel of B stays in L1
-//     while MC rows of A go by in MR-row tiles (A's MC x KC block stays in L2);
-//   - A is read in place (a tile broadcasts one element of each of its MR rows per step);
-//     B is read in place too where its rows are contiguous, so only W^T of the input
-//     gradient is packed, and ragged edges (a last tile of fewer rows or columns) go
-//     through small zero-padded copies;
+//   - the inner dimension in equal blocks of at most KC, so that a kc x NR panel of B
+//     stays in L1 while a block of A's rows goes by in MR-row tiles (the block stays in L2);
+//   - A is read in place (a tile broadcasts one element of each of its MR rows per step),
+//     and so is B, except where packing measurably pays: W^T for the input gradient, and
+//     a B or x^T whose row stride is a multiple of 256 bytes (such rows crowd into a few
+//     sets of L1); ragged edges (a last tile of fewer rows or columns) go through small
+//     zero-padded copies;
 //   - each element of C is one chain of fused multiply-adds in order of the inner index
 //     (a later KC block continues from the stored partial sum), so the bits do not
 //     depend on the tiling, the batch split or the thread.
@@ -71,7 +72,7 @@ inline void micro_tile(int kc, const float* __restrict a, ptrdiff_t lda, const f
 }
 
 // Where B's panels come from: read in place, with the ragged last panel copied into a
-// zero-padded buffer, or already packed (W^T: gemm_pack_transposed).
+// zero-padded buffer, or already packed (pack_transposed, pack_panels).
 struct BSource {
   const float* b;
   ptrdiff_t ldb;  // in place: B's row stride; packed: 0
@@ -132,7 +133,7 @@ void pack_panels(float* __restrict packed, const float* __restrict b, ptrdiff_t 
 
 // c[M, N] = (add ? c : 0) + A[M, inner] @ B[inner, N] (A as in micro_tile). Calls
 // panel(pc, kc, jc, nr, bp, ldb) once for each panel of B, before its first tile, and
-// epilogue(row, col, rows, cols) on each finished tile of c. work: GEMM_KC * (MAX_MR + MAX_NR) floats.
+// epilogue(row, col, rows, cols) on each finished tile of c. work: gemm_work_floats(K, N) floats.
 template <class T, bool A_ROWS, class Panel, class Epilogue>
 void gemm(float* c, ptrdiff_t ldc, int M, int N, int inner, const float* a, ptrdiff_t lda, const BSource& b, bool add,
           float* work, Panel panel, Epilogue epilogue) {
