@@ -1,20 +1,20 @@
 // The package's install script: builds the native engine (build/Release/corefit.node) with
-// node-gyp where a BLAS is found. It never fails the install: without a BLAS, or when the
-// build fails, it says in one line how to get the native engine, and corefit uses tfjs.
+// node-gyp and the C++ compiler it finds; no other library. It never fails the install:
+// when the build fails (no compiler), it says in one line how to get the native engine,
+// and corefit uses tfjs.
 // Run by npm (`npm install`, `npm rebuild corefit`) or by hand: `node native/build.mjs`.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { delimiter, dirname, join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { findBlas } from './blas.mjs';
 
 const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
 const ADDON = join(ROOT, 'build', 'Release', 'corefit.node');
 const GET_IT =
   process.platform === 'darwin'
     ? 'install the Xcode command line tools (xcode-select --install)'
-    : 'apt-get install libopenblas-dev g++ make (or your system\'s OpenBLAS development package and a C++ compiler)';
+    : 'install a C++ compiler, make and python3 (Debian/Ubuntu: apt-get install g++ make python3)';
 
 /** @param {string} reason */
 function unavailable(reason) {
@@ -43,22 +43,15 @@ function nodedirArgs() {
   return existsSync(join(prefix, 'include', 'node', 'node_api.h')) ? [`--nodedir=${prefix}`] : [];
 }
 
-const blas = findBlas();
-if (blas === undefined) unavailable('no BLAS library found');
-
 const gyp = nodeGyp();
-const build = spawnSync(gyp.command, [...gyp.args, 'rebuild', ...nodedirArgs()], {
-  cwd: ROOT,
-  stdio: 'inherit',
-  // binding.gyp runs `node native/blas.mjs`: make sure it is this node.
-  env: { ...process.env, PATH: `${dirname(process.execPath)}${delimiter}${process.env.PATH ?? ''}` },
-});
+const build = spawnSync(gyp.command, [...gyp.args, 'rebuild', ...nodedirArgs()], { cwd: ROOT, stdio: 'inherit' });
 if (build.error !== undefined) unavailable(`cannot run node-gyp: ${build.error.message}`);
 if (build.status !== 0) unavailable('the build failed; see the messages above');
 
 try {
-  const info = createRequire(import.meta.url)(ADDON).blasInfo();
-  console.log(`corefit: native engine built (${info.config}).`);
+  const info = createRequire(import.meta.url)(ADDON).kernelInfo();
+  const chosen = info.paths.find((/** @type {{ name: string }} */ p) => p.name === info.chosen);
+  console.log(`corefit: native engine built (kernels: ${chosen.isa}).`);
 } catch (e) {
   unavailable(`the built addon does not load: ${e instanceof Error ? e.message : String(e)}`);
 }

@@ -2,29 +2,44 @@
 // globals), so every worker thread loads its own instance. Every argument is checked here,
 // and a bad one throws a TypeError or RangeError: nothing below this file checks again.
 //
-//   new Engine(spec, maxRows)      spec: { inputSize, layers: [{ units, activation }], loss, target }
+//   new Engine(spec, maxRows, kernels)   spec: { inputSize, layers: [{ units, activation }], loss, target }
+//                                  kernels: "auto" | "avx512" | "avx2" | "portable" (gemm.h)
 //   engine.gradients(params, x, labels, features, rows, grad, accumulate) -> loss sum
 //   engine.lossSum(params, x, labels, features, rows) -> loss sum
 //   engine.predict(params, x, labels, features, rows, out, layer)   layer -1: the output layer
 //   engine.dispose()
 //   reduceSlots(slots, slotCount, size, begin, end, divisor) -> sum of squared means
 //   adam(params, m, v, grad, begin, end, lr, beta1, beta2, epsilon, gradScale, correction1, correction2)
-//   sgemm(transA, transB, m, n, k, a, b, c)   c[m, n] = op(a) @ op(b), for benchmarks
-//   blasInfo() -> { name, config, threads }
+//   gemm(kernels, product, B, K, N, a, b, c, bias, accumulate)   one product of a dense layer,
+//                                  for tests and benchmarks (see gemm_js)
+//   fmaPeak(kernels, seconds) -> GFLOP/s of FMAs on registers only: the core's peak (gemm.h)
+//   kernelInfo() -> { chosen, paths: [{ name, isa, runs, whyNot }] }
 #include <node_api.h>
 
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <new>
 #include <string>
 
-#include "blas.h"
+#include "gemm.h"
 #include "kernels.h"
 #include "model.h"
 
 namespace {
+
+// Per addon instance (each worker thread loads its own): the kernels the CPU runs best,
+// chosen once at load, and gemm()'s work buffer.
+struct Instance {
+  KernelPath chosen;
+  float* work = nullptr;  // malloc'd, grown by gemm()
+  size_t work_floats = 0;
+  ~Instance() { std::free(work); }
+};
+
+constexpr KernelPath ALL_PATHS[] = {KernelPath::Avx512, KernelPath::Avx2, KernelPath::Portable};
 
 // Arrays the addon indexes with int (BLAS dimensions, row offsets) stay below this.
 constexpr double MAX_INT = 2147483647.0;
@@ -164,6 +179,26 @@ bool arguments(napi_env env, napi_callback_info info, size_t count, napi_value* 
   return true;
 }
 
+// "auto" or a kernel path this CPU runs.
+bool kernel_path(napi_env env, napi_value v, KernelPath* out) {
+  std::string name;
+  if (!string(env, v, "kernels", &name)) return false;
+  Instance* instance = nullptr;
+  if (!check(env, napi_get_instance_data(env, reinterpret_cast<void**>(&instance)))) return false;
+  if (name == "auto") {
+    *out = instance->chosen;
+    return true;
+  }
+  for (KernelPath p : ALL_PATHS) {
+    if (name != gemm_kernels(p).name) continue;
+    const char* why_not = "";
+    if (!kernel_path_runs(p, &why_not)) return throw_range(env, "kernels \"" + name + "\" cannot run here: " + why_not);
+    *out = p;
+    return true;
+  }
+  return throw_range(env, "kernels must be \"auto\", \"avx512\", \"avx2\" or \"portable\", got \"" + name + "\"");
+}
+
 // ---- The model spec. ----
 
 bool activation(napi_env env, napi_value v, const std::string& where, Act* out) {
@@ -279,21 +314,24 @@ void finalize_model(napi_env env, void* data, void*) {
 }
 
 napi_value engine_new(napi_env env, napi_callback_info info) {
-  napi_value argv[2], self, new_target = nullptr;
+  napi_value argv[3], self, new_target = nullptr;
   if (!check(env, napi_get_new_target(env, info, &new_target))) return nullptr;
   if (new_target == nullptr) {
     throw_type(env, "Engine must be called with new");
     return nullptr;
   }
-  if (!arguments(env, info, 2, argv, &self)) return nullptr;
+  if (!arguments(env, info, 3, argv, &self)) return nullptr;
   Model* m = new (std::nothrow) Model();
   if (m == nullptr) {
     throw_range(env, "out of memory");
     return nullptr;
   }
   double max_rows = 0;
-  bool ok = read_spec(env, argv[0], m) && integer(env, argv[1], "maxRows", 1, MAX_INT, &max_rows);
+  KernelPath path;
+  bool ok = read_spec(env, argv[0], m) && integer(env, argv[1], "maxRows", 1, MAX_INT, &max_rows) &&
+            kernel_path(env, argv[2], &path);
   if (ok) {
+    m->gemm = &gemm_kernels(path);
     m->max_rows = (int)max_rows;
     int widest = m->input_size;
     for (const Layer& l : m->layers) widest = l.units > widest ? l.units : widest;
@@ -402,11 +440,7 @@ napi_value engine_gradients(napi_env env, napi_callback_info info) {
     if (!accumulate) std::memset(grad.data, 0, sizeof(float) * grad.length);
     return double_value(env, 0.0);
   }
-  model_gather(*m, b.x, b.labels, b.rows, b.B);
-  model_forward(*m, b.params, b.B, (int)m->layers.size() - 1, true);
-  const double loss = model_loss(*m, b.B);
-  model_backward(*m, b.params, grad.data, b.B, accumulate);
-  return double_value(env, loss);
+  return double_value(env, model_gradients(*m, b.params, b.x, b.labels, b.rows, b.B, grad.data, accumulate));
 }
 
 napi_value engine_loss_sum(napi_env env, napi_callback_info info) {
@@ -515,40 +549,107 @@ napi_value adam_js(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
-napi_value sgemm_js(napi_env env, napi_callback_info info) {
-  napi_value argv[8];
-  bool trans_a = false, trans_b = false;
-  double m = 0, n = 0, k = 0;
-  Array<float> a, b, c;
-  if (!arguments(env, info, 8, argv, nullptr) || !boolean(env, argv[0], "transA", &trans_a) ||
-      !boolean(env, argv[1], "transB", &trans_b) || !integer(env, argv[2], "m", 1, 1 << 20, &m) ||
-      !integer(env, argv[3], "n", 1, 1 << 20, &n) || !integer(env, argv[4], "k", 1, 1 << 20, &k) ||
-      !f32(env, argv[5], "a", &a) || !f32(env, argv[6], "b", &b) || !f32(env, argv[7], "c", &c)) {
+// One product of a dense layer on the given kernels (gemm.h), for tests and benchmarks:
+//   "forward":    c[B, N] = a[B, K] @ b[K, N] + bias[N]
+//   "weightGrad": c[K, N] (+)= a[B, K]^T @ b[B, N], bias[N] (+)= the sum of b's rows
+//   "inputGrad":  c[B, K] = a[B, N] @ b[K, N]^T (bias is not read)
+napi_value gemm_js(napi_env env, napi_callback_info info) {
+  napi_value argv[10];
+  KernelPath path;
+  std::string product;
+  double B = 0, K = 0, N = 0;
+  Array<float> a, b, c, bias;
+  bool accumulate = false;
+  if (!arguments(env, info, 10, argv, nullptr) || !kernel_path(env, argv[0], &path) ||
+      !string(env, argv[1], "product", &product) || !integer(env, argv[2], "B", 1, 1 << 16, &B) ||
+      !integer(env, argv[3], "K", 1, 1 << 16, &K) || !integer(env, argv[4], "N", 1, 1 << 16, &N) ||
+      !f32(env, argv[5], "a", &a) || !f32(env, argv[6], "b", &b) || !f32(env, argv[7], "c", &c) ||
+      !f32(env, argv[8], "bias", &bias) || !boolean(env, argv[9], "accumulate", &accumulate)) {
     return nullptr;
   }
-  if ((double)a.length < m * k || (double)b.length < k * n || (double)c.length < m * n) {
-    throw_range(env, "sgemm: a, b or c is shorter than its m x k, k x n or m x n shape");
+  const double BK = B * K, KN = K * N, BN = B * N;
+  struct Shape {
+    const char* name;
+    double a, b, c, bias;
+  } const shapes[] = {{"forward", BK, KN, BN, N}, {"weightGrad", BK, BN, KN, N}, {"inputGrad", BN, KN, BK, 0}};
+  const Shape* shape = nullptr;
+  for (const Shape& s : shapes) shape = product == s.name ? &s : shape;
+  if (shape == nullptr) {
+    throw_range(env, "product must be \"forward\", \"weightGrad\" or \"inputGrad\", got \"" + product + "\"");
     return nullptr;
   }
-  const int M = (int)m, N = (int)n, K = (int)k;
-  cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans, M, N, K, 1.0f,
-              a.data, trans_a ? M : K, b.data, trans_b ? K : N, 0.0f, c.data, N);
+  if ((double)a.length < shape->a || (double)b.length < shape->b || (double)c.length < shape->c ||
+      (double)bias.length < shape->bias) {
+    throw_range(env, product + ": a, b, c or bias is shorter than its shape for B " + number_text(B) + ", K " +
+                         number_text(K) + ", N " + number_text(N));
+    return nullptr;
+  }
+  Instance* instance = nullptr;
+  if (!check(env, napi_get_instance_data(env, reinterpret_cast<void**>(&instance)))) return nullptr;
+  const size_t work = gemm_work_floats((int)K, (int)N);
+  if (instance->work_floats < work) {
+    float* grown = static_cast<float*>(std::realloc(instance->work, sizeof(float) * work));
+    if (grown == nullptr) {
+      throw_range(env, "out of memory");
+      return nullptr;
+    }
+    instance->work = grown;
+    instance->work_floats = work;
+  }
+  const GemmKernels& g = gemm_kernels(path);
+  if (product == "forward") {
+    g.forward(c.data, a.data, b.data, bias.data, Act::Linear, (int)B, (int)K, (int)N, instance->work);
+  } else if (product == "weightGrad") {
+    g.weight_grad(c.data, bias.data, a.data, b.data, (int)B, (int)K, (int)N, accumulate, instance->work);
+  } else {
+    g.input_grad(c.data, a.data, b.data, nullptr, Act::Linear, (int)B, (int)K, (int)N, instance->work);
+  }
   return nullptr;
 }
 
-napi_value blas_info_js(napi_env env, napi_callback_info) {
-  napi_value out, name, config, threads;
-  if (!check(env, napi_create_object(env, &out)) ||
-      !check(env, napi_create_string_utf8(env, COREFIT_BLAS_NAME, NAPI_AUTO_LENGTH, &name)) ||
-      !check(env, napi_create_string_utf8(env, blas_config(), NAPI_AUTO_LENGTH, &config)) ||
-      !check(env, napi_create_int32(env, blas_threads(), &threads)) ||
-      !check(env, napi_set_named_property(env, out, "name", name)) ||
-      !check(env, napi_set_named_property(env, out, "config", config)) ||
-      !check(env, napi_set_named_property(env, out, "threads", threads))) {
+napi_value fma_peak_js(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  KernelPath path;
+  double seconds = 0;
+  if (!arguments(env, info, 2, argv, nullptr) || !kernel_path(env, argv[0], &path) ||
+      !positive(env, argv[1], "seconds", &seconds)) {
     return nullptr;
+  }
+  return double_value(env, fma_peak_gflops(gemm_kernels(path), seconds));
+}
+
+napi_value kernel_info_js(napi_env env, napi_callback_info) {
+  Instance* instance = nullptr;
+  napi_value out, chosen, paths;
+  if (!check(env, napi_get_instance_data(env, reinterpret_cast<void**>(&instance))) ||
+      !check(env, napi_create_object(env, &out)) ||
+      !check(env, napi_create_string_utf8(env, gemm_kernels(instance->chosen).name, NAPI_AUTO_LENGTH, &chosen)) ||
+      !check(env, napi_set_named_property(env, out, "chosen", chosen)) ||
+      !check(env, napi_create_array(env, &paths)) || !check(env, napi_set_named_property(env, out, "paths", paths))) {
+    return nullptr;
+  }
+  uint32_t i = 0;
+  for (KernelPath p : ALL_PATHS) {
+    const char* why_not = "";
+    const bool runs = kernel_path_runs(p, &why_not);
+    napi_value path, name, isa, runs_v, why;
+    if (!check(env, napi_create_object(env, &path)) ||
+        !check(env, napi_create_string_utf8(env, gemm_kernels(p).name, NAPI_AUTO_LENGTH, &name)) ||
+        !check(env, napi_create_string_utf8(env, gemm_kernels(p).isa, NAPI_AUTO_LENGTH, &isa)) ||
+        !check(env, napi_get_boolean(env, runs, &runs_v)) ||
+        !check(env, napi_create_string_utf8(env, runs ? "" : why_not, NAPI_AUTO_LENGTH, &why)) ||
+        !check(env, napi_set_named_property(env, path, "name", name)) ||
+        !check(env, napi_set_named_property(env, path, "isa", isa)) ||
+        !check(env, napi_set_named_property(env, path, "runs", runs_v)) ||
+        !check(env, napi_set_named_property(env, path, "whyNot", why)) ||
+        !check(env, napi_set_element(env, paths, i++, path))) {
+      return nullptr;
+    }
   }
   return out;
 }
+
+void finalize_instance(napi_env, void* data, void*) { delete static_cast<Instance*>(data); }
 
 napi_property_descriptor function(const char* name, napi_callback cb) {
   return {name, nullptr, cb, nullptr, nullptr, nullptr, napi_default, nullptr};
@@ -557,7 +658,12 @@ napi_property_descriptor function(const char* name, napi_callback cb) {
 }  // namespace
 
 NAPI_MODULE_INIT() {
-  blas_use_one_thread();
+  Instance* instance = new (std::nothrow) Instance{kernel_path_choose()};
+  if (instance == nullptr || !check(env, napi_set_instance_data(env, instance, finalize_instance, nullptr))) {
+    delete instance;
+    if (instance == nullptr) napi_throw_range_error(env, nullptr, "corefit native engine: out of memory");
+    return nullptr;
+  }
   const napi_property_descriptor methods[] = {
       function("gradients", engine_gradients),
       function("lossSum", engine_loss_sum),
@@ -573,8 +679,9 @@ NAPI_MODULE_INIT() {
       {"Engine", nullptr, nullptr, nullptr, nullptr, engine, napi_enumerable, nullptr},
       function("reduceSlots", reduce_slots_js),
       function("adam", adam_js),
-      function("sgemm", sgemm_js),
-      function("blasInfo", blas_info_js),
+      function("gemm", gemm_js),
+      function("fmaPeak", fma_peak_js),
+      function("kernelInfo", kernel_info_js),
   };
   if (!check(env, napi_define_properties(env, exports, sizeof exported / sizeof exported[0], exported))) return nullptr;
   return exports;

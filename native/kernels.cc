@@ -2,16 +2,11 @@
 
 #include <cstring>
 
-#include "blas.h"
+#include "activation.h"
 #include "vector_math.h"
 
 namespace {
 
-// Written so that NaN propagates (x < 0 is false for NaN), as in tfjs: a diverged
-// forward pass must show up in the loss.
-inline float relu(float x) { return x < 0.0f ? 0.0f : x; }
-inline float sigmoid(float x) { return 1.0f / (1.0f + expf(-x)); }
-inline float elu(float x) { return x > 0.0f ? x : expm1f(x); }  // alpha 1
 inline float clip(float x, float lo, float hi) { return x < lo ? lo : (x > hi ? hi : x); }
 
 // dst[N] = softmax(src[N]); dst may be src.
@@ -28,89 +23,29 @@ inline void softmax_row(float* dst, const float* src, int N) {
   for (int j = 0; j < N; j++) dst[j] /= sum;
 }
 
-// out[B, N] = act(out + b[N]), in place: one pass over the GEMM's result.
-COREFIT_KERNEL void bias_activation_forward(float* out, const float* __restrict b, Act act, int B, int N) {
-  for (int r = 0; r < B; r++) {
-    float* __restrict o = out + (size_t)r * N;
-    switch (act) {
-      case Act::Linear:
-        for (int j = 0; j < N; j++) o[j] += b[j];
-        break;
-      case Act::Relu:
-        for (int j = 0; j < N; j++) o[j] = relu(o[j] + b[j]);
-        break;
-      case Act::Sigmoid:
-        for (int j = 0; j < N; j++) o[j] = sigmoid(o[j] + b[j]);
-        break;
-      case Act::Tanh:
-        for (int j = 0; j < N; j++) o[j] = tanhf(o[j] + b[j]);
-        break;
-      case Act::Elu:
-        for (int j = 0; j < N; j++) o[j] = elu(o[j] + b[j]);
-        break;
-      case Act::Softmax:
-        for (int j = 0; j < N; j++) o[j] += b[j];
-        softmax_row(o, o, N);
-        break;
-    }
-  }
-}
-
-// db[N] (+)= sum over rows of dpre[B, N]
-COREFIT_KERNEL void bias_backward(float* __restrict db, const float* __restrict dpre, int B, int N, bool accumulate) {
-  if (!accumulate) std::memset(db, 0, sizeof(float) * N);
-  for (int r = 0; r < B; r++) {
-    const float* row = dpre + (size_t)r * N;
-    for (int j = 0; j < N; j++) db[j] += row[j];
-  }
-}
-
 }  // namespace
 
 void gather_rows(float* dst, const float* x, const int32_t* rows, int B, int F) {
   for (int r = 0; r < B; r++) std::memcpy(dst + (size_t)r * F, x + (size_t)rows[r] * F, sizeof(float) * F);
 }
 
-void dense_forward(float* out, const float* in, const float* w, const float* b, Act act, int B, int K, int N) {
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, N, K, 1.0f, in, K, w, N, 0.0f, out, N);
-  bias_activation_forward(out, b, act, B, N);
+COREFIT_KERNEL void softmax_rows(float* o, int B, int N) {
+  for (int r = 0; r < B; r++) softmax_row(o + (size_t)r * N, o + (size_t)r * N, N);
 }
 
 COREFIT_KERNEL void activation_backward(float* __restrict d, const float* __restrict out, Act act, int B, int N) {
-  const size_t n = (size_t)B * N;
-  switch (act) {
-    case Act::Linear:
-      break;
-    case Act::Relu:
-      for (size_t i = 0; i < n; i++) d[i] = out[i] > 0.0f ? d[i] : 0.0f;
-      break;
-    case Act::Sigmoid:
-      for (size_t i = 0; i < n; i++) d[i] *= out[i] * (1.0f - out[i]);
-      break;
-    case Act::Tanh:
-      for (size_t i = 0; i < n; i++) d[i] *= 1.0f - out[i] * out[i];
-      break;
-    case Act::Elu:  // elu'(x) = exp(x) = out + 1 for x <= 0
-      for (size_t i = 0; i < n; i++) d[i] *= out[i] > 0.0f ? 1.0f : out[i] + 1.0f;
-      break;
-    case Act::Softmax:  // d_j = p_j (d_j - sum_k d_k p_k), row by row
-      for (int r = 0; r < B; r++) {
-        float* dr = d + (size_t)r * N;
-        const float* p = out + (size_t)r * N;
-        float dot = 0.0f;
-#pragma omp simd reduction(+ : dot)
-        for (int j = 0; j < N; j++) dot += dr[j] * p[j];
-        for (int j = 0; j < N; j++) dr[j] = p[j] * (dr[j] - dot);
-      }
-      break;
+  if (act != Act::Softmax) {
+    activation_derivative(d, out, act, (size_t)B * N);
+    return;
   }
-}
-
-void dense_backward(float* din, float* dw, float* db, const float* dpre, const float* in, const float* w, int B, int K,
-                    int N, bool accumulate) {
-  cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, K, N, B, 1.0f, in, K, dpre, N, accumulate ? 1.0f : 0.0f, dw, N);
-  bias_backward(db, dpre, B, N, accumulate);
-  if (din != nullptr) cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, K, N, 1.0f, dpre, N, w, N, 0.0f, din, K);
+  for (int r = 0; r < B; r++) {  // d_j = p_j (d_j - sum_k d_k p_k), row by row
+    float* dr = d + (size_t)r * N;
+    const float* p = out + (size_t)r * N;
+    float dot = 0.0f;
+#pragma omp simd reduction(+ : dot)
+    for (int j = 0; j < N; j++) dot += dr[j] * p[j];
+    for (int j = 0; j < N; j++) dr[j] = p[j] * (dr[j] - dot);
+  }
 }
 
 // Per unit: max(z, 0) - z y + log(1 + e^-|z|), which is -y log p - (1 - y) log(1 - p) for

@@ -6,7 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 
-enum class Act { Linear, Relu, Sigmoid, Tanh, Elu, Softmax };
+#include "gemm.h"
 
 // Keras's epsilon(): the clip bound of the probability losses.
 constexpr float KERAS_EPSILON = 1e-7f;
@@ -14,17 +14,11 @@ constexpr float KERAS_EPSILON = 1e-7f;
 // dst[B, F] = x[rows[b], :]
 void gather_rows(float* dst, const float* x, const int32_t* rows, int B, int F);
 
-// out[B, N] = act(in[B, K] @ w[K, N] + b[N])
-void dense_forward(float* out, const float* in, const float* w, const float* b, Act act, int B, int K, int N);
+// rows of o[B, N] = softmax(rows of o), in place
+void softmax_rows(float* o, int B, int N);
 
 // d[B, N]: dL/d(out) on entry, dL/d(pre-activation) on return. out[B, N] = act(pre).
 void activation_backward(float* d, const float* out, Act act, int B, int N);
-
-// From dpre[B, N] = dL/d(pre-activation):
-//   dw[K, N] = in^T @ dpre, db[N] = sum over rows of dpre (both added to when accumulate),
-//   din[B, K] = dpre @ w^T, skipped when din is null (the first layer needs no input gradient).
-void dense_backward(float* din, float* dw, float* db, const float* dpre, const float* in, const float* w, int B, int K,
-                    int N, bool accumulate);
 
 // Losses return the sum over rows of the per-row loss (Keras: mean over the N units,
 // or the sum over classes for cross-entropy) and write its gradient into d[B, N].

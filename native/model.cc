@@ -18,15 +18,17 @@ Model::~Model() { std::free(arena); }
 
 bool model_allocate(Model& m) {
   int widest = 0;
-  size_t params = 0, floats = round_up((size_t)m.max_rows * m.input_size) + round_up(m.max_rows);
+  size_t params = 0, work = 0, floats = round_up((size_t)m.max_rows * m.input_size) + round_up(m.max_rows);
   for (Layer& l : m.layers) {
     l.kernel_offset = params;
     l.bias_offset = params + (size_t)l.inputs * l.units;
     params = l.bias_offset + l.units;
     widest = l.units > widest ? l.units : widest;
     floats += round_up((size_t)m.max_rows * l.units);
+    const size_t w = gemm_work_floats(l.inputs, l.units);
+    work = w > work ? w : work;
   }
-  floats += 2 * round_up((size_t)m.max_rows * widest);
+  floats += 2 * round_up((size_t)m.max_rows * widest) + round_up(work);
   m.param_count = params;
   m.arena_bytes = floats * sizeof(float);
   m.arena = static_cast<float*>(std::aligned_alloc(ALIGN_FLOATS * sizeof(float), m.arena_bytes));
@@ -42,6 +44,7 @@ bool model_allocate(Model& m) {
   m.classes = reinterpret_cast<int32_t*>(take(m.max_rows));
   m.delta[0] = take((size_t)m.max_rows * widest);
   m.delta[1] = take((size_t)m.max_rows * widest);
+  m.work = take(work);
   for (Layer& l : m.layers) l.out = take((size_t)m.max_rows * l.units);
   return true;
 }
@@ -58,8 +61,10 @@ void model_forward(Model& m, const float* params, int B, int last, bool logits) 
   for (int i = 0; i <= last; i++) {
     const Layer& l = m.layers[i];
     const bool keep_logits = logits && m.fused_output && i + 1 == (int)m.layers.size();
-    dense_forward(l.out, in, params + l.kernel_offset, params + l.bias_offset, keep_logits ? Act::Linear : l.act, B,
-                  l.inputs, l.units);
+    const Act act = keep_logits ? Act::Linear : l.act;
+    // out[B, N] = act(in[B, K] @ w[K, N] + b[N]), the activation in the GEMM's epilogue
+    m.gemm->forward(l.out, in, params + l.kernel_offset, params + l.bias_offset, act, B, l.inputs, l.units, m.work);
+    if (act == Act::Softmax) softmax_rows(l.out, B, l.units);  // needs whole rows
     in = l.out;
   }
 }
@@ -100,9 +105,25 @@ void model_backward(Model& m, const float* params, float* grad, int B, bool accu
   for (size_t i = m.layers.size(); i-- > 0;) {
     const Layer& l = m.layers[i];
     const float* in = i > 0 ? m.layers[i - 1].out : m.x;
-    float* din = i > 0 ? delta_of(m, i - 1) : nullptr;
-    dense_backward(din, grad + l.kernel_offset, grad + l.bias_offset, delta_of(m, i), in, params + l.kernel_offset, B,
-                   l.inputs, l.units, accumulate);
-    if (i > 0) activation_backward(din, m.layers[i - 1].out, m.layers[i - 1].act, B, m.layers[i - 1].units);
+    const float* dpre = delta_of(m, i);  // [B, N]: dL/d(pre-activation)
+    // dw[K, N] (+)= in^T @ dpre, db[N] (+)= sum of dpre's rows
+    m.gemm->weight_grad(grad + l.kernel_offset, grad + l.bias_offset, in, dpre, B, l.inputs, l.units, accumulate,
+                        m.work);
+    // dL/d(pre-activation) of the layer below: (dpre @ w^T) * act'(its out); the first
+    // layer needs no input gradient. Softmax is only ever the last layer, so act is elementwise.
+    if (i > 0) {
+      const Layer& below = m.layers[i - 1];
+      m.gemm->input_grad(delta_of(m, i - 1), dpre, params + l.kernel_offset, below.out, below.act, B, l.inputs,
+                         l.units, m.work);
+    }
   }
+}
+
+double model_gradients(Model& m, const float* params, const float* x, const uint8_t* labels, const int32_t* rows, int B,
+                       float* grad, bool accumulate) {
+  model_gather(m, x, labels, rows, B);
+  model_forward(m, params, B, (int)m.layers.size() - 1, true);
+  const double loss = model_loss(m, B);
+  model_backward(m, params, grad, B, accumulate);
+  return loss;
 }

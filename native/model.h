@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "gemm.h"
 #include "kernels.h"
 
 enum class Loss { BinaryCrossentropy, Mse, Mae, CategoricalCrossentropy, SparseCategoricalCrossentropy };
@@ -31,15 +32,17 @@ struct Model {
   // The loss starts from the output layer's logits (sigmoid+BCE, softmax+cross-entropy).
   bool fused_output = false;
   std::vector<Layer> layers;
+  const GemmKernels* gemm = nullptr;  // the instruction set's kernels, chosen at construction
 
   // Workspaces, one allocation: x [max_rows, input_size] (the gathered rows),
   // classes [max_rows] (their labels), delta[2] [max_rows, widest layer] (gradients
-  // flowing back, ping-pong), then each layer's out.
+  // flowing back, ping-pong), the GEMMs' work (packing), then each layer's out.
   float* arena = nullptr;
   size_t arena_bytes = 0;
   float* x = nullptr;
   int32_t* classes = nullptr;
   float* delta[2] = {nullptr, nullptr};
+  float* work = nullptr;
 
   Model() = default;
   Model(const Model&) = delete;  // owns the arena
@@ -48,7 +51,7 @@ struct Model {
 };
 
 // Lays out the parameters and allocates the workspaces; false when out of memory.
-// The caller has filled input_size, max_rows, loss, target_is_label and layers' inputs, units, act.
+// The caller has filled input_size, max_rows, loss, target_is_label, gemm and layers' inputs, units, act.
 bool model_allocate(Model& m);
 
 // Copies rows of x [*, input_size] (and their labels, for a label target) into the workspace.
@@ -64,3 +67,8 @@ double model_loss(Model& m, int B);
 
 // Backward pass from model_loss's delta: writes (or adds) d(sum of row losses)/d(params) into grad.
 void model_backward(Model& m, const float* params, float* grad, int B, bool accumulate);
+
+// One training step's compute on rows of x: gather, forward, loss, backward. Writes (or
+// adds) d(sum of row losses)/d(params) into grad; returns the sum of row losses.
+double model_gradients(Model& m, const float* params, const float* x, const uint8_t* labels, const int32_t* rows, int B,
+                       float* grad, bool accumulate);

@@ -71,7 +71,8 @@ describe('a diverging run', () => {
     const err = await train({ ...opts, lrStepFactor: 1e9, out: dir, checkpointEvery: 5 }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DivergenceError);
     expect((err as DivergenceError).step).toBe(12);
-    expect((err as DivergenceError).message).toBe('training diverged at step 12: the loss is not finite');
+    // Which of the two turns non-finite first is the engine's arithmetic (tfjs clips the loss, the native engine does not).
+    expect((err as DivergenceError).message).toMatch(/^training diverged at step 12: the (loss|gradient) is not finite$/);
     expect((err as DivergenceError).hint).toMatch(/Lower --lr, add --warmup-epochs/);
     await expectLastGoodCheckpoint(dir, 10);
   });

@@ -1,13 +1,14 @@
 /**
  * The native engine (native/, src/engine/native.ts): finite-difference gradients, bad
  * arguments, worker threads, and agreement with the tfjs reference engine and the JS
- * all-reduce and Adam. Build the addon first: `node native/build.mjs`.
+ * all-reduce and Adam. Where the addon could not be built (no compiler), the suites are
+ * skipped and say why.
  */
 import { Worker } from 'node:worker_threads';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { AdamStep, Engine, EngineData } from '../src/engine/engine.js';
-import { createNativeEngine, nativeAddon, nativeStatus } from '../src/engine/native.js';
+import { createNativeEngine, nativeAddon, nativeStatus, type KernelChoice } from '../src/engine/native.js';
 import { createTfjsEngine } from '../src/engine/tfjs.js';
 import { EngineError } from '../src/errors.js';
 import { glorotUniformInit } from '../src/model/init.js';
@@ -100,12 +101,14 @@ function tensorErrors(spec: ModelSpec, a: Float32Array, b: Float32Array): Array<
   ]);
 }
 
-beforeAll(() => {
-  const status = nativeStatus();
-  if (!status.available) throw new Error(`${status.reason}. Build it first: node native/build.mjs`);
-});
+const status = nativeStatus();
 
-describe('native engine: finite differences', () => {
+/** A suite that needs the addon: skipped where it could not be built, its name saying why. */
+function describeNative(name: string, body: () => void): void {
+  describe.skipIf(!status.available)(status.available ? name : `${name} (skipped: ${status.reason})`, body);
+}
+
+describeNative('native engine: finite differences', () => {
   /**
    * Parameters whose analytic gradient matches neither the central nor a one-sided
    * difference. One-sided differences cover a kink (relu, mae, a clip) within h of the
@@ -166,7 +169,7 @@ describe('native engine: finite differences', () => {
   });
 });
 
-describe('native engine: calls', () => {
+describeNative('native engine: calls', () => {
   const spec = specOf({ inputSize: 6, hidden: [{ units: 5, activation: 'relu' }], output: OUTPUTS[0], classes: 0 });
   const classifier = specOf({ inputSize: 6, hidden: [], output: { loss: 'sparse_categorical_crossentropy', activation: 'softmax' }, classes: 3 });
   const rng = Rng.fromSeed(3);
@@ -282,9 +285,12 @@ function adamStep(t: number, gradScale = 1): AdamStep {
   return { t, lr: 0.01, config: KERAS_ADAM, gradScale };
 }
 
-describe('native engine: all-reduce and Adam equal the JS computation', () => {
+describeNative('native engine: all-reduce and Adam equal the JS computation', () => {
   const rng = Rng.fromSeed(11);
-  const engine = createNativeEngine(DEFAULT_SPEC, 1);
+  let engine: Engine;
+  beforeAll(() => {
+    engine = createNativeEngine(DEFAULT_SPEC, 1);
+  });
   const random = (n: number, scale: number): Float32Array => Float32Array.from({ length: n }, () => scale * (2 * rng.nextFloat() - 1));
 
   it.each([1, 2, 3, 5])('reduceSlots over %i slot(s)', (slotCount) => {
@@ -314,7 +320,7 @@ describe('native engine: all-reduce and Adam equal the JS computation', () => {
   });
 });
 
-describe('native engine: several worker threads at once', () => {
+describeNative('native engine: several worker threads at once', () => {
   it('loads in each and computes the same gradient', async () => {
     const rng = Rng.fromSeed(5);
     const data = makeData(rng, 300, DEFAULT_SPEC.inputSize, 10);
@@ -326,18 +332,18 @@ describe('native engine: several worker threads at once', () => {
     const code = `
       const { workerData: w, parentPort } = require('node:worker_threads');
       const addon = require(w.addon);
-      const engine = new addon.Engine(w.spec, w.rows.length);
+      const engine = new addon.Engine(w.spec, w.rows.length, 'auto');
       const grad = w.grads.subarray(w.slot * w.params.length, (w.slot + 1) * w.params.length);
       const loss = engine.gradients(w.params, w.x, w.labels, w.features, w.rows, grad, false);
-      parentPort.postMessage({ loss, threads: addon.blasInfo().threads });`;
+      parentPort.postMessage({ loss, kernels: addon.kernelInfo().chosen });`;
     const results = await Promise.all(
       Array.from({ length: workers }, (_, slot) => {
         const worker = new Worker(code, {
           eval: true,
           workerData: { addon: NATIVE_ADDON, spec: DEFAULT_SPEC, params, ...data, rows, grads, slot },
         });
-        return new Promise<{ loss: number; threads: number }>((resolve, reject) => {
-          worker.once('message', (m: { loss: number; threads: number }) => void worker.terminate().then(() => resolve(m)));
+        return new Promise<{ loss: number; kernels: string }>((resolve, reject) => {
+          worker.once('message', (m: { loss: number; kernels: string }) => void worker.terminate().then(() => resolve(m)));
           worker.once('error', reject);
         });
       }),
@@ -346,14 +352,14 @@ describe('native engine: several worker threads at once', () => {
     const grad = new Float32Array(size);
     const loss = engine.gradients(params, data, rows, grad, false);
     for (let w = 0; w < workers; w++) {
-      expect(results[w]).toEqual({ loss, threads: 1 });
+      expect(results[w]).toEqual({ loss, kernels: nativeAddon().kernelInfo().chosen });
       expect(grads.subarray(w * size, (w + 1) * size)).toEqual(grad);
     }
     engine.dispose();
   });
 });
 
-describe('native engine: agrees with the tfjs reference engine', () => {
+describeNative('native engine: agrees with the tfjs reference engine', () => {
   const TOLERANCE = 1e-5;
 
   interface Comparison {
@@ -363,13 +369,13 @@ describe('native engine: agrees with the tfjs reference engine', () => {
     readonly tensors: ReadonlyArray<{ tensor: string; err: number }>;
   }
 
-  async function compare(spec: ModelSpec, batch: number, seed: number): Promise<Comparison & { kinkFlip: boolean }> {
+  async function compare(spec: ModelSpec, batch: number, seed: number, kernels: KernelChoice = 'auto'): Promise<Comparison & { kinkFlip: boolean }> {
     const rng = Rng.fromSeed(seed);
     const classes = spec.target === 'label' ? spec.layers[spec.layers.length - 1].units : 1;
     const data = makeData(rng, batch + 13, spec.inputSize, classes);
     const params = makeParams(spec, rng);
     const rows = randomRows(rng, batch, batch + 13);
-    const native = createNativeEngine(spec, batch);
+    const native = createNativeEngine(spec, batch, kernels);
     const tfjs = await createTfjsEngine(spec, batch, 'cpu');
     try {
       const [gradN, gradT] = [new Float32Array(params.length).fill(NaN), new Float32Array(params.length)];
@@ -424,6 +430,21 @@ describe('native engine: agrees with the tfjs reference engine', () => {
       expectAgreement(c);
     }
   });
+
+  // Each kernel path the CPU runs, forced (auto runs the fastest in every other test).
+  for (const path of status.available ? nativeAddon().kernelInfo().paths : []) {
+    it.skipIf(!path.runs)(`with the ${path.name} kernels${path.runs ? '' : ` (skipped: ${path.whyNot})`}: the seed model and every output and hidden activation`, async () => {
+      const seed = await compare(DEFAULT_SPEC, 100, 100, path.name);
+      expect(seed.kinkFlip).toBe(false);
+      expectAgreement(seed);
+      for (const [i, output] of OUTPUTS.entries()) {
+        const hidden = HIDDEN.map((activation, j) => ({ units: 7 + 5 * j, activation }));
+        const c = await compare(specOf({ inputSize: 23, hidden, output, classes: 11 }), 9 + i, i, path.name);
+        expect(c.kinkFlip).toBe(false);
+        expectAgreement(c);
+      }
+    });
+  }
 
   it('on the seed question\'s original (softmax + binary cross-entropy)', async () => {
     const original = { ...DEFAULT_SPEC, layers: [...DEFAULT_SPEC.layers.slice(0, -1), { units: 784, activation: 'softmax' as const }] };

@@ -55,22 +55,24 @@ describe('numerical faults', () => {
     const dir = freshDir();
     const run = await runCli(['train', ...SMALL_RUN, '--out', dir], { COREFIT_TEST_FAULT: `0:${FAULT_STEP}:nan` });
     expect(run.code, run.stderr).toBe(EXIT_CODES.DIVERGED);
-    expect(run.stderr).toContain(`corefit: error: training diverged at step ${FAULT_STEP}: the loss is not finite`);
+    // Whether the loss or its gradient turns non-finite first is the engine's arithmetic.
+    expect(run.stderr).toMatch(new RegExp(`corefit: error: training diverged at step ${FAULT_STEP}: the (loss|gradient) is not finite`));
     expect(run.stderr).toContain(`Lower --lr, add --warmup-epochs, or set --clip-norm, in a new run; the last good checkpoint (step ${LAST_GOOD}) is kept in ${dir}.`);
     expect(run.stderr).not.toMatch(STACK_FRAME);
     await expectIntactAndResumable(dir);
   });
 
   it.each([
-    // Adam's steps are about lr in size: the weights after step 1 overflow the next forward pass.
-    ['1e10', '7', 'training diverged at step 2: the loss is not finite'],
+    // Adam's steps are about lr in size: the weights after step 1 overflow the next forward pass
+    // (whether the loss or its gradient turns non-finite first is the engine's arithmetic).
+    ['1e10', '7', /training diverged at step 2: the (loss|gradient) is not finite/],
     // lr itself is infinite in float32: step 1 turns the weights infinite, and no checkpoint may hold them.
-    ['1e39', '1', 'training diverged at step 1: a weight is not finite'],
+    ['1e39', '1', /training diverged at step 1: a weight is not finite/],
   ])('--lr %s (--checkpoint-every %s) diverges with exit code 75 before any checkpoint, and says so', async (lr, every, message) => {
     const dir = freshDir();
     const run = await runCli(['train', ...SMALL_RUN, '--lr', lr, '--checkpoint-every', every, '--out', dir]);
     expect(run.code, run.stderr).toBe(EXIT_CODES.DIVERGED);
-    expect(run.stderr).toContain(`corefit: error: ${message}`);
+    expect(run.stderr).toMatch(new RegExp(`corefit: error: ${message.source}`));
     expect(run.stderr).toContain('no checkpoint was written before it');
     expect(run.stderr).not.toMatch(STACK_FRAME);
     await expect(readCheckpoint(dir)).rejects.toBeInstanceOf(CheckpointError);

@@ -45,7 +45,7 @@ function tables(r: BenchReport, format: Format, heading: (text: string) => strin
     parts.push(heading(`Global batch ${batchSize}`));
     parts.push(format(cellColumns(ceiling?.samplesPerSec), cells));
     if (ceiling !== undefined) {
-      parts.push(`Engine ceiling, one core: ${Math.round(ceiling.samplesPerSec).toLocaleString('en-US')} samples/s (${ceiling.gflops.toFixed(0)} GFLOP/s: plain sgemm of the same shapes at per-worker batch ${batchSize}).`);
+      parts.push(`Engine ceiling, one core: ${Math.round(ceiling.samplesPerSec).toLocaleString('en-US')} samples/s (${ceiling.gflops.toFixed(0)} GFLOP/s: the engine's GEMM kernels alone, same shapes, per-worker batch ${batchSize}).`);
     }
     if (r.peer !== null && 'cells' in r.peer) {
       const rows = r.peer.cells.filter((c) => c.batchSize === batchSize).map((p) => ({

@@ -1,6 +1,6 @@
 /**
- * The native engine: the C++ addon under native/ (fused dense layers over BLAS), built by
- * `npm install` into build/Release/corefit.node. It computes in place on the caller's
+ * The native engine: the C++ addon under native/ (fused dense layers over corefit's own
+ * GEMM kernels), built by `npm install` into build/Release/corefit.node. It computes in place on the caller's
  * (shared) arrays and checks every argument itself; this file loads it and turns its
  * errors into EngineErrors.
  */
@@ -37,8 +37,19 @@ export interface NativeModel {
   dispose(): void;
 }
 
+/** Which GEMM kernels to run: the fastest this CPU runs, or one named (tests force each). */
+export type KernelChoice = 'auto' | KernelPathName;
+export type KernelPathName = 'avx512' | 'avx2' | 'portable';
+export type GemmProduct = 'forward' | 'weightGrad' | 'inputGrad';
+
+export interface KernelInfo {
+  /** What `auto` runs on this CPU. */
+  readonly chosen: KernelPathName;
+  readonly paths: ReadonlyArray<{ name: KernelPathName; isa: string; runs: boolean; whyNot: string }>;
+}
+
 export interface NativeAddon {
-  Engine: new (spec: ModelSpec, maxRows: number) => NativeModel;
+  Engine: new (spec: ModelSpec, maxRows: number, kernels: KernelChoice) => NativeModel;
   reduceSlots(slots: Float32Array, slotCount: number, size: number, begin: number, end: number, divisor: number): number;
   adam(
     params: Float32Array,
@@ -55,9 +66,26 @@ export interface NativeAddon {
     correction1: number,
     correction2: number,
   ): void;
-  /** c[m, n] = op(a) @ op(b), single-threaded BLAS: the ceiling benchmarks compare against. */
-  sgemm(transA: boolean, transB: boolean, m: number, n: number, k: number, a: Float32Array, b: Float32Array, c: Float32Array): void;
-  blasInfo(): { name: 'openblas' | 'accelerate'; config: string; threads: number };
+  /**
+   * One product of a dense layer (tests and benchmarks):
+   * forward c[B, N] = a[B, K] · b[K, N] + bias; weightGrad c[K, N] (+)= a[B, K]ᵀ · b[B, N] and
+   * bias (+)= the sum of b's rows; inputGrad c[B, K] = a[B, N] · b[K, N]ᵀ.
+   */
+  gemm(
+    kernels: KernelChoice,
+    product: GemmProduct,
+    B: number,
+    K: number,
+    N: number,
+    a: Float32Array,
+    b: Float32Array,
+    c: Float32Array,
+    bias: Float32Array,
+    accumulate: boolean,
+  ): void;
+  /** GFLOP/s of fused multiply-adds on registers only, with the path's vectors: the core's peak (best of ~0.1 ms windows). */
+  fmaPeak(kernels: KernelChoice, seconds: number): number;
+  kernelInfo(): KernelInfo;
 }
 
 export type NativeStatus = { available: true } | { available: false; reason: string; hint: string };
@@ -65,7 +93,7 @@ export type NativeStatus = { available: true } | { available: false; reason: str
 const BUILD_HINT =
   process.platform === 'darwin'
     ? 'Install the Xcode command line tools (xcode-select --install), then run `npm rebuild corefit` (in a checkout: `node native/build.mjs`).'
-    : 'Install OpenBLAS (Debian/Ubuntu: apt-get install libopenblas-dev), then run `npm rebuild corefit` (in a checkout: `node native/build.mjs`).';
+    : 'Install a C++ compiler, make and python3 (Debian/Ubuntu: apt-get install g++ make python3), then run `npm rebuild corefit` (in a checkout: `node native/build.mjs`).';
 
 const CALL_HINT =
   'params and grad must hold paramLayout(spec).size floats, rows must index rows of data.x and number at most maxRows.';
@@ -96,7 +124,7 @@ export function nativeStatus(): NativeStatus {
   return 'addon' in l ? { available: true } : { available: false, reason: l.reason, hint: BUILD_HINT };
 }
 
-/** The addon itself (benchmarks use its sgemm); throws EngineError where it is unavailable. */
+/** The addon itself (tests and benchmarks use its gemm); throws EngineError where it is unavailable. */
 export function nativeAddon(): NativeAddon {
   const l = load();
   if ('reason' in l) throw new EngineError(`the native engine is not available: ${l.reason}`, BUILD_HINT);
@@ -116,8 +144,9 @@ class NativeEngine implements Engine {
     readonly maxRows: number,
     private readonly addon: NativeAddon,
     private readonly model: NativeModel,
+    kernels: KernelChoice,
   ) {
-    this.backend = addon.blasInfo().name;
+    this.backend = kernels === 'auto' ? addon.kernelInfo().chosen : kernels;
   }
 
   gradients(params: Float32Array, data: EngineData, rows: Int32Array, grad: Float32Array, accumulate: boolean): number {
@@ -167,12 +196,15 @@ class NativeEngine implements Engine {
   }
 }
 
-/** Builds the native engine for spec with workspaces for up to maxRows rows per call. */
-export function createNativeEngine(spec: ModelSpec, maxRows: number): Engine {
+/**
+ * Builds the native engine for spec with workspaces for up to maxRows rows per call. Its
+ * backend names the GEMM kernels it runs.
+ */
+export function createNativeEngine(spec: ModelSpec, maxRows: number, kernels: KernelChoice = 'auto'): Engine {
   const addon = nativeAddon();
   let model: NativeModel;
   try {
-    model = new addon.Engine(spec, maxRows);
+    model = new addon.Engine(spec, maxRows, kernels);
   } catch (e) {
     throw new EngineError(
       `the native engine cannot run this model: ${message(e)}`,
@@ -180,5 +212,5 @@ export function createNativeEngine(spec: ModelSpec, maxRows: number): Engine {
       { cause: e },
     );
   }
-  return new NativeEngine(spec, maxRows, addon, model);
+  return new NativeEngine(spec, maxRows, addon, model, kernels);
 }

@@ -38,7 +38,13 @@ export function forwardMacsPerSample(spec: ModelSpec): number {
   return paramLayout(spec).layers.reduce((sum, l) => sum + l.inputs * l.units, 0);
 }
 
-/** FLOPs of forward + backward for one sample (2 per multiply-add, 3 GEMMs per layer). */
+/**
+ * FLOPs of one sample's forward + backward as the engines compute it: 2 per multiply-add of
+ * the forward and weight-gradient products of every layer, and of the input gradient of
+ * every layer but the first (nothing needs the data's gradient). 1.12 MFLOP for the seed model.
+ */
 export function trainFlopsPerSample(spec: ModelSpec): number {
-  return 6 * forwardMacsPerSample(spec);
+  const macs = forwardMacsPerSample(spec);
+  const first = paramLayout(spec).layers[0];
+  return 2 * (3 * macs - first.inputs * first.units);
 }
