@@ -2,7 +2,7 @@
 /** The `corefit` command: train, eval, bench, lint. */
 import { Command, CommanderError } from 'commander';
 import { EXIT_CODES } from './errors.js';
-import { reportError, type Runner } from './cli/output.js';
+import { reportError, type Runner } from './cli/run.js';
 import { trainCommand } from './cli/commands/train.js';
 import { evalCommand } from './cli/commands/eval.js';
 import { benchCommand } from './cli/commands/bench.js';

@@ -6,14 +6,14 @@
 import { Worker } from 'node:worker_threads';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { AdamStep, Engine, EngineData } from '../src/engine/engine.js';
+import type { Engine, EngineData } from '../src/engine/engine.js';
 import { createNativeEngine, nativeAddon, nativeStatus } from '../src/engine/native.js';
 import { createTfjsEngine } from '../src/engine/tfjs.js';
 import { EngineError } from '../src/errors.js';
 import { glorotUniformInit } from '../src/model/init.js';
 import { paramLayout } from '../src/model/layout.js';
 import { DEFAULT_SPEC, KERAS_ADAM, validateSpec, type Activation, type DenseLayer, type LossName, type ModelSpec } from '../src/model/spec.js';
-import { adamUpdate } from '../src/optim/adam.js';
+import { adamUpdate, type AdamStep } from '../src/optim/adam.js';
 import { reduceSlots } from '../src/optim/reduce.js';
 import { NATIVE_ADDON } from '../src/paths.js';
 import { Rng } from '../src/rng.js';

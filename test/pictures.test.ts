@@ -18,7 +18,8 @@ import { allocateBuffers } from '../src/parallel/buffers.js';
 import { EVAL_CHUNK, WorkerPool } from '../src/parallel/pool.js';
 import { CATEGORY_COLORS } from '../src/report/chart.js';
 import { digitGridLayout, type DigitGridLayout } from '../src/report/image-grid.js';
-import { DIGIT_SCALE, PICTURE_FILES, RECONSTRUCTED_IMAGES, writeTrainingPictures } from '../src/report/training-pictures.js';
+import { writePictures } from '../src/eval/pictures.js';
+import { DIGIT_SCALE, PICTURE_FILES, RECONSTRUCTED_IMAGES } from '../src/report/training-pictures.js';
 import { Rng } from '../src/rng.js';
 import { train, type TrainResult } from '../src/train/train.js';
 import { jsonLines, runCli } from './helpers/cli.js';
@@ -192,7 +193,7 @@ describe('pictures that do not apply', () => {
     const pool = new WorkerPool({ workers: 1, buffers, setup: { spec: DEFAULT_SPEC, engine: 'auto', tfjsBackend: 'auto', maxRows: EVAL_CHUNK } });
     try {
       const out = join(dir, 'flat');
-      const pictures = await writeTrainingPictures(out, { pool, spec: DEFAULT_SPEC, test, history: [], imageShape: [PIXELS] });
+      const pictures = await writePictures(out, pool, { spec: DEFAULT_SPEC, test, history: [], imageShape: [PIXELS] });
       expect(pictures.written).toEqual([join(out, 'latent.png')]);
       expect(pictures.skipped.map((s) => s.file)).toEqual(['reconstructions.png', 'loss.png']);
       expect(pictures.skipped[0].reason).toMatch(/not images \(shape 784, 784 values\)/);
@@ -200,7 +201,7 @@ describe('pictures that do not apply', () => {
       expect(await readdir(out)).toEqual(['latent.png']);
 
       const blocked = join(out, 'latent.png', 'sub');
-      await expect(writeTrainingPictures(blocked, { pool, spec: DEFAULT_SPEC, test, history: [], imageShape: [28, 28] }))
+      await expect(writePictures(blocked, pool, { spec: DEFAULT_SPEC, test, history: [], imageShape: [28, 28] }))
         .rejects.toMatchObject({ name: 'UsageError', message: expect.stringContaining(`cannot write pictures into ${blocked}: ENOTDIR`) });
     } finally {
       await pool.close();

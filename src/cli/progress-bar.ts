@@ -1,7 +1,7 @@
 /** The training progress bar: on a TTY only, on stderr, so stdout stays clean for pipes. */
 import cliProgress from 'cli-progress';
 import type { ProgressEvent } from '../train/events.js';
-import { thousands } from './output.js';
+import { thousands } from '../output.js';
 
 export class ProgressBar {
   private bar: cliProgress.SingleBar | undefined;

@@ -4,26 +4,24 @@
  * BLAS) and tfjs (the reference). All arrays may live on SharedArrayBuffers; an
  * engine reads and writes them in place and allocates nothing per call.
  */
-import type { AdamConfig, ModelSpec } from '../model/spec.js';
+import type { AdamStep } from '../optim/adam.js';
+import type { ModelSpec } from '../model/spec.js';
 
-export type EngineName = 'native' | 'tfjs';
-export type EngineChoice = EngineName | 'auto';
+/** `--engine`: native where it was built (auto), or the one named. */
+export const ENGINE_CHOICES = ['auto', 'native', 'tfjs'] as const;
+export type EngineChoice = (typeof ENGINE_CHOICES)[number];
+export type EngineName = Exclude<EngineChoice, 'auto'>;
+
+/** `--backend` of the tfjs engine: the first that loads (auto), or the one named. */
+export const TFJS_BACKEND_CHOICES = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
+export type TfjsBackendChoice = (typeof TFJS_BACKEND_CHOICES)[number];
+export type TfjsBackendName = Exclude<TfjsBackendChoice, 'auto'>;
 
 /** The rows an engine reads: features row-major [rows, features], already scaled. */
 export interface EngineData {
   readonly x: Float32Array;
   readonly labels: Uint8Array;
   readonly features: number;
-}
-
-export interface AdamStep {
-  /** 1-based step number t, for bias correction. */
-  readonly t: number;
-  /** The learning rate of this step (after scaling, warmup and schedule). */
-  readonly lr: number;
-  readonly config: AdamConfig;
-  /** Multiplies the gradient before the update (global-norm clipping); 1 when off. */
-  readonly gradScale: number;
 }
 
 export interface Engine {

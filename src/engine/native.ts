@@ -8,9 +8,9 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { EngineError } from '../errors.js';
 import type { ModelSpec } from '../model/spec.js';
-import { adamBiasCorrections } from '../optim/adam.js';
+import { adamBiasCorrections, type AdamStep } from '../optim/adam.js';
 import { NATIVE_ADDON } from '../paths.js';
-import type { AdamStep, Engine, EngineData } from './engine.js';
+import type { Engine, EngineData } from './engine.js';
 
 /** One model's workspaces in the addon (native/corefit.cc documents the calls). */
 export interface NativeModel {

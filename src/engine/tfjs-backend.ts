@@ -9,10 +9,9 @@ import { dirname, join, sep } from 'node:path';
 import { isMainThread } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { EngineError } from '../errors.js';
+import { TFJS_BACKEND_CHOICES, type TfjsBackendChoice, type TfjsBackendName } from './engine.js';
 
 export type Tfjs = typeof tf;
-export type TfjsBackendName = 'tensorflow' | 'wasm' | 'cpu';
-export type TfjsBackendChoice = TfjsBackendName | 'auto';
 
 export interface TfjsBackend {
   readonly tf: Tfjs;
@@ -85,7 +84,8 @@ async function activate(name: TfjsBackendName): Promise<void> {
   await tf.ready();
 }
 
-const ORDER: readonly TfjsBackendName[] = ['tensorflow', 'wasm', 'cpu'];
+/** auto's order of preference. */
+const ORDER = TFJS_BACKEND_CHOICES.filter((c): c is TfjsBackendName => c !== 'auto');
 
 /**
  * Makes `choice` the active tfjs backend of this thread. An explicit choice that cannot

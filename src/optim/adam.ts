@@ -5,7 +5,17 @@
  * tf.train.adam to the last bit on a float32 backend. A native engine that wants the
  * same numbers does the same float operations in this order, without fused multiply-adds.
  */
-import type { AdamStep } from '../engine/engine.js';
+import type { AdamConfig } from '../model/spec.js';
+
+export interface AdamStep {
+  /** 1-based step number t, for bias correction. */
+  readonly t: number;
+  /** The learning rate of this step (after scaling, warmup and schedule). */
+  readonly lr: number;
+  readonly config: AdamConfig;
+  /** Multiplies the gradient before the update (global-norm clipping); 1 when off. */
+  readonly gradScale: number;
+}
 
 const f32 = Math.fround;
 

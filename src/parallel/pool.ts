@@ -7,9 +7,9 @@
 import { availableParallelism } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { Piscina } from 'piscina';
-import { UsageError, WorkerError } from '../errors.js';
+import { WorkerError } from '../errors.js';
 import { TRAIN_WORKER } from '../paths.js';
-import { limitTensorflowThreads } from '../engine/tfjs-backend.js';
+import { prepareEngineThreads } from '../engine/select.js';
 import { TIMING_FIELDS, type SharedBuffers } from './buffers.js';
 import { abortRun, CONTROL } from './control.js';
 import type { EngineInfo, EngineSetup, InjectedFault, RunResult, StepPlan, WorkerTask } from './tasks.js';
@@ -82,14 +82,13 @@ export class WorkerPool {
 
   constructor(opts: PoolOptions) {
     if (!Number.isInteger(opts.workers) || opts.workers < 1) {
-      throw new UsageError(`--workers must be a whole number ≥ 1, got ${opts.workers}`);
+      throw new RangeError(`WorkerPool: workers must be a whole number ≥ 1, got ${opts.workers}`);
     }
     this.workers = opts.workers;
     this.buffers = opts.buffers;
     this.setup = { ...opts.setup, sessionId: randomUUID() };
     this.fault = opts.fault;
-    // Must happen before the threads start: a worker's process.env is a private copy.
-    limitTensorflowThreads();
+    prepareEngineThreads();
     this.piscina = new Piscina({
       filename: TRAIN_WORKER,
       minThreads: opts.workers,

@@ -2,8 +2,7 @@
  * The control-plane messages between the coordinator and the workers. They carry
  * sizes, step ranges and references to the shared buffers, never tensors.
  */
-import type { EngineChoice } from '../engine/engine.js';
-import type { TfjsBackendChoice } from '../engine/tfjs-backend.js';
+import type { EngineChoice, TfjsBackendChoice } from '../engine/engine.js';
 import type { ModelSpec } from '../model/spec.js';
 import type { LrSchedule } from '../optim/schedule.js';
 import type { SharedBuffers } from './buffers.js';

@@ -6,8 +6,7 @@
 import { resolve } from 'node:path';
 import type { Dataset } from '../data/dataset.js';
 import { UsageError } from '../errors.js';
-import type { EngineChoice } from '../engine/engine.js';
-import type { TfjsBackendChoice } from '../engine/tfjs-backend.js';
+import type { EngineChoice, TfjsBackendChoice } from '../engine/engine.js';
 import type { ModelSpec } from '../model/spec.js';
 import { defaultWorkerCount } from '../parallel/pool.js';
 import type { InjectedFault } from '../parallel/tasks.js';

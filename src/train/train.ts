@@ -13,6 +13,7 @@ import { glorotUniformInit } from '../model/init.js';
 import { paramLayout } from '../model/layout.js';
 import { DEFAULT_SPEC, isClassLoss, type ModelSpec } from '../model/spec.js';
 import { testAccuracy } from '../eval/accuracy.js';
+import { writePictures } from '../eval/pictures.js';
 import { learningRateAt } from '../optim/schedule.js';
 import { allocateBuffers, firstRows, type SharedBuffers } from '../parallel/buffers.js';
 import { combineBreakdowns, EVAL_CHUNK, WorkerPool, ZERO_BREAKDOWN, type RunOutcome } from '../parallel/pool.js';
@@ -234,9 +235,7 @@ export async function train(opts: TrainOptions = {}): Promise<TrainResult> {
       emit(report);
       await checkpoint();
       if (opts.out !== undefined) {
-        // Loaded only when pictures are asked for: the chart renderer takes about a second to load.
-        const { writeTrainingPictures } = await import('../report/training-pictures.js');
-        await writeTrainingPictures(opts.out, { pool, spec, test: b.test, history: progress.history, imageShape: data.imageShape });
+        await writePictures(opts.out, pool, { spec, test: b.test, history: progress.history, imageShape: data.imageShape });
       }
       if (opts.untilTestLoss !== undefined && testLoss <= opts.untilTestLoss) break;
     }

@@ -6,7 +6,8 @@ import type { EngineChoice } from '../../engine/engine.js';
 import { DEFAULT_SPEC } from '../../model/spec.js';
 import { UsageError } from '../../errors.js';
 import { assertWritableDirectory } from '../../output-dir.js';
-import { makeOutput, type Output, type Runner } from '../output.js';
+import { makeOutput, type Output } from '../../output.js';
+import type { Runner } from '../run.js';
 import { oneOf, positiveNumber, wholeNumber, wholeNumberList } from '../parse.js';
 
 interface BenchFlags {

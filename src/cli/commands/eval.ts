@@ -1,7 +1,8 @@
 /** `corefit eval`: the test loss, floor and excess of a checkpoint, and on request its pictures. */
 import { Command } from 'commander';
 import type { EngineChoice } from '../../engine/engine.js';
-import { fixed, makeOutput, type Runner } from '../output.js';
+import { fixed, makeOutput } from '../../output.js';
+import type { Runner } from '../run.js';
 import { oneOf, wholeNumber } from '../parse.js';
 
 interface EvalFlags {

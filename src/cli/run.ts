@@ -1,28 +1,5 @@
-/** How commands speak: human text by default, one JSON object per line with --json. */
+/** How a command ends: its exit code, or its error explained the way a user can act on it. */
 import { CorefitError } from '../errors.js';
-
-export interface Output {
-  readonly json: boolean;
-  /** A JSON object (with --json) or nothing. */
-  record(obj: Record<string, unknown>): void;
-  /** A line for people (without --json) or nothing. */
-  say(line: string): void;
-  /** A notice for people on stderr, in both modes. */
-  warn(line: string): void;
-}
-
-export function makeOutput(json: boolean): Output {
-  return {
-    json,
-    record: (obj) => {
-      if (json) process.stdout.write(JSON.stringify(obj) + '\n');
-    },
-    say: (line) => {
-      if (!json) process.stdout.write(line + '\n');
-    },
-    warn: (line) => process.stderr.write(line + '\n'),
-  };
-}
 
 /** Prints an error the way a user can act on it, and returns the exit code. */
 export function reportError(err: unknown, debug: boolean, json: boolean): number {
@@ -38,14 +15,6 @@ export function reportError(err: unknown, debug: boolean, json: boolean): number
   if (debug && err instanceof Error && err.stack !== undefined) process.stderr.write(err.stack + '\n');
   else if (!known) process.stderr.write('  This is a bug in corefit; run again with --debug for the stack trace and report it.\n');
   return known ? err.exitCode : 70;
-}
-
-export function fixed(x: number | null | undefined, digits = 4): string {
-  return x === null || x === undefined ? '–' : x.toFixed(digits);
-}
-
-export function thousands(x: number): string {
-  return Math.round(x).toLocaleString('en-US');
 }
 
 /** Runs a command body, explains any error, and sets the exit code. */
