@@ -20,9 +20,11 @@ import { sgemmStepSeconds } from '../src/bench/ceiling.js';
 import { loadDataset, defaultDataDir, type Split } from '../src/data/dataset.js';
 import type { Engine, TfjsBackendChoice } from '../src/engine/engine.js';
 import { createNativeEngine, nativeAddon } from '../src/engine/native.js';
+import { updateKernelsFor } from '../src/engine/select.js';
 import { createTfjsEngine } from '../src/engine/tfjs.js';
 import { glorotUniformInit } from '../src/model/init.js';
 import { paramLayout, trainFlopsPerSample } from '../src/model/layout.js';
+import { adamScalars } from '../src/optim/adam.js';
 import { DEFAULT_SPEC, type ModelSpec } from '../src/model/spec.js';
 import { PACKAGE_ROOT } from '../src/paths.js';
 import { Rng } from '../src/rng.js';
@@ -62,11 +64,12 @@ function engineSamplesPerSec(engine: Engine, train: Split, batch: number, second
   const order = Int32Array.from({ length: train.rows }, (_, i) => i);
   rng.shuffle(order);
   const batches = Math.floor(train.rows / batch);
+  const kernels = updateKernelsFor(engine.name);
   const step = (i: number): void => {
     const rows = order.subarray((i % batches) * batch, (i % batches + 1) * batch);
     engine.gradients(params, train, rows, grad, false);
-    engine.reduceSlots(grad, 1, layout.size, 0, layout.size, batch);
-    engine.adam(params, m, v, grad, 0, layout.size, { t: i + 1, lr: 0.001, config: engine.spec.optimizer, gradScale: 1 });
+    kernels.reduceSlots(grad, 1, layout.size, 0, layout.size, batch);
+    kernels.adam(params, m, v, grad, 0, layout.size, adamScalars({ t: i + 1, lr: 0.001, config: engine.spec.optimizer, gradScale: 1 }));
   };
   return batch * stepsPerSecond(step, seconds, minSteps);
 }

@@ -96,14 +96,16 @@ export class WorkerError extends CorefitError {
   }
 }
 
-/** A loss or gradient that became NaN or infinite. */
+const DIVERGED_WORDS = { loss: 'the loss', gradient: 'the gradient', weight: 'a weight' } as const;
+
+/** A loss, gradient or weight that became NaN or infinite. */
 export class DivergenceError extends CorefitError {
   readonly step: number;
   /** `kept`: the last checkpoint written (or resumed from) before the divergence, if any. */
-  constructor(step: number, what: string, kept?: { dir: string; step: number }) {
+  constructor(step: number, what: keyof typeof DIVERGED_WORDS, kept?: { dir: string; step: number }) {
     super(
       'DIVERGED',
-      `training diverged at step ${step}: ${what} is not finite`,
+      `training diverged at step ${step}: ${DIVERGED_WORDS[what]} is not finite`,
       // A resumed run keeps the checkpoint's lr and clipping, so the fix is a new run.
       'Lower --lr, add --warmup-epochs, or set --clip-norm, in a new run; ' +
         (kept === undefined ? 'no checkpoint was written before it.' : `the last good checkpoint (step ${kept.step}) is kept in ${kept.dir}.`),

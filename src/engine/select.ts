@@ -1,8 +1,9 @@
 /** `--engine auto|native|tfjs`: native where the addon was built, tfjs otherwise. */
 import { EngineError } from '../errors.js';
 import type { ModelSpec } from '../model/spec.js';
-import type { Engine, EngineChoice, TfjsBackendChoice } from './engine.js';
-import { createNativeEngine, nativeStatus } from './native.js';
+import { TYPESCRIPT_KERNELS, type UpdateKernels } from '../optim/update-kernels.js';
+import type { Engine, EngineChoice, EngineName, TfjsBackendChoice } from './engine.js';
+import { createNativeEngine, nativeStatus, nativeUpdateKernels } from './native.js';
 import { limitTensorflowThreads } from './tfjs-backend.js';
 import { createTfjsEngine } from './tfjs.js';
 
@@ -33,4 +34,12 @@ export function nativeFallbackNote(choice: EngineChoice): string | undefined {
  */
 export function prepareEngineThreads(): void {
   limitTensorflowThreads();
+}
+
+/**
+ * The update kernels that go with an engine: the addon's beside the native engine, the
+ * TypeScript reference beside tfjs (which must run where the addon was not built).
+ */
+export function updateKernelsFor(engine: EngineName): UpdateKernels {
+  return engine === 'native' ? nativeUpdateKernels() : TYPESCRIPT_KERNELS;
 }

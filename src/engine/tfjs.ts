@@ -8,8 +8,6 @@ import type * as tfjs from '@tensorflow/tfjs';
 import { EngineError } from '../errors.js';
 import { paramLayout } from '../model/layout.js';
 import { isClassLoss, validateSpec, type LossName, type ModelSpec } from '../model/spec.js';
-import { adamUpdate } from '../optim/adam.js';
-import { reduceSlots } from '../optim/reduce.js';
 import type { Engine, EngineData, TfjsBackendChoice } from './engine.js';
 import { selectTfjsBackend } from './tfjs-backend.js';
 
@@ -157,10 +155,6 @@ export async function createTfjsEngine(spec: ModelSpec, maxRows: number, backend
         out.set(h.dataSync());
       });
     },
-
-    reduceSlots,
-
-    adam: adamUpdate,
 
     dispose() {
       model.dispose();

@@ -10,7 +10,8 @@ import { Piscina } from 'piscina';
 import { WorkerError } from '../errors.js';
 import { TRAIN_WORKER } from '../paths.js';
 import { prepareEngineThreads } from '../engine/select.js';
-import { TIMING_FIELDS, type SharedBuffers } from './buffers.js';
+import { PROGRESS, TIMING, TIMING_FIELDS, type SharedBuffers } from './buffers.js';
+import { divergenceOf, type Divergence } from './collective.js';
 import { abortRun, CONTROL } from './control.js';
 import type { EngineInfo, EngineSetup, InjectedFault, RunResult, StepPlan, WorkerTask } from './tasks.js';
 
@@ -60,8 +61,8 @@ export interface RunOutcome {
   readonly rows: number;
   readonly seconds: number;
   readonly breakdown: StepBreakdown;
-  /** The 1-based step at which training diverged, with what diverged. */
-  readonly diverged?: { step: number; inGradient: boolean };
+  /** Where and in what training diverged. */
+  readonly diverged?: Divergence;
   readonly stopped: boolean;
 }
 
@@ -135,14 +136,13 @@ export class WorkerPool {
     );
     const seconds = (performance.now() - started) / 1000;
     const steps = Math.min(...(results as RunResult[]).map((r) => r.steps));
-    const divergedAt = Atomics.load(c, CONTROL.DIVERGED_AT);
     return {
       steps,
-      lossSum: b.progress[0],
-      rows: b.progress[1],
+      lossSum: b.progress[PROGRESS.LOSS_SUM],
+      rows: b.progress[PROGRESS.ROWS],
       seconds,
       breakdown: this.breakdown(steps, seconds),
-      diverged: divergedAt === 0 ? undefined : { step: divergedAt, inGradient: Atomics.load(c, CONTROL.DIVERGED_IN_GRADIENT) === 1 },
+      diverged: divergenceOf(c),
       stopped: Atomics.load(c, CONTROL.STOPPING) !== 0,
     };
   }
@@ -217,15 +217,15 @@ export class WorkerPool {
   }
 
   private breakdown(steps: number, seconds: number): StepBreakdown {
-    const perStep = (field: number): number => {
+    const perStep = (field: (typeof TIMING)[keyof typeof TIMING]): number => {
       let sum = 0;
       for (let w = 0; w < this.workers; w++) sum += this.buffers.timing[w * TIMING_FIELDS + field];
       return steps === 0 ? 0 : sum / this.workers / steps;
     };
     const step = steps === 0 ? 0 : seconds / steps;
-    const compute = perStep(0);
-    const waitSlowest = perStep(1);
-    const reduceUpdate = perStep(2);
+    const compute = perStep(TIMING.COMPUTE);
+    const waitSlowest = perStep(TIMING.WAIT_SLOWEST);
+    const reduceUpdate = perStep(TIMING.REDUCE_UPDATE);
     return { step, compute, waitSlowest, reduceUpdate, coordination: Math.max(0, step - compute - waitSlowest - reduceUpdate) };
   }
 }

@@ -15,7 +15,7 @@ import { DEFAULT_SPEC, isClassLoss, type ModelSpec } from '../model/spec.js';
 import { testAccuracy } from '../eval/accuracy.js';
 import { writePictures } from '../eval/pictures.js';
 import { learningRateAt } from '../optim/schedule.js';
-import { allocateBuffers, firstRows, type SharedBuffers } from '../parallel/buffers.js';
+import { allocateBuffers, firstRows, PROGRESS, type SharedBuffers } from '../parallel/buffers.js';
 import { combineBreakdowns, EVAL_CHUNK, WorkerPool, ZERO_BREAKDOWN, type RunOutcome } from '../parallel/pool.js';
 import type { StepPlan } from '../parallel/tasks.js';
 import { Rng, type RngState } from '../rng.js';
@@ -180,12 +180,7 @@ export async function train(opts: TrainOptions = {}): Promise<TrainResult> {
           epochSeconds: progress.epochSeconds + outcome.seconds,
           elapsedSeconds: performance.now() / 1000 - wallStart,
         };
-        if (outcome.diverged !== undefined) {
-          throw new DivergenceError(outcome.diverged.step, outcome.diverged.inGradient ? 'the gradient' : 'the loss', lastCheckpoint);
-        }
-        // An update can overflow the weights with a finite loss; the next step's loss would show it,
-        // but not before they were checkpointed (or returned, after the last step).
-        if (!b.params.every(Number.isFinite)) throw new DivergenceError(progress.step, 'a weight', lastCheckpoint);
+        if (outcome.diverged !== undefined) throw new DivergenceError(outcome.diverged.step, outcome.diverged.what, lastCheckpoint);
         if (outcome.stopped || pool.stopRequested) {
           status = 'stopped';
           break;
@@ -264,9 +259,9 @@ async function runWithProgress(
     const done = pool.stepsDone();
     if (done === 0) return;
     const seconds = (performance.now() - started) / 1000;
-    const rows = pool.buffers.progress[1];
+    const rows = pool.buffers.progress[PROGRESS.ROWS];
     const rate = rows / seconds;
-    const loss = (progress.epochLossSum + pool.buffers.progress[0]) / (progress.epochRows + rows);
+    const loss = (progress.epochLossSum + pool.buffers.progress[PROGRESS.LOSS_SUM]) / (progress.epochRows + rows);
     emit({
       type: 'progress',
       epoch: progress.epoch + 1,
