@@ -53,7 +53,7 @@ describe.each([
     expect(step).toBeGreaterThanOrEqual(7);
     expect(step).toBeLessThan(TOTAL_STEPS);
     expect(lines.filter((l) => l.type === 'checkpoint').at(-1)).toMatchObject({ step });
-    expect((await readCheckpoint(dir)).state.step).toBe(step);
+    expect((await readCheckpoint(dir)).state.run.progress.step).toBe(step);
 
     const command = new RegExp(`stopped by ${signal} at step ${step}: checkpoint written to ${dir}; continue with: corefit (.*)$`, 'm').exec(run.stderr);
     expect(command, run.stderr).not.toBeNull();
@@ -87,7 +87,7 @@ describe('a second signal', () => {
     cli.child.kill('SIGINT');
     const run = await cli.done;
     expect(run.code, run.stderr).toBe(130);
-    expect((await readCheckpoint(dir)).state.step).toBeGreaterThanOrEqual(7);
+    expect((await readCheckpoint(dir)).state.run.progress.step).toBeGreaterThanOrEqual(7);
     await resumeToEnd(dir);
     expect((await weightsOf(dir)).equals(reference.weights)).toBe(true);
   });
@@ -139,9 +139,9 @@ describe('kill -9', () => {
       if (kept instanceof Error) {
         expect(lastStep, `no checkpoint loads after one did: ${kept.message}`).toBeUndefined();
       } else {
-        expect(kept.state.step).toBeGreaterThanOrEqual(lastStep ?? 0);
-        if (kept.state.step !== lastStep) loaded++;
-        lastStep = kept.state.step;
+        expect(kept.state.run.progress.step).toBeGreaterThanOrEqual(lastStep ?? 0);
+        if (kept.state.run.progress.step !== lastStep) loaded++;
+        lastStep = kept.state.run.progress.step;
       }
       // Training ran to its end between kills: check that chain, and start another.
       if (lastStep === TOTAL_STEPS) {

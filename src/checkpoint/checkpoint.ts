@@ -24,7 +24,8 @@ import { writeProblem } from '../output-dir.js';
 import { decodeState, encodeState, float32From, sha256, type TrainingState } from './state.js';
 
 export { assertSameArchitecture } from './architecture.js';
-export type { JsonObject, TrainingState } from './state.js';
+export type { TrainingState } from './state.js';
+export type { EpochRecord, RunConfig, RunProgress, RunState } from './run-state.js';
 
 export interface Checkpoint {
   readonly spec: ModelSpec;

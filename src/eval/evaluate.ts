@@ -14,7 +14,7 @@ import { allocateBuffers, firstRows } from '../parallel/buffers.js';
 import { defaultWorkerCount, EVAL_CHUNK, WorkerPool } from '../parallel/pool.js';
 import { UsageError } from '../errors.js';
 import { assertWritableDirectory } from '../output-dir.js';
-import type { LossPoint, PicturesWritten } from '../report/training-pictures.js';
+import type { PicturesWritten } from '../report/training-pictures.js';
 import { writePictures } from './pictures.js';
 
 export interface EvaluateOptions {
@@ -63,9 +63,7 @@ export async function evaluate(checkpointDir: string, opts: EvaluateOptions = {}
     const accuracy = isClassLoss(spec.loss) ? await testAccuracy(pool, spec, test) : undefined;
     let images: PicturesWritten | undefined;
     if (opts.images !== undefined) {
-      // The trainer stores its epoch events as the history.
-      const history = checkpoint.state.history as readonly LossPoint[];
-      images = await writePictures(opts.images, pool, { spec, test, history, imageShape: data.imageShape });
+      images = await writePictures(opts.images, pool, { spec, test, history: checkpoint.state.run.progress.history, imageShape: data.imageShape });
     }
     return {
       spec, test_loss: testLoss, bce_floor: floor, excess: floor === null ? null : testLoss - floor, test_accuracy: accuracy,

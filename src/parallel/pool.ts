@@ -57,6 +57,7 @@ export function combineBreakdowns(a: StepBreakdown, aSteps: number, b: StepBreak
 
 export interface RunOutcome {
   readonly steps: number;
+  /** Σ loss and rows of the epoch's steps so far, those before the run included. */
   readonly lossSum: number;
   readonly rows: number;
   readonly seconds: number;
@@ -120,14 +121,19 @@ export class WorkerPool {
     return Atomics.load(this.buffers.control, CONTROL.STEPS_DONE);
   }
 
-  /** Runs steps [stepBegin, stepEnd) of the current epoch on every worker. */
-  async run(plan: StepPlan, stepsBefore: number, stepBegin: number, stepEnd: number): Promise<RunOutcome> {
+  /**
+   * Runs steps [stepBegin, stepEnd) of the current epoch on every worker. `before` is the
+   * Σ loss and rows of the epoch's steps before these: the steps add on to it one by one,
+   * so that the epoch's sum is the same however its steps are split into runs.
+   */
+  async run(plan: StepPlan, stepsBefore: number, stepBegin: number, stepEnd: number, before = { lossSum: 0, rows: 0 }): Promise<RunOutcome> {
     const b = this.buffers;
     const c = b.control;
     Atomics.store(c, CONTROL.STEPS_DONE, 0);
     Atomics.store(c, CONTROL.STOPPING, 0);
     Atomics.store(c, CONTROL.BARRIER_COUNT, 0);
-    b.progress.fill(0);
+    b.progress[PROGRESS.LOSS_SUM] = before.lossSum;
+    b.progress[PROGRESS.ROWS] = before.rows;
     b.timing.fill(0);
     const started = performance.now();
     const results = await this.all(

@@ -4,14 +4,17 @@
  * continues exactly; what does not (workers, engine, output) may change on resume.
  */
 import { resolve } from 'node:path';
+import type { RunConfig } from '../checkpoint/run-state.js';
 import type { Dataset } from '../data/dataset.js';
 import { UsageError } from '../errors.js';
 import type { EngineChoice, TfjsBackendChoice } from '../engine/engine.js';
 import type { ModelSpec } from '../model/spec.js';
 import { defaultWorkerCount } from '../parallel/pool.js';
 import type { InjectedFault } from '../parallel/tasks.js';
-import { scaledLr, type LrDecay, type LrScaling, type LrSchedule } from '../optim/schedule.js';
+import { scaledLr, type LrDecay, type LrScaling } from '../optim/schedule.js';
 import type { TrainEvent } from './events.js';
+
+export type { RunConfig };
 
 export interface TrainOptions {
   /** The model; the seed question's corrected autoencoder by default. */
@@ -63,22 +66,6 @@ export interface TrainOptions {
   readonly signal?: AbortSignal;
   /** Tests only: make a worker fail. */
   readonly fault?: InjectedFault;
-}
-
-/** Everything that decides the numbers a run produces, stored in checkpoints. */
-export interface RunConfig {
-  readonly seed: number;
-  readonly batchSize: number;
-  readonly shards: number;
-  readonly accumulate: number;
-  readonly clipNorm: number;
-  readonly trainRows: number;
-  readonly testRows: number;
-  readonly lrScaling: LrScaling;
-  readonly baseBatchSize: number;
-  readonly warmupEpochs: number;
-  readonly lrStepEpochs: number;
-  readonly schedule: LrSchedule;
 }
 
 function wholeNumber(name: string, value: number | undefined, fallback: number, min: number): number {
