@@ -5,7 +5,7 @@
  * progress started from. `runStateFromJson` is its one validated reader, `runStateToJson`
  * its one writer.
  */
-import type { LrDecay, LrScaling, LrSchedule } from '../optim/schedule.js';
+import { LR_DECAYS, LR_SCALINGS, type LrScaling, type LrSchedule } from '../optim/schedule.js';
 import type { StepBreakdown } from '../parallel/pool.js';
 import type { RngState } from '../rng.js';
 
@@ -136,9 +136,6 @@ class Fields {
     return Array.isArray(v) ? v : this.fail(key, 'an array');
   }
 }
-
-const LR_SCALINGS: readonly LrScaling[] = ['none', 'linear', 'sqrt'];
-const LR_DECAYS: readonly LrDecay[] = ['constant', 'cosine', 'step'];
 
 function scheduleFrom(f: Fields): LrSchedule {
   return {

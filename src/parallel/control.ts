@@ -51,6 +51,11 @@ const SPIN_MS = 0.2;
  * training from ~71,000 to ~45,000 samples/s, so oversubscribed barriers sleep at once.
  */
 const CORES = availableParallelism();
+
+/** One worker per core: parallelism is across workers, each single-threaded. */
+export function defaultWorkerCount(): number {
+  return CORES;
+}
 /** Sleeps are bounded so that an abort is noticed even if no one notifies. */
 const WAIT_SLICE_MS = 50;
 

