@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /** The `corefit` command: train, eval, bench, lint. */
 import { Command, CommanderError } from 'commander';
-import { EXIT_CODES } from './errors.js';
+import { EXIT_CODES, INTERRUPTED } from './errors.js';
 import { reportError, type Runner } from './cli/run.js';
 import { trainCommand } from './cli/commands/train.js';
 import { evalCommand } from './cli/commands/eval.js';
@@ -15,11 +15,11 @@ Exit codes:
   2    lint found errors (train refuses such a model; --no-lint skips the check)
   ${EXIT_CODES.USAGE}   bad command-line usage (unknown flag, bad value)
   ${EXIT_CODES.DATA}   bad input: data files or model spec
-  ${EXIT_CODES.CHECKPOINT}   checkpoint missing, corrupt, of another architecture, or not writable
-  ${EXIT_CODES.WORKER}   a worker or engine failed (the last checkpoint is intact)
-  ${EXIT_CODES.DIVERGED}   training diverged: loss or gradient not finite (the last good checkpoint is kept)
-  130  stopped by SIGINT (a checkpoint was written with --out)
-  143  stopped by SIGTERM (a checkpoint was written with --out)`;
+  ${EXIT_CODES.CHECKPOINT}   checkpoint missing, corrupt, of another architecture, or not writable; pictures not writable
+  ${EXIT_CODES.WORKER}   a worker, the engine or a part of the installation failed (the last checkpoint is intact)
+  ${EXIT_CODES.DIVERGED}   training diverged: loss, gradient or a weight not finite (the last good checkpoint is kept)
+  ${INTERRUPTED.SIGINT}  stopped by SIGINT (a checkpoint was written with --out)
+  ${INTERRUPTED.SIGTERM}  stopped by SIGTERM (a checkpoint was written with --out)`;
 
 /** Runs a command body and exits with its code; errors are explained, not thrown. */
 const run: Runner = async (action, json, debug) => {

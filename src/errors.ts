@@ -2,16 +2,7 @@
  * Every failure corefit can explain is a CorefitError: a message saying what went
  * wrong, a hint saying what to do next, and the exit code the CLI uses for it.
  */
-export type ErrorCode =
-  | 'USAGE'
-  | 'DATA'
-  | 'SPEC'
-  | 'LINT'
-  | 'ENGINE'
-  | 'CHECKPOINT'
-  | 'WORKER'
-  | 'DIVERGED'
-  | 'INTERRUPTED';
+export type ErrorCode = 'USAGE' | 'DATA' | 'SPEC' | 'LINT' | 'ENGINE' | 'INSTALL' | 'CHECKPOINT' | 'OUTPUT' | 'WORKER' | 'DIVERGED';
 
 /** Exit codes, documented in `corefit --help` and the README. */
 export const EXIT_CODES: Readonly<Record<ErrorCode, number>> = {
@@ -20,11 +11,15 @@ export const EXIT_CODES: Readonly<Record<ErrorCode, number>> = {
   SPEC: 65,
   LINT: 2,
   CHECKPOINT: 66,
+  OUTPUT: 66,
   ENGINE: 70,
+  INSTALL: 70,
   WORKER: 70,
   DIVERGED: 75,
-  INTERRUPTED: 130,
 };
+
+/** The exit code of a run stopped by a signal: 128 + the signal's number, as shells report it. */
+export const INTERRUPTED: Readonly<Record<'SIGINT' | 'SIGTERM', number>> = { SIGINT: 130, SIGTERM: 143 };
 
 export class CorefitError extends Error {
   readonly code: ErrorCode;
@@ -69,6 +64,20 @@ export class SpecError extends CorefitError {
 export class EngineError extends CorefitError {
   constructor(message: string, hint?: string, options?: { cause?: unknown }) {
     super('ENGINE', message, hint, options);
+  }
+}
+
+/** A part of corefit's installation that is missing or unusable (the chart font). */
+export class InstallError extends CorefitError {
+  constructor(message: string, hint?: string, options?: { cause?: unknown }) {
+    super('INSTALL', message, hint, options);
+  }
+}
+
+/** Output files (pictures, reports) that could not be written: disk full, permissions. */
+export class OutputError extends CorefitError {
+  constructor(message: string, hint?: string, options?: { cause?: unknown }) {
+    super('OUTPUT', message, hint, options);
   }
 }
 

@@ -2,27 +2,7 @@
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UsageError } from './errors.js';
-
-/** What an I/O error of a write means for the user, in words. */
-export function writeProblem(error: unknown): string {
-  switch ((error as NodeJS.ErrnoException).code) {
-    case 'ENOTDIR':
-      return 'a part of the path is a file, not a folder';
-    case 'EEXIST':
-    case 'EISDIR':
-      return 'a file or folder of that name is in the way';
-    case 'EACCES':
-    case 'EPERM':
-      return 'permission denied';
-    case 'EROFS':
-      return 'the file system is read-only';
-    case 'ENOSPC':
-    case 'EDQUOT':
-      return 'no space left on the device';
-    default:
-      return (error as Error).message;
-  }
-}
+import { writeProblem } from './io-problem.js';
 
 /**
  * Creates `dir` if needed and writes and removes a probe file in it, so that a folder

@@ -156,7 +156,7 @@ const CASES: Record<string, Case> = {
 
   // train: model specs
   'train: --model that does not exist': { args: () => ['train', '--model', '/no/such/model.json'], code: SPEC, says: () => '/no/such/model.json does not exist' },
-  'train: --model that is a folder': { args: () => ['train', '--model', p('emptyDir')], code: SPEC, says: () => `${p('emptyDir')} is a directory` },
+  'train: --model that is a folder': { args: () => ['train', '--model', p('emptyDir')], code: SPEC, says: () => `${p('emptyDir')} is a folder, not a file` },
   'train: --model that is not JSON': { args: () => ['train', '--model', p('notJson')], code: SPEC, says: () => `${p('notJson')} is not valid JSON` },
   'train: --model with negative units': { args: () => ['train', '--model', p('badSpec')], code: SPEC, says: () => /units/ },
   'train: --model with an unknown activation': { args: () => ['train', '--model', p('badActivation')], code: SPEC, says: () => /swish/ },

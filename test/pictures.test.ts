@@ -202,7 +202,7 @@ describe('pictures that do not apply', () => {
 
       const blocked = join(out, 'latent.png', 'sub');
       await expect(writePictures(blocked, pool, { spec: DEFAULT_SPEC, test, history: [], imageShape: [28, 28] }))
-        .rejects.toMatchObject({ name: 'UsageError', message: expect.stringContaining(`cannot write pictures into ${blocked}: ENOTDIR`) });
+        .rejects.toMatchObject({ name: 'OutputError', exitCode: 66, message: `cannot write pictures into ${blocked}: a part of the path is a file, not a folder` });
     } finally {
       await pool.close();
     }

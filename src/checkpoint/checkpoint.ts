@@ -20,7 +20,7 @@ import { paramLayout } from '../model/layout.js';
 import { parseSpec, validateSpec, type ModelSpec } from '../model/spec.js';
 import { renameDurably, syncDirectory, writeFileDurably } from './durable-files.js';
 import { manifestProblem, modelJson, WEIGHTS_FILE } from './model-json.js';
-import { writeProblem } from '../output-dir.js';
+import { errnoCode, writeProblem } from '../io-problem.js';
 import { decodeState, encodeState, float32From, sha256, type TrainingState } from './state.js';
 
 export { assertSameArchitecture } from './architecture.js';
@@ -67,7 +67,7 @@ async function readIfPresent(path: string): Promise<Buffer | undefined> {
   try {
     return await readFile(path);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    if (errnoCode(error) === 'ENOENT') return undefined;
     throw error;
   }
 }
@@ -227,7 +227,7 @@ async function settle(dir: string, kept: Loaded | undefined): Promise<void> {
 
 /** I/O errors (disk full, permissions) are the user's to fix; anything else is a bug and goes up as it is. */
 function writeFailure(dir: string, error: unknown): unknown {
-  if (typeof (error as NodeJS.ErrnoException).code !== 'string') return error;
+  if (errnoCode(error) === undefined) return error;
   return new CheckpointError(
     `cannot write checkpoint ${dir}: ${writeProblem(error)}`,
     'Free space or fix the permissions of that folder; the checkpoint written there before, if any, is intact.',

@@ -1,6 +1,7 @@
 /** Reads a model spec or a tfjs/Keras model.json from disk, with errors that name the file. */
 import { readFile } from 'node:fs/promises';
 import { SpecError } from '../errors.js';
+import { readProblem } from '../io-problem.js';
 import { parseSpec, type ModelSpec } from './spec.js';
 
 export async function readSpecFile(file: string): Promise<ModelSpec> {
@@ -8,9 +9,7 @@ export async function readSpecFile(file: string): Promise<ModelSpec> {
   try {
     text = await readFile(file, 'utf8');
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    const problem = code === 'ENOENT' ? 'does not exist' : code === 'EACCES' ? 'is not readable' : code === 'EISDIR' ? 'is a directory' : `cannot be read (${code ?? String(err)})`;
-    throw new SpecError(`${file} ${problem}`, 'Pass --model a model spec JSON (see examples/) or a tfjs/Keras model.json.');
+    throw new SpecError(`${file} ${readProblem(err)}`, 'Pass --model a model spec JSON (see examples/) or a tfjs/Keras model.json.');
   }
   let json: unknown;
   try {

@@ -5,7 +5,7 @@
  * it lays text out for the font resvg really draws.
  */
 import { readFileSync } from 'node:fs';
-import { DataError } from '../errors.js';
+import { InstallError } from '../errors.js';
 
 export interface FontMetrics {
   /** Width in pixels of `text` set in this font at `sizePx` (no kerning). */
@@ -15,7 +15,7 @@ export interface FontMetrics {
 export function readFontMetrics(file: string): FontMetrics {
   const buf = readFileSync(file);
   const fail = (problem: string): never => {
-    throw new DataError(file, `not a TrueType font this reader understands: ${problem}`);
+    throw new InstallError(`${file}: not a TrueType font this reader understands: ${problem}`, 'Reinstall corefit, or install DejaVu fonts (Debian: apt-get install fonts-dejavu-core).');
   };
   const tables = new Map<string, number>();
   if (buf.length < 12) fail('too short');

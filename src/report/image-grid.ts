@@ -12,7 +12,6 @@
  * digitGridLayout() computes these numbers; tests use it to find each tile.
  */
 import { PNG } from 'pngjs';
-import { UsageError } from '../errors.js';
 
 export const GAP = 2;
 /** Extra space between the two blocks, so originals and reconstructions read as two groups. */
@@ -45,7 +44,7 @@ export interface DigitGridLayout {
 export function digitGridLayout(count: number, options: DigitGridOptions = {}): DigitGridLayout {
   const { width = 28, height = 28, scale = 2, maxColumns = 10 } = options;
   for (const [name, v] of Object.entries({ count, width, height, scale, maxColumns })) {
-    if (!Number.isInteger(v) || v <= 0) throw new UsageError(`digit grid: ${name} must be a positive whole number, got ${v}`);
+    if (!Number.isInteger(v) || v <= 0) throw new RangeError(`digit grid: ${name} must be a positive whole number, got ${v}`);
   }
   const columns = Math.min(count, maxColumns);
   const blockRows = Math.ceil(count / columns);
@@ -84,7 +83,7 @@ export function digitGridPng(
   const pixels = (layout.tileWidth / layout.scale) * (layout.tileHeight / layout.scale);
   for (const [name, a] of [['originals', originals], ['reconstructions', reconstructions]] as const) {
     if (a.length < count * pixels) {
-      throw new UsageError(`digit grid: ${name} holds ${a.length} values, ${count} images need ${count * pixels}`);
+      throw new RangeError(`digit grid: ${name} holds ${a.length} values, ${count} images need ${count * pixels}`);
     }
   }
   const png = new PNG({ width: layout.imageWidth, height: layout.imageHeight, colorType: 0 });

@@ -6,7 +6,6 @@
  * directions even when their variances are close. Deterministic: same input, same
  * output, and each direction's sign is fixed (its largest-magnitude entry positive).
  */
-import { UsageError } from '../errors.js';
 import { Rng } from '../rng.js';
 
 export interface Pca2 {
@@ -26,7 +25,7 @@ const START_SEED = 0x5ca1ab1e;
 
 export function pca2(rows: Float32Array, n: number, d: number): Pca2 {
   if (!Number.isInteger(n) || n < 1 || !Number.isInteger(d) || d < 2 || rows.length !== n * d) {
-    throw new UsageError(`pca2: need n ≥ 1 rows of d ≥ 2 values in ${rows.length} values, got n = ${n}, d = ${d}`);
+    throw new RangeError(`pca2: need n ≥ 1 rows of d ≥ 2 values in ${rows.length} values, got n = ${n}, d = ${d}`);
   }
   const mean = new Float64Array(d);
   for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) mean[j] += rows[i * d + j];

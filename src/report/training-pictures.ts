@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import { renderLineChartPng, renderScatterChartPng, type LineSeries } from './chart.js';
 import { digitGridPng } from './image-grid.js';
 import { pca2 } from './pca.js';
-import { UsageError } from '../errors.js';
+import { OutputError } from '../errors.js';
+import { errnoCode, writeProblem } from '../io-problem.js';
 import { renameDurably, writeFileDurably } from '../checkpoint/durable-files.js';
 import type { ModelSpec } from '../model/spec.js';
 import type { SharedSplit } from '../parallel/buffers.js';
@@ -101,7 +102,8 @@ export async function writeTrainingPictures(dir: string, inputs: PictureInputs):
       written.push(path);
     }
   } catch (error) {
-    throw new UsageError(`cannot write pictures into ${dir}: ${(error as Error).message}`, 'Give a directory that can be created and written to.');
+    if (errnoCode(error) === undefined) throw error;
+    throw new OutputError(`cannot write pictures into ${dir}: ${writeProblem(error)}`, 'Free space or fix the permissions of that folder, or give another one.', { cause: error });
   }
   return { written, skipped };
 }

@@ -6,6 +6,7 @@ import type { TrainOptions } from '../../train/options.js';
 import type { EpochEvent, TrainEvent } from '../../train/events.js';
 import { makeOutput, fixed, thousands, type Output } from '../../output.js';
 import type { Runner } from '../run.js';
+import { INTERRUPTED } from '../../errors.js';
 import { ProgressBar } from '../progress-bar.js';
 import { faultFromEnvironment } from '../../parallel/fault.js';
 import { resumeCommand } from '../resume-command.js';
@@ -103,9 +104,9 @@ export function trainCommand(run: Runner): Command {
         const dataset = await lintedDataset(flags, spec, out);
         const bar = new ProgressBar(!flags.json && process.stderr.isTTY === true);
         const controller = new AbortController();
-        let signal: NodeJS.Signals | undefined;
-        const onSignal = (s: NodeJS.Signals): void => {
-          if (signal !== undefined) process.exit(s === 'SIGINT' ? 130 : 143);
+        let signal: keyof typeof INTERRUPTED | undefined;
+        const onSignal = (s: keyof typeof INTERRUPTED): void => {
+          if (signal !== undefined) process.exit(INTERRUPTED[s]);
           signal = s;
           bar.stop();
           out.warn(`corefit: ${s}: finishing the current step${flags.out === undefined ? '' : ' and writing a checkpoint'} (press again to quit at once)`);
@@ -144,7 +145,7 @@ export function trainCommand(run: Runner): Command {
               ? 'nothing was saved (no --out was given)'
               : `checkpoint written to ${flags.out}; continue with: ${resumeCommand(flags, flags.out)}`;
             out.warn(`corefit: stopped by ${signal ?? 'request'} at step ${result.progress.step}: ${how}`);
-            return signal === 'SIGTERM' ? 143 : 130;
+            return INTERRUPTED[signal ?? 'SIGINT'];
           }
           out.say(`done: ${result.progress.epoch} epochs in ${seconds.toFixed(1)} s${flags.out === undefined ? '' : `, checkpoint in ${flags.out}`}`);
           return 0;
