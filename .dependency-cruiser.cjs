@@ -55,7 +55,7 @@ module.exports = {
       name: 'sources-do-not-import-tests-or-scripts',
       severity: 'error',
       from: { path: '^(src|workers)/' },
-      to: { path: '^(test|scripts|bench)/' },
+      to: { path: '^(test|scripts)/' },
     },
   ],
   options: {

@@ -1,7 +1,7 @@
 /**
  * One worker's training step on the seed model, side by side in one run, at per-worker
  * batch 25, 50, 100 and 500: the native engine, the tfjs engine, PyTorch with one thread
- * (bench/peer/pytorch.py, where /usr/bin/python3 has torch) and, as the practical
+ * (scripts/peer/pytorch.py, where /usr/bin/python3 has torch) and, as the practical
  * ceiling, plain single-threaded sgemm of the layers' GEMMs (src/bench/ceiling.ts).
  *
  *   npm run bench:engine [-- --seconds 2 --tfjs-backend wasm --no-pytorch]
@@ -14,9 +14,9 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { sgemmStepSeconds } from '../src/bench/ceiling.js';
+import { PYTORCH_PEER_SCRIPT } from '../src/bench/pytorch-runner.js';
 import { loadDataset, defaultDataDir, type Split } from '../src/data/dataset.js';
 import type { Engine, TfjsBackendChoice } from '../src/engine/engine.js';
 import { createNativeEngine, nativeAddon } from '../src/engine/native.js';
@@ -26,14 +26,12 @@ import { glorotUniformInit } from '../src/model/init.js';
 import { paramLayout, trainFlopsPerSample } from '../src/model/layout.js';
 import { adamScalars } from '../src/optim/adam.js';
 import { DEFAULT_SPEC, type ModelSpec } from '../src/model/spec.js';
-import { PACKAGE_ROOT } from '../src/paths.js';
 import { Rng } from '../src/rng.js';
 
 const BATCHES = [25, 50, 100, 500];
 const ROUNDS = 3;
 const TFJS_BACKENDS: readonly string[] = ['auto', 'tensorflow', 'wasm', 'cpu'] satisfies readonly TfjsBackendChoice[];
 const PYTHON = '/usr/bin/python3';
-const PYTORCH_SCRIPT = join(PACKAGE_ROOT, 'bench', 'peer', 'pytorch.py');
 
 interface Row {
   readonly batch: number;
@@ -74,13 +72,13 @@ function engineSamplesPerSec(engine: Engine, train: Split, batch: number, second
   return batch * stepsPerSecond(step, seconds, minSteps);
 }
 
-/** PyTorch 1 thread through bench/peer/pytorch.py, or why it could not run. */
+/** PyTorch 1 thread through scripts/peer/pytorch.py, or why it could not run. */
 function pytorchRow(batch: number, seconds: number): Row {
   const what = 'pytorch, 1 thread';
-  if (!existsSync(PYTHON) || !existsSync(PYTORCH_SCRIPT)) return { batch, what, note: `needs ${PYTHON} and ${PYTORCH_SCRIPT}` };
+  if (!existsSync(PYTHON) || !existsSync(PYTORCH_PEER_SCRIPT)) return { batch, what, note: `needs ${PYTHON} and ${PYTORCH_PEER_SCRIPT}` };
   // About 20,000 samples/s on this kind of machine: aim at `seconds` of timed steps.
   const steps = String(Math.max(20, Math.round((20_000 * seconds) / batch)));
-  const run = spawnSync(PYTHON, [PYTORCH_SCRIPT, '--data', defaultDataDir(), 'throughput', '--threads', '1', '--batch', String(batch), '--steps', steps], {
+  const run = spawnSync(PYTHON, [PYTORCH_PEER_SCRIPT, '--data', defaultDataDir(), 'throughput', '--threads', '1', '--batch', String(batch), '--steps', steps], {
     encoding: 'utf8',
   });
   const line = run.stdout?.split('\n').find((l) => l.startsWith('{'));

@@ -4,7 +4,7 @@
  * block, then its adam over each chunk. The slower block sets the pace of the step: the
  * other worker waits for it at the barrier.
  *
- *   npm run build && node dist/bench/reduce-adam.js [--steps 1500] [--rounds 300]
+ *   npm run build && node dist/scripts/reduce-adam.js [--steps 1500] [--rounds 300]
  *
  * The cost depends on the training state, so the model is first trained for --steps steps
  * of batch 100: from about step 800 on, m of weights whose gradient stays 0 (pixels that

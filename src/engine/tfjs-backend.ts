@@ -23,7 +23,7 @@ export interface TfjsBackend {
 /**
  * libtensorflow reads these when it creates its thread pools. One intra-op thread per
  * worker, and a pool per worker instead of one shared pool, keep the parallelism across
- * workers as DESIGN.md asks.
+ * workers (ARCHITECTURE.md, "Data flow of one step").
  */
 const TENSORFLOW_THREAD_LIMITS: Readonly<Record<string, string>> = {
   TF_NUM_INTRAOP_THREADS: '1',
