@@ -25,7 +25,7 @@ import { createTfjsEngine } from '../src/engine/tfjs.js';
 import { glorotUniformInit } from '../src/model/init.js';
 import { paramLayout, trainFlopsPerSample } from '../src/model/layout.js';
 import { adamScalars } from '../src/optim/adam.js';
-import { DEFAULT_SPEC, type ModelSpec } from '../src/model/spec.js';
+import { DEFAULT_SPEC } from '../src/model/spec.js';
 import { Rng } from '../src/rng.js';
 
 const BATCHES = [25, 50, 100, 500];

@@ -54,7 +54,7 @@ function unpack(bytes: Uint8Array): unknown {
   try {
     return packr.unpack(bytes);
   } catch (error) {
-    throw new Error(`it is not valid msgpack (${(error as Error).message})`);
+    throw new Error(`it is not valid msgpack (${(error as Error).message})`, { cause: error });
   }
 }
 

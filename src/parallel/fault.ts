@@ -15,7 +15,7 @@ export function injectFault(task: RunTask, t: number): void {
   if (fault === undefined || fault.rank !== task.rank || fault.step !== t) return;
   switch (fault.kind) {
     case 'exit':
-      process.exit(3);
+      return process.exit(3);
     case 'oom': {
       // Live arrays until V8 reaches the thread's heap limit (WORKER_HEAP_MB) and ends the thread.
       const hoard: number[][] = [];
