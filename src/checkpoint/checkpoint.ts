@@ -235,8 +235,16 @@ function writeFailure(dir: string, error: unknown): unknown {
   );
 }
 
+export interface WriteOptions {
+  /**
+   * For crash tests only: called after each of the write's 7 file operations (3 writes,
+   * the directory's flush, 3 renames) with the count done so far.
+   */
+  readonly afterOperation?: (operationsDone: number) => void;
+}
+
 /** Writes `checkpoint` into `dir` (created if needed) so that a crash at any moment leaves a loadable checkpoint. */
-export async function writeCheckpoint(dir: string, checkpoint: Checkpoint): Promise<void> {
+export async function writeCheckpoint(dir: string, checkpoint: Checkpoint, opts: WriteOptions = {}): Promise<void> {
   const { spec, params, state } = checkpoint;
   const size = paramLayout(validateSpec(spec)).size;
   for (const [name, array] of [['params', params], ['m', state.m], ['v', state.v]] as const) {
@@ -257,9 +265,14 @@ export async function writeCheckpoint(dir: string, checkpoint: Checkpoint): Prom
     // New directories exist only once their parents' entries are on disk too.
     if (created !== undefined) for (let d = resolve(dir); d !== dirname(resolve(created)); d = dirname(d)) await syncDirectory(dirname(d));
     await settle(dir, await choose(dir).catch(() => undefined));
-    for (const name of FILES) await writeFileDurably(join(dir, pending(name)), contents[name]);
-    await syncDirectory(dir);
-    for (const name of FILES) await renameDurably(dir, join(dir, pending(name)), join(dir, name));
+    let done = 0;
+    const operation = async (op: Promise<void>): Promise<void> => {
+      await op;
+      opts.afterOperation?.(++done);
+    };
+    for (const name of FILES) await operation(writeFileDurably(join(dir, pending(name)), contents[name]));
+    await operation(syncDirectory(dir));
+    for (const name of FILES) await operation(renameDurably(dir, join(dir, pending(name)), join(dir, name)));
   } catch (error) {
     throw writeFailure(dir, error);
   }

@@ -12,6 +12,7 @@ import { writePictures } from '../eval/pictures.js';
 import { isClassLoss, type ModelSpec } from '../model/spec.js';
 import { learningRateAt } from '../optim/schedule.js';
 import { PROGRESS } from '../parallel/buffers.js';
+import { crashInWrite } from '../parallel/fault.js';
 import { combineBreakdowns, EVAL_CHUNK, WorkerPool, ZERO_BREAKDOWN, type RunOutcome, type StepBreakdown } from '../parallel/pool.js';
 import type { EngineInfo, StepPlan } from '../parallel/tasks.js';
 import { Rng, type RngState } from '../rng.js';
@@ -117,7 +118,8 @@ async function checkpoint(run: Run, state: RunState): Promise<void> {
   const { out } = run.opts;
   if (out === undefined) return;
   const b = run.buffers;
-  await writeCheckpoint(out, { spec: run.spec, params: b.params, state: { m: b.m, v: b.v, run: state } });
+  const afterOperation = crashInWrite(run.opts.fault, state.progress.step);
+  await writeCheckpoint(out, { spec: run.spec, params: b.params, state: { m: b.m, v: b.v, run: state } }, { afterOperation });
   run.lastCheckpoint = { dir: out, step: state.progress.step };
   run.emit({ type: 'checkpoint', dir: out, epoch: state.progress.epoch, step: state.progress.step });
 }
