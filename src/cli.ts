@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 /** The `corefit` command: train, eval, bench, lint. */
 import { Command, CommanderError } from 'commander';
-import { EXIT_CODES } from './errors.js';
-import { reportError, type Runner } from './cli/output.js';
+import { EXIT_CODES, INTERRUPTED } from './errors.js';
+import { reportError, type Runner } from './cli/run.js';
 import { trainCommand } from './cli/commands/train.js';
 import { evalCommand } from './cli/commands/eval.js';
 import { benchCommand } from './cli/commands/bench.js';
@@ -17,10 +17,10 @@ Exit codes:
   ${EXIT_CODES.DATA}   bad input: data files or model spec
   ${EXIT_CODES.CHECKPOINT}   checkpoint missing, corrupt, of another architecture, or not writable; pictures or a report not writable
   ${EXIT_CODES.MEMORY}   the model needs more memory than is available
-  ${EXIT_CODES.WORKER}   a worker or engine failed (the last checkpoint is intact)
-  ${EXIT_CODES.DIVERGED}   training diverged: loss or gradient not finite (the last good checkpoint is kept)
-  130  stopped by SIGINT (a checkpoint was written with --out)
-  143  stopped by SIGTERM (a checkpoint was written with --out)`;
+  ${EXIT_CODES.WORKER}   a worker, the engine or a part of the installation failed (the last checkpoint is intact)
+  ${EXIT_CODES.DIVERGED}   training diverged: loss, gradient or a weight not finite (the last good checkpoint is kept)
+  ${INTERRUPTED.SIGINT}  stopped by SIGINT (a checkpoint was written with --out)
+  ${INTERRUPTED.SIGTERM}  stopped by SIGTERM (a checkpoint was written with --out)`;
 
 /** Runs a command body and exits with its code; errors are explained, not thrown. */
 const run: Runner = async (action, json, debug) => {

@@ -2,18 +2,7 @@
  * Every failure corefit can explain is a CorefitError: a message saying what went
  * wrong, a hint saying what to do next, and the exit code the CLI uses for it.
  */
-export type ErrorCode =
-  | 'USAGE'
-  | 'DATA'
-  | 'SPEC'
-  | 'LINT'
-  | 'ENGINE'
-  | 'CHECKPOINT'
-  | 'WRITE'
-  | 'MEMORY'
-  | 'WORKER'
-  | 'DIVERGED'
-  | 'INTERRUPTED';
+export type ErrorCode = 'USAGE' | 'DATA' | 'SPEC' | 'LINT' | 'ENGINE' | 'INSTALL' | 'CHECKPOINT' | 'OUTPUT' | 'MEMORY' | 'WORKER' | 'DIVERGED';
 
 /** Exit codes, documented in `corefit --help` and the README. */
 export const EXIT_CODES: Readonly<Record<ErrorCode, number>> = {
@@ -22,13 +11,16 @@ export const EXIT_CODES: Readonly<Record<ErrorCode, number>> = {
   SPEC: 65,
   LINT: 2,
   CHECKPOINT: 66,
-  WRITE: 66,
+  OUTPUT: 66,
   MEMORY: 69,
   ENGINE: 70,
+  INSTALL: 70,
   WORKER: 70,
   DIVERGED: 75,
-  INTERRUPTED: 130,
 };
+
+/** The exit code of a run stopped by a signal: 128 + the signal's number, as shells report it. */
+export const INTERRUPTED: Readonly<Record<'SIGINT' | 'SIGTERM', number>> = { SIGINT: 130, SIGTERM: 143 };
 
 export class CorefitError extends Error {
   readonly code: ErrorCode;
@@ -76,17 +68,24 @@ export class EngineError extends CorefitError {
   }
 }
 
+/** A part of corefit's installation that is missing or unusable (the chart font). */
+export class InstallError extends CorefitError {
+  constructor(message: string, hint?: string, options?: { cause?: unknown }) {
+    super('INSTALL', message, hint, options);
+  }
+}
+
+/** Output files (pictures, reports) that could not be written: disk full, permissions. */
+export class OutputError extends CorefitError {
+  constructor(message: string, hint?: string, options?: { cause?: unknown }) {
+    super('OUTPUT', message, hint, options);
+  }
+}
+
 /** A checkpoint directory that is missing, corrupt, or does not fit the run. */
 export class CheckpointError extends CorefitError {
   constructor(message: string, hint?: string, options?: { cause?: unknown }) {
     super('CHECKPOINT', message, hint, options);
-  }
-}
-
-/** Output (pictures, reports) that could not be written after the work was done. */
-export class WriteError extends CorefitError {
-  constructor(message: string, hint: string, options?: { cause?: unknown }) {
-    super('WRITE', message, hint, options);
   }
 }
 
@@ -114,14 +113,16 @@ export class WorkerError extends CorefitError {
   }
 }
 
-/** A loss or gradient that became NaN or infinite. */
+const DIVERGED_WORDS = { loss: 'the loss', gradient: 'the gradient', weight: 'a weight' } as const;
+
+/** A loss, gradient or weight that became NaN or infinite. */
 export class DivergenceError extends CorefitError {
   readonly step: number;
   /** `kept`: the last checkpoint written (or resumed from) before the divergence, if any. */
-  constructor(step: number, what: string, kept?: { dir: string; step: number }) {
+  constructor(step: number, what: keyof typeof DIVERGED_WORDS, kept?: { dir: string; step: number }) {
     super(
       'DIVERGED',
-      `training diverged at step ${step}: ${what} is not finite`,
+      `training diverged at step ${step}: ${DIVERGED_WORDS[what]} is not finite`,
       // A resumed run keeps the checkpoint's lr and clipping, so the fix is a new run.
       'Lower --lr, add --warmup-epochs, or set --clip-norm, in a new run; ' +
         (kept === undefined ? 'no checkpoint was written before it.' : `the last good checkpoint (step ${kept.step}) is kept in ${kept.dir}.`),

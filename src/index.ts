@@ -6,7 +6,7 @@ export type { TrainEvent, StartEvent, ProgressEvent, EpochEvent, CheckpointEvent
 export { evaluate } from './eval/evaluate.js';
 export type { EvaluateOptions, Evaluation } from './eval/evaluate.js';
 export { readCheckpoint as loadCheckpoint, writeCheckpoint } from './checkpoint/checkpoint.js';
-export type { Checkpoint, ReadOptions as LoadCheckpointOptions, TrainingState } from './checkpoint/checkpoint.js';
+export type { Checkpoint, ReadOptions as LoadCheckpointOptions, TrainingState, RunState, RunProgress, EpochRecord } from './checkpoint/checkpoint.js';
 export { DEFAULT_SPEC, parseSpec, parseKerasModelJson } from './model/spec.js';
 export type { ModelSpec, DenseLayer, Activation, LossName, AdamConfig } from './model/spec.js';
 export { readSpecFile } from './model/spec-file.js';

@@ -2,30 +2,7 @@
 import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { UsageError } from './errors.js';
-
-/** What an I/O error of a write means for the user, in words. */
-export function writeProblem(error: unknown): string {
-  switch ((error as NodeJS.ErrnoException).code) {
-    case 'ENOTDIR':
-      return 'a part of the path is a file, not a folder';
-    case 'EEXIST':
-    case 'EISDIR':
-      return 'a file or folder of that name is in the way';
-    case 'EACCES':
-    case 'EPERM':
-      return 'permission denied';
-    case 'EROFS':
-      return 'the file system is read-only';
-    case 'ENOSPC':
-    case 'EDQUOT':
-      return 'no space left on the device';
-    case 'ENOENT':
-      // mkdir in an existing folder says ENOENT where the file system makes its own entries (/proc, /sys).
-      return 'folders cannot be created there (a pseudo file system such as /proc, or a folder that was removed)';
-    default:
-      return (error as Error).message;
-  }
-}
+import { writeProblem } from './io-problem.js';
 
 function fsError(code: string, message: string): NodeJS.ErrnoException {
   return Object.assign(new Error(message), { code });

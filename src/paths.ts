@@ -18,7 +18,7 @@ function findPackageRoot(): string {
 
 export const PACKAGE_ROOT = findPackageRoot();
 
-/** The compiled worker entry Piscina loads (tests run `npm run build` first). */
+/** The compiled worker entry Piscina loads (the tests' global setup builds it first). */
 export const TRAIN_WORKER = join(PACKAGE_ROOT, 'dist', 'workers', 'train-worker.js');
 
 /** The native addon built by `npm install`. */

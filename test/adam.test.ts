@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { selectTfjsBackend } from '../src/engine/tfjs-backend.js';
 import { KERAS_ADAM, type AdamConfig } from '../src/model/spec.js';
-import { adamBiasCorrections, adamUpdate } from '../src/optim/adam.js';
+import { adamBiasCorrections, adamScalars, adamUpdate, type AdamStep } from '../src/optim/adam.js';
 import { Rng } from '../src/rng.js';
 
 function randomArray(rng: Rng, n: number, scale: number): Float32Array {
@@ -35,7 +35,7 @@ async function compare(config: AdamConfig, lr: number, chunks: number): Promise<
   for (let t = 1; t <= gradients.length; t++) {
     tf.tidy(() => optimizer.applyGradients([{ name: variable.name, tensor: tf.tensor1d(gradients[t - 1]) }]));
     for (let c = 0; c < chunks; c++) {
-      adamUpdate(params, m, v, gradients[t - 1], bounds[c], bounds[c + 1], { t, lr, config, gradScale: 1 });
+      adamUpdate(params, m, v, gradients[t - 1], bounds[c], bounds[c + 1], adamScalars({ t, lr, config, gradScale: 1 }));
     }
   }
   const expectedParams = variable.dataSync() as Float32Array;
@@ -68,14 +68,14 @@ describe.each(['cpu', 'wasm'] as const)('adamUpdate against tf.train.adam on the
 });
 
 describe('adamUpdate', () => {
-  const step = { t: 1, lr: 0.001, config: KERAS_ADAM, gradScale: 1 };
+  const step: AdamStep = { t: 1, lr: 0.001, config: KERAS_ADAM, gradScale: 1 };
 
   it('touches only the chunk [begin, end)', () => {
     const params = new Float32Array(10).fill(1);
     const m = new Float32Array(10);
     const v = new Float32Array(10);
     const grad = new Float32Array(10).fill(0.5);
-    adamUpdate(params, m, v, grad, 3, 6, step);
+    adamUpdate(params, m, v, grad, 3, 6, adamScalars(step));
     expect(Array.from(params)).toEqual([1, 1, 1, 0.999, 0.999, 0.999, 1, 1, 1, 1].map(Math.fround));
     expect(Array.from(m.subarray(0, 3))).toEqual([0, 0, 0]);
     expect(Array.from(m.subarray(6))).toEqual([0, 0, 0, 0]);
@@ -84,7 +84,7 @@ describe('adamUpdate', () => {
   it('scales the gradient by gradScale before the moments', () => {
     const run = (grad: number, gradScale: number): Float32Array => {
       const m = new Float32Array(1);
-      adamUpdate(new Float32Array(1), m, new Float32Array(1), Float32Array.of(grad), 0, 1, { ...step, gradScale });
+      adamUpdate(new Float32Array(1), m, new Float32Array(1), Float32Array.of(grad), 0, 1, adamScalars({ ...step, gradScale }));
       return m;
     };
     expect(run(2, 0.25)[0]).toBe(run(0.5, 1)[0]);
@@ -101,7 +101,7 @@ describe('adamUpdate', () => {
 
   it('rejects a chunk outside the buffers and a step below 1', () => {
     const a = new Float32Array(4);
-    expect(() => adamUpdate(a, a, a, a, 2, 5, step)).toThrow(RangeError);
-    expect(() => adamUpdate(a, a, a, a, 0, 4, { ...step, t: 0 })).toThrow(/≥ 1/);
+    expect(() => adamUpdate(a, a, a, a, 2, 5, adamScalars(step))).toThrow(RangeError);
+    expect(() => adamScalars({ ...step, t: 0 })).toThrow(/≥ 1/);
   });
 });

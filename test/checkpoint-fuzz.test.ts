@@ -19,6 +19,7 @@ import { DEFAULT_SPEC, validateSpec } from '../src/model/spec.js';
 import { Rng } from '../src/rng.js';
 import { applyAll, damages } from './helpers/damage.js';
 import { sameBits } from './helpers/float-arrays.js';
+import { sampleRunState } from './helpers/run-state.js';
 import { freshDirs } from './helpers/temp-dirs.js';
 
 const RUNS = 300;
@@ -45,12 +46,7 @@ beforeAll(async () => {
     state: {
       m: params.map(() => rng.nextFloat() - 0.5),
       v: params.map(() => rng.nextFloat()),
-      step: 42,
-      epoch: 1,
-      rng: rng.state(),
-      config: { seed: 5, batchSize: 100, shards: 2 },
-      progress: { stepInEpoch: 2, epochLossSum: 1.5 },
-      history: [{ epoch: 1, train_loss: 0.3 }],
+      run: sampleRunState(5),
     },
   };
   const source = freshDir();
@@ -137,7 +133,7 @@ describe('checkpoint reader fuzzing', () => {
       Buffer.from([0xdb, 0xff, 0xff, 0xff, 0xf0, 0x61]), // str32 of ~4 GiB holding one character
     ];
     for (const body of lies) {
-      const envelope = packr.pack({ format: 'corefit-training-state', version: 2, sha256: sha256(body), body });
+      const envelope = packr.pack({ format: 'corefit-training-state', version: 3, sha256: sha256(body), body });
       for (const state of [body, envelope]) expect(await outcome({ ...valid, 'state.msgpack': state })).toBe('CheckpointError');
       cases += 2;
     }

@@ -12,6 +12,7 @@ import { paramLayout } from '../src/model/layout.js';
 import { DEFAULT_SPEC, validateSpec, type ModelSpec } from '../src/model/spec.js';
 import { PACKAGE_ROOT } from '../src/paths.js';
 import { Rng } from '../src/rng.js';
+import { sampleRunState } from './helpers/run-state.js';
 
 // Simulated crashes: the n-th durable write or rename from now fails, a write leaving half its bytes.
 const crash = vi.hoisted(() => ({ budget: Number.POSITIVE_INFINITY }));
@@ -54,12 +55,7 @@ function makeCheckpoint(spec: ModelSpec, seed: number): Checkpoint {
     state: {
       m,
       v,
-      step: seed * 100,
-      epoch: seed,
-      rng: rng.state(),
-      config: { seed, batchSize: 100, lr: { base: 0.001 }, shards: 2 },
-      progress: { stepInEpoch: 7, rngAtEpochStart: [1, 2, 3, 4], epochLossSum: 12.5 },
-      history: [{ epoch: 1, train_loss: 0.2, test_loss: 0.19 }],
+      run: sampleRunState(seed),
     },
   };
 }
@@ -113,7 +109,7 @@ describe('writeCheckpoint and readCheckpoint', () => {
     await writeCheckpoint(dir, makeCheckpoint(SMALL, 1));
     const newer = makeCheckpoint(SMALL, 2);
     await writeCheckpoint(dir, newer);
-    expect((await readCheckpoint(dir)).state.step).toBe(200);
+    expect((await readCheckpoint(dir)).state.run.progress.step).toBe(200);
     expect(readdirSync(dir).sort()).toEqual(['model.json', 'state.msgpack', 'weights.bin']);
   });
 
@@ -281,18 +277,18 @@ describe('a crash at any moment of a write leaves the previous or the new checkp
     await writeCheckpoint(dir, a);
     await writeWithCrashAt(dir, b, first);
     const afterB = await readCheckpoint(dir);
-    expect([a.state.step, b.state.step]).toContain(afterB.state.step);
-    expect(afterB.params).toEqual(afterB.state.step === a.state.step ? a.params : b.params);
-    if (first === NO_CRASH) expect(afterB.state.step).toBe(b.state.step);
-    if (first >= FIRST_RENAMED) expect(afterB.state.step).toBe(b.state.step); // past the first rename, only the new one
+    expect([a.state.run.progress.step, b.state.run.progress.step]).toContain(afterB.state.run.progress.step);
+    expect(afterB.params).toEqual(afterB.state.run.progress.step === a.state.run.progress.step ? a.params : b.params);
+    if (first === NO_CRASH) expect(afterB.state.run.progress.step).toBe(b.state.run.progress.step);
+    if (first >= FIRST_RENAMED) expect(afterB.state.run.progress.step).toBe(b.state.run.progress.step); // past the first rename, only the new one
 
     for (const second of MOMENTS) {
       const copy = freshDir();
       await cp(dir, copy, { recursive: true });
       await writeWithCrashAt(copy, c, second);
       const afterC = await readCheckpoint(copy);
-      expect([afterB.state.step, c.state.step]).toContain(afterC.state.step);
-      expect(afterC.params).toEqual(afterC.state.step === c.state.step ? c.params : afterB.params);
+      expect([afterB.state.run.progress.step, c.state.run.progress.step]).toContain(afterC.state.run.progress.step);
+      expect(afterC.params).toEqual(afterC.state.run.progress.step === c.state.run.progress.step ? c.params : afterB.params);
       // And the directory still takes a clean write.
       await writeCheckpoint(copy, a);
       expect((await readCheckpoint(copy)).state).toEqual(a.state);

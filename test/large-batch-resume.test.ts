@@ -38,8 +38,8 @@ describe('resuming a run during warmup', () => {
     expect(stoppedAt).toBeGreaterThan(8);
     expect(stoppedAt).toBeLessThan(15);
     const stored = await readCheckpoint(dir);
-    expect(stored.state.step).toBe(stoppedAt);
-    expect(stored.state.config).toMatchObject({ schedule: whole.config.schedule });
+    expect(stored.state.run.progress.step).toBe(stoppedAt);
+    expect(stored.state.run.config).toMatchObject({ schedule: whole.config.schedule });
 
     // The checkpoint fixes the shards, so another worker count must not change a bit either.
     const resumed = await train({ resume: dir, out: dir, workers: 1, epochs: 3 });
@@ -60,7 +60,7 @@ describe('a diverging run', () => {
 
   async function expectLastGoodCheckpoint(dir: string, step: number): Promise<void> {
     const kept = await readCheckpoint(dir);
-    expect(kept.state.step).toBe(step);
+    expect(kept.state.run.progress.step).toBe(step);
     expect(kept.params.every(Number.isFinite)).toBe(true);
     const evaluation = await evaluate(dir, { workers: 1, testRows: 1000 });
     expect(Number.isFinite(evaluation.test_loss)).toBe(true);

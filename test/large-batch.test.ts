@@ -9,7 +9,7 @@ import { WorkerError } from '../src/errors.js';
 import { glorotUniformInit } from '../src/model/init.js';
 import { paramLayout } from '../src/model/layout.js';
 import { DEFAULT_SPEC } from '../src/model/spec.js';
-import { adamUpdate } from '../src/optim/adam.js';
+import { adamScalars, adamUpdate } from '../src/optim/adam.js';
 import { constantSchedule } from '../src/optim/schedule.js';
 import { allocateBuffers, type SharedBuffers } from '../src/parallel/buffers.js';
 import { WorkerPool } from '../src/parallel/pool.js';
@@ -123,9 +123,9 @@ describe('--clip-norm C', () => {
       await pool.run({ ...p, clipNorm }, 1, 1, 2);
       expect(sameBits(b.slots.subarray(0, paramCount), gradient)).toBe(true);
       const expected = Float32Array.from(before.params);
-      adamUpdate(expected, Float32Array.from(before.m), Float32Array.from(before.v), gradient, 0, paramCount, {
+      adamUpdate(expected, Float32Array.from(before.m), Float32Array.from(before.v), gradient, 0, paramCount, adamScalars({
         t: 2, lr: LR, config: spec.optimizer, gradScale: clipNorm / norm,
-      });
+      }));
       expect(relativeError(b.params, expected)).toBeLessThanOrEqual(1e-6);
       expect(relativeError(b.params, unclipped)).toBeGreaterThan(1e-4);
 

@@ -1,6 +1,5 @@
 /** A model too large for the machine is refused before anything is allocated, with the figures, not called a bug. */
 import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { EXIT_CODES, MemoryError } from '../src/errors.js';
 import { paramLayout } from '../src/model/layout.js';

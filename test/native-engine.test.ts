@@ -7,14 +7,15 @@
 import { Worker } from 'node:worker_threads';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { AdamStep, Engine, EngineData } from '../src/engine/engine.js';
-import { createNativeEngine, nativeAddon, nativeStatus, type KernelChoice } from '../src/engine/native.js';
+import type { Engine, EngineData } from '../src/engine/engine.js';
+import { createNativeEngine, nativeAddon, nativeStatus, nativeUpdateKernels, type KernelChoice } from '../src/engine/native.js';
+import type { UpdateKernels } from '../src/optim/update-kernels.js';
 import { createTfjsEngine } from '../src/engine/tfjs.js';
 import { EngineError } from '../src/errors.js';
 import { glorotUniformInit } from '../src/model/init.js';
 import { paramLayout } from '../src/model/layout.js';
 import { DEFAULT_SPEC, KERAS_ADAM, validateSpec, type Activation, type DenseLayer, type LossName, type ModelSpec } from '../src/model/spec.js';
-import { adamUpdate } from '../src/optim/adam.js';
+import { adamScalars, adamUpdate, type AdamScalars } from '../src/optim/adam.js';
 import { reduceSlots } from '../src/optim/reduce.js';
 import { NATIVE_ADDON } from '../src/paths.js';
 import { Rng } from '../src/rng.js';
@@ -215,6 +216,7 @@ describeNative('native engine: calls', () => {
 
   it('throws clear errors on bad arguments and keeps working', () => {
     const engine = createNativeEngine(spec, 4);
+    const kernels = nativeUpdateKernels();
     const grad = new Float32Array(params.length);
     const rows = Int32Array.of(0, 1);
     const expected = engine.gradients(params, data, rows, grad, false);
@@ -232,13 +234,13 @@ describeNative('native engine: calls', () => {
       [() => engine.lossSum(params, { ...data, labels: undefined as unknown as Uint8Array }, rows), /data.labels must be a Uint8Array/],
       [() => engine.predict(params, data, rows, new Float32Array(11)), /out has 11 floats, 2 rows of layer 1 need 12/],
       [() => engine.predict(params, data, rows, new Float32Array(12), 2), /layer must be a whole number in \[-1, 1\], got 2/],
-      [() => engine.reduceSlots(new Float32Array(10), 2, 6, 0, 6, 1), /slots has 10 floats, fewer than slotCount 2 x size 6/],
-      [() => engine.reduceSlots(new Float32Array(12), 2, 6, 4, 3, 1), /end must be a whole number in \[4, 6\], got 3/],
-      [() => engine.reduceSlots(new Float32Array(12), 2, 6, 0, 7, 1), /end must be a whole number in \[0, 6\], got 7/],
-      [() => engine.reduceSlots(new Float32Array(12), 2, 6, 0, 6, 0), /divisor must be > 0/],
-      [() => engine.adam(params, new Float32Array(2), new Float32Array(params.length), grad, 0, 1, adamStep(1)), /m has 2 floats/],
-      [() => engine.adam(params, grad, grad, grad, 0, params.length + 1, adamStep(1)), /end must be a whole number/],
-      [() => engine.adam(params, grad, grad, grad, 0, 1, { ...adamStep(1), config: { ...KERAS_ADAM, beta1: 1 } }), /beta1 must be in \[0, 1\), got 1/],
+      [() => kernels.reduceSlots(new Float32Array(10), 2, 6, 0, 6, 1), /slots has 10 floats, fewer than slotCount 2 x size 6/],
+      [() => kernels.reduceSlots(new Float32Array(12), 2, 6, 4, 3, 1), /end must be a whole number in \[4, 6\], got 3/],
+      [() => kernels.reduceSlots(new Float32Array(12), 2, 6, 0, 7, 1), /end must be a whole number in \[0, 6\], got 7/],
+      [() => kernels.reduceSlots(new Float32Array(12), 2, 6, 0, 6, 0), /divisor must be > 0/],
+      [() => kernels.adam(params, new Float32Array(2), new Float32Array(params.length), grad, 0, 1, adamStep(1)), /m has 2 floats/],
+      [() => kernels.adam(params, grad, grad, grad, 0, params.length + 1, adamStep(1)), /end must be a whole number/],
+      [() => kernels.adam(params, grad, grad, grad, 0, 1, { ...adamStep(1), beta1: 1 }), /beta1 must be in \[0, 1\), got 1/],
     ];
     for (const [call, message] of bad) {
       expect(call).toThrow(EngineError);
@@ -281,15 +283,15 @@ describeNative('native engine: calls', () => {
   });
 });
 
-function adamStep(t: number, gradScale = 1): AdamStep {
-  return { t, lr: 0.01, config: KERAS_ADAM, gradScale };
+function adamStep(t: number, gradScale = 1): AdamScalars {
+  return adamScalars({ t, lr: 0.01, config: KERAS_ADAM, gradScale });
 }
 
-describeNative('native engine: all-reduce and Adam equal the JS computation', () => {
+describeNative('native update kernels: all-reduce and Adam equal the TypeScript ones', () => {
   const rng = Rng.fromSeed(11);
-  let engine: Engine;
+  let kernels: UpdateKernels;
   beforeAll(() => {
-    engine = createNativeEngine(DEFAULT_SPEC, 1);
+    kernels = nativeUpdateKernels();
   });
   const random = (n: number, scale: number): Float32Array => Float32Array.from({ length: n }, () => scale * (2 * rng.nextFloat() - 1));
 
@@ -298,7 +300,7 @@ describeNative('native engine: all-reduce and Adam equal the JS computation', ()
     const slots = random(slotCount * size + 5, 10);
     const expected = Float32Array.from(slots);
     const expectedSumSq = reduceSlots(expected, slotCount, size, begin, end, divisor);
-    const sumSq = engine.reduceSlots(slots, slotCount, size, begin, end, divisor);
+    const sumSq = kernels.reduceSlots(slots, slotCount, size, begin, end, divisor);
     expect(slots).toEqual(expected); // bit for bit, untouched outside the chunk
     expect(sumSq).toBeCloseTo(expectedSumSq, 9);
   });
@@ -313,7 +315,7 @@ describeNative('native engine: all-reduce and Adam equal the JS computation', ()
     const expected = { params: Float32Array.from(params), m: Float32Array.from(m), v: Float32Array.from(v) };
     for (let t = firstStep; t < firstStep + 5; t++) {
       const grad = random(n, 0.1).map((g, i) => (i % 3 === 0 ? 0 : g));
-      engine.adam(params, m, v, grad, begin, end, adamStep(t, 0.7));
+      kernels.adam(params, m, v, grad, begin, end, adamStep(t, 0.7));
       adamUpdate(expected.params, expected.m, expected.v, grad, begin, end, adamStep(t, 0.7));
     }
     expect({ params, m, v }).toEqual(expected); // bit for bit

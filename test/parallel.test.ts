@@ -1,5 +1,5 @@
 /**
- * The data-parallel trainer's promises (DESIGN.md, invariants): identical results run
+ * The data-parallel trainer's promises (ARCHITECTURE.md, invariants): identical results run
  * after run, identical results for any worker count with fixed shards, and an
  * all-reduced gradient equal to the single-engine gradient of the whole batch.
  */

@@ -26,7 +26,7 @@ const LAST_GOOD = 14;
 
 async function expectIntactAndResumable(dir: string): Promise<void> {
   const kept = await readCheckpoint(dir);
-  expect(kept.state.step).toBe(LAST_GOOD);
+  expect(kept.state.run.progress.step).toBe(LAST_GOOD);
   expect(kept.params.every(Number.isFinite)).toBe(true);
   await resumeToEnd(dir);
   expect((await weightsOf(dir)).equals(reference)).toBe(true);

@@ -1,7 +1,6 @@
 import { Resvg } from '@resvg/resvg-js';
 import { PNG } from 'pngjs';
 import { describe, expect, it } from 'vitest';
-import { UsageError } from '../src/errors.js';
 import { CATEGORY_COLORS, renderLineChartPng, renderScatterChartPng } from '../src/report/chart.js';
 import { chartFont } from '../src/report/font.js';
 import { lineRow, markerHeights } from './helpers/chart-pixels.js';
@@ -97,10 +96,10 @@ describe('renderLineChartPng', () => {
   });
 
   it('rejects what it cannot draw', () => {
-    expect(() => renderLineChartPng({ ...speedup, series: [] })).toThrow(UsageError);
+    expect(() => renderLineChartPng({ ...speedup, series: [] })).toThrow(RangeError);
     expect(() => renderLineChartPng({ ...speedup, logX: true, series: [{ name: 'a', points: [[0, 1]] }] })).toThrow(/log axis/);
     expect(() => renderLineChartPng({ ...speedup, series: [{ name: 'a', points: [[1, NaN]] }] })).toThrow(/not finite/);
-    expect(() => renderLineChartPng({ ...speedup, width: 10 })).toThrow(UsageError);
+    expect(() => renderLineChartPng({ ...speedup, width: 10 })).toThrow(RangeError);
   });
 });
 
@@ -137,7 +136,7 @@ describe('renderScatterChartPng', () => {
   it('rejects categories outside the names and arrays of different lengths', () => {
     const base = { title: 't', xLabel: 'x', yLabel: 'y', x: [0, 1], y: [0, 1], categoryNames: ['a', 'b'] };
     expect(() => renderScatterChartPng({ ...base, category: [0, 2] })).toThrow(/category 2/);
-    expect(() => renderScatterChartPng({ ...base, category: [0] })).toThrow(UsageError);
+    expect(() => renderScatterChartPng({ ...base, category: [0] })).toThrow(RangeError);
   });
 });
 

@@ -1,6 +1,5 @@
 import { PNG } from 'pngjs';
 import { describe, expect, it } from 'vitest';
-import { UsageError } from '../src/errors.js';
 import { BLOCK_GAP, GAP, digitGridLayout, digitGridPng } from '../src/report/image-grid.js';
 
 /** count images of w × h values k/255, each image's pattern different, so a swapped tile shows. */
@@ -66,7 +65,7 @@ describe('digitGridPng', () => {
 
   it('refuses too few values and bad sizes', () => {
     expect(() => digitGridPng(new Float32Array(784), new Float32Array(784), 2)).toThrow(/reconstructions|originals/);
-    expect(() => digitGridLayout(0)).toThrow(UsageError);
-    expect(() => digitGridLayout(3, { scale: 1.5 })).toThrow(UsageError);
+    expect(() => digitGridLayout(0)).toThrow(RangeError);
+    expect(() => digitGridLayout(3, { scale: 1.5 })).toThrow(RangeError);
   });
 });

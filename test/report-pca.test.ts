@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { UsageError } from '../src/errors.js';
 import { pca2 } from '../src/report/pca.js';
 import { Rng } from '../src/rng.js';
 
@@ -90,7 +89,7 @@ describe('pca2', () => {
   });
 
   it('rejects shapes that do not match', () => {
-    expect(() => pca2(new Float32Array(10), 3, 3)).toThrow(UsageError);
-    expect(() => pca2(new Float32Array(3), 3, 1)).toThrow(UsageError);
+    expect(() => pca2(new Float32Array(10), 3, 3)).toThrow(RangeError);
+    expect(() => pca2(new Float32Array(3), 3, 1)).toThrow(RangeError);
   });
 });

@@ -3,30 +3,38 @@
  * then serves tasks: a run of training steps, a loss over rows, or predictions.
  */
 import type { Engine } from '../src/engine/engine.js';
-import { createEngine, nativeFallbackNote } from '../src/engine/select.js';
+import { createEngine, nativeFallbackNote, updateKernelsFor } from '../src/engine/select.js';
+import type { UpdateKernels } from '../src/optim/update-kernels.js';
 import { AbortedError } from '../src/parallel/control.js';
 import { runSteps } from '../src/parallel/step-loop.js';
 import type { EngineInfo, EngineSetup, RunResult, WorkerTask } from '../src/parallel/tasks.js';
 
-let current: { sessionId: string; engine: Engine } | undefined;
+interface ThreadEngine {
+  readonly sessionId: string;
+  readonly engine: Engine;
+  readonly kernels: UpdateKernels;
+}
 
-async function engineFor(setup: EngineSetup): Promise<Engine> {
+let current: ThreadEngine | undefined;
+
+async function engineFor(setup: EngineSetup): Promise<ThreadEngine> {
   if (current?.sessionId !== setup.sessionId) {
     current?.engine.dispose();
     current = undefined;
-    current = { sessionId: setup.sessionId, engine: await createEngine(setup.engine, setup.spec, setup.maxRows, setup.tfjsBackend) };
+    const engine = await createEngine(setup.engine, setup.spec, setup.maxRows, setup.tfjsBackend);
+    current = { sessionId: setup.sessionId, engine, kernels: updateKernelsFor(engine.name) };
   }
-  return current.engine;
+  return current;
 }
 
 export default async function serve(task: WorkerTask): Promise<RunResult | EngineInfo | number | null> {
-  const engine = await engineFor(task.setup);
+  const { engine, kernels } = await engineFor(task.setup);
   switch (task.kind) {
     case 'info':
       return { engine: engine.name, backend: engine.backend, note: [nativeFallbackNote(task.setup.engine), engine.note].filter(Boolean).join(' ') || undefined };
     case 'run':
       try {
-        return { rank: task.rank, steps: runSteps(engine, task) };
+        return { rank: task.rank, steps: runSteps(engine, kernels, task) };
       } catch (err) {
         // Another thread failed first; the coordinator reports that one.
         if (err instanceof AbortedError) return { rank: task.rank, steps: 0 };

@@ -1,5 +1,5 @@
 /** The bench's PyTorch column: the same model, one process and DDP, measured in the same run. */
-import { runPytorchPeer, type PeerEpoch } from '../report/peer.js';
+import { runPytorchPeer, type PeerEpoch } from './pytorch-runner.js';
 
 export interface PeerCell {
   readonly mode: 'process' | 'ddp';

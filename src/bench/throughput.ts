@@ -5,6 +5,7 @@
  * machine hits every configuration alike.
  */
 import type { EngineChoice } from '../engine/engine.js';
+import { UsageError } from '../errors.js';
 import type { Dataset } from '../data/dataset.js';
 import { glorotUniformInit } from '../model/init.js';
 import { paramLayout } from '../model/layout.js';
@@ -78,7 +79,9 @@ export async function measureThroughput(opts: ThroughputOptions): Promise<Throug
   const layout = paramLayout(opts.spec);
   const maxBatch = Math.max(...opts.batchSizes);
   for (const b of opts.batchSizes) {
-    if (b * 2 > opts.data.train.rows) throw new Error(`batch size ${b} needs at least ${2 * b} training rows`);
+    if (b * 2 > opts.data.train.rows) {
+      throw new UsageError(`batch size ${b} needs at least ${2 * b} training rows, the data has ${opts.data.train.rows}`, 'Give smaller --batch-sizes, or a larger data set.');
+    }
   }
   const benches: Bench[] = [];
   try {

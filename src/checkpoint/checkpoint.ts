@@ -20,11 +20,13 @@ import { paramLayout } from '../model/layout.js';
 import { parseSpec, validateSpec, type ModelSpec } from '../model/spec.js';
 import { renameDurably, syncDirectory, writeFileDurably } from './durable-files.js';
 import { manifestProblem, modelJson, WEIGHTS_FILE } from './model-json.js';
-import { makeDirectory, writeProblem } from '../output-dir.js';
+import { makeDirectory } from '../output-dir.js';
+import { errnoCode, writeProblem } from '../io-problem.js';
 import { decodeState, encodeState, float32From, sha256, type TrainingState } from './state.js';
 
 export { assertSameArchitecture } from './architecture.js';
-export type { JsonObject, TrainingState } from './state.js';
+export type { TrainingState } from './state.js';
+export type { EpochRecord, RunConfig, RunProgress, RunState } from './run-state.js';
 
 export interface Checkpoint {
   readonly spec: ModelSpec;
@@ -66,7 +68,7 @@ async function readIfPresent(path: string): Promise<Buffer | undefined> {
   try {
     return await readFile(path);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    if (errnoCode(error) === 'ENOENT') return undefined;
     throw error;
   }
 }
@@ -190,9 +192,10 @@ export async function checkpointIn(dir: string): Promise<string | undefined> {
   const present = (await Promise.all(names.map(async (name) => ((await isPresent(join(dir, name))) ? name : undefined)))).filter((n) => n !== undefined);
   if (present.length === 0) return undefined;
   const loaded = await choose(dir).catch(() => undefined);
-  const what = loaded === undefined
+  const progress = loaded?.checkpoint.state.run.progress;
+  const what = loaded === undefined || progress === undefined
     ? 'not loadable'
-    : `model ${loaded.checkpoint.spec.name}, ${loaded.checkpoint.state.epoch} epoch${loaded.checkpoint.state.epoch === 1 ? '' : 's'}, step ${loaded.checkpoint.state.step}`;
+    : `model ${loaded.checkpoint.spec.name}, ${progress.epoch} epoch${progress.epoch === 1 ? '' : 's'}, step ${progress.step}`;
   return `${present.join(', ')} (${what})`;
 }
 
@@ -242,7 +245,7 @@ async function settle(dir: string, kept: Loaded | undefined): Promise<void> {
 
 /** I/O errors (disk full, permissions) are the user's to fix; anything else is a bug and goes up as it is. */
 function writeFailure(dir: string, error: unknown): unknown {
-  if (typeof (error as NodeJS.ErrnoException).code !== 'string') return error;
+  if (errnoCode(error) === undefined) return error;
   return new CheckpointError(
     `cannot write checkpoint ${dir}: ${writeProblem(error)}`,
     'Free space or fix the permissions of that folder; the checkpoint written there before, if any, is intact.',
@@ -250,8 +253,16 @@ function writeFailure(dir: string, error: unknown): unknown {
   );
 }
 
+export interface WriteOptions {
+  /**
+   * For crash tests only: called after each of the write's 7 file operations (3 writes,
+   * the directory's flush, 3 renames) with the count done so far.
+   */
+  readonly afterOperation?: (operationsDone: number) => void;
+}
+
 /** Writes `checkpoint` into `dir` (created if needed) so that a crash at any moment leaves a loadable checkpoint. */
-export async function writeCheckpoint(dir: string, checkpoint: Checkpoint): Promise<void> {
+export async function writeCheckpoint(dir: string, checkpoint: Checkpoint, opts: WriteOptions = {}): Promise<void> {
   const { spec, params, state } = checkpoint;
   const size = paramLayout(validateSpec(spec)).size;
   for (const [name, array] of [['params', params], ['m', state.m], ['v', state.v]] as const) {
@@ -272,9 +283,14 @@ export async function writeCheckpoint(dir: string, checkpoint: Checkpoint): Prom
     // New directories exist only once their parents' entries are on disk too.
     if (created !== undefined) for (let d = resolve(dir); d !== dirname(resolve(created)); d = dirname(d)) await syncDirectory(dirname(d));
     await settle(dir, await choose(dir).catch(() => undefined));
-    for (const name of FILES) await writeFileDurably(join(dir, pending(name)), contents[name]);
-    await syncDirectory(dir);
-    for (const name of FILES) await renameDurably(dir, join(dir, pending(name)), join(dir, name));
+    let done = 0;
+    const operation = async (op: Promise<void>): Promise<void> => {
+      await op;
+      opts.afterOperation?.(++done);
+    };
+    for (const name of FILES) await operation(writeFileDurably(join(dir, pending(name)), contents[name]));
+    await operation(syncDirectory(dir));
+    for (const name of FILES) await operation(renameDurably(dir, join(dir, pending(name)), join(dir, name)));
   } catch (error) {
     throw writeFailure(dir, error);
   }

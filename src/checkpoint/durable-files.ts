@@ -1,5 +1,6 @@
 /** File operations that survive a crash: data on disk before its name is, names in order. */
 import { open, rename } from 'node:fs/promises';
+import { errnoCode } from '../io-problem.js';
 
 /** Writes the whole file and flushes it to disk before returning. */
 export async function writeFileDurably(path: string, data: Uint8Array | string): Promise<void> {
@@ -19,7 +20,8 @@ export async function syncDirectory(dir: string): Promise<void> {
     handle = await open(dir, 'r');
   } catch (error) {
     // Windows cannot open a directory as a file; NTFS journals the renames itself.
-    if ((error as NodeJS.ErrnoException).code === 'EISDIR' || (error as NodeJS.ErrnoException).code === 'EPERM') return;
+    const code = errnoCode(error);
+    if (code === 'EISDIR' || code === 'EPERM') return;
     throw error;
   }
   try {

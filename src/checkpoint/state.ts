@@ -1,35 +1,24 @@
 /**
  * The training-state file, state.msgpack: what `--resume` needs besides the weights
- * (Adam's moments, step, epoch, RNG, the trainer's own records) and the SHA-256 of
- * the other two files, which ties the three together. Plain msgpack: m and v are
- * binary fields holding little-endian float32, like weights.bin. The state is the
- * body of an envelope that holds its SHA-256 too, so that a damaged state file is
- * refused rather than resumed from with wrong moments or a wrong step.
+ * (Adam's moments and the run state, checkpoint/run-state.ts) and the SHA-256 of the
+ * other two files, which ties the three together. Plain msgpack: m and v are binary
+ * fields holding little-endian float32, like weights.bin. The state is the body of an
+ * envelope that holds its SHA-256 too, so that a damaged state file is refused rather
+ * than resumed from with wrong moments or a wrong step.
  */
 import { createHash } from 'node:crypto';
 import { Packr } from 'msgpackr';
-import type { RngState } from '../rng.js';
+import { runStateFromJson, runStateToJson, type RunState } from './run-state.js';
 
 const STATE_FORMAT = 'corefit-training-state';
-const STATE_VERSION = 2;
-
-export type JsonObject = Readonly<Record<string, unknown>>;
+/** 3: the run state stored once (config, progress, rng); 2 kept step, epoch, rng and history twice. */
+const STATE_VERSION = 3;
 
 export interface TrainingState {
   /** Adam's first and second moments, in the flat parameter layout. */
   readonly m: Float32Array;
   readonly v: Float32Array;
-  /** Adam steps taken: the t of the last update. */
-  readonly step: number;
-  /** Epochs completed. */
-  readonly epoch: number;
-  readonly rng: RngState;
-  /** The trainer's run configuration, stored as given. */
-  readonly config: JsonObject;
-  /** Where the trainer stands within the run, stored as given. */
-  readonly progress: JsonObject;
-  /** The trainer's per-epoch records, stored as given. */
-  readonly history: readonly unknown[];
+  readonly run: RunState;
 }
 
 /** The SHA-256 (hex) of the files the state belongs to. */
@@ -55,9 +44,8 @@ export function float32From(bytes: Uint8Array): Float32Array {
 }
 
 export function encodeState(state: TrainingState, seal: StateSeal): Uint8Array {
-  const { m, v, step, epoch, rng, config, progress, history } = state;
   // Copies: pack() returns a view of a buffer it reuses.
-  const body = Uint8Array.from(packr.pack({ ...seal, m: bytesOf(m), v: bytesOf(v), step, epoch, rng, config, progress, history }));
+  const body = Uint8Array.from(packr.pack({ ...seal, m: bytesOf(state.m), v: bytesOf(state.v), run: runStateToJson(state.run) }));
   return Uint8Array.from(packr.pack({ format: STATE_FORMAT, version: STATE_VERSION, sha256: sha256(body), body }));
 }
 
@@ -66,15 +54,11 @@ function unpack(bytes: Uint8Array): unknown {
   try {
     return packr.unpack(bytes);
   } catch (error) {
-    throw new Error(`it is not valid msgpack (${(error as Error).message})`);
+    throw new Error(`it is not valid msgpack (${(error as Error).message})`, { cause: error });
   }
 }
 
-function isCount(v: unknown): v is number {
-  return typeof v === 'number' && Number.isInteger(v) && v >= 0;
-}
-
-function isObject(v: unknown): v is JsonObject {
+function isObject(v: unknown): v is Readonly<Record<string, unknown>> {
   return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array);
 }
 
@@ -88,18 +72,13 @@ export function decodeState(bytes: Uint8Array): { state: TrainingState; seal: St
   }
   const raw = unpack(envelope.body);
   if (!isObject(raw)) throw new Error('its content is not a map');
-  const { m, v, step, epoch, rng, config, progress, history, weightsSha256, modelSha256 } = raw;
+  const { m, v, run, weightsSha256, modelSha256 } = raw;
   if (!(m instanceof Uint8Array) || !(v instanceof Uint8Array) || m.byteLength % 4 !== 0 || v.byteLength % 4 !== 0) {
     throw new Error("Adam's m and v must be float32 bytes");
   }
-  if (!isCount(step) || !isCount(epoch)) throw new Error(`step and epoch must be whole numbers ≥ 0, got ${String(step)} and ${String(epoch)}`);
-  if (!Array.isArray(rng) || rng.length !== 4 || !rng.every((w) => isCount(w) && w <= 0xffffffff)) {
-    throw new Error('the RNG state must be four 32-bit words');
-  }
-  if (!isObject(config) || !isObject(progress) || !Array.isArray(history)) throw new Error('config and progress must be objects and history an array');
   if (typeof weightsSha256 !== 'string' || typeof modelSha256 !== 'string') throw new Error('the SHA-256 of weights.bin or model.json is missing');
   return {
-    state: { m: float32From(m), v: float32From(v), step, epoch, rng: rng as RngState, config, progress, history },
+    state: { m: float32From(m), v: float32From(v), run: runStateFromJson(run) },
     seal: { weightsSha256, modelSha256 },
   };
 }

@@ -1,29 +1,24 @@
-/** Parsers for command-line values: each names the flag and the rule it broke. */
+/**
+ * Parsers for command-line values: they turn strings into values and refuse only what is
+ * not a value of the kind at all. Ranges and how options go together are checked once,
+ * in train/options.ts.
+ */
 import { InvalidArgumentError } from 'commander';
 
-export function wholeNumber(min: number): (value: string) => number {
-  return (value) => {
-    const n = Number(value);
-    if (value.trim() === '' || !Number.isInteger(n) || n < min) {
-      throw new InvalidArgumentError(`expected a whole number ≥ ${min}, got "${value}".`);
-    }
-    return n;
-  };
+export function wholeNumber(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isInteger(n)) throw new InvalidArgumentError(`expected a whole number, got "${value}".`);
+  return n;
 }
 
-export function positiveNumber(allowZero: boolean): (value: string) => number {
-  return (value) => {
-    const n = Number(value);
-    if (value.trim() === '' || !Number.isFinite(n) || n < 0 || (!allowZero && n === 0)) {
-      throw new InvalidArgumentError(`expected a number ${allowZero ? '≥' : '>'} 0, got "${value}".`);
-    }
-    return n;
-  };
+export function finiteNumber(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n)) throw new InvalidArgumentError(`expected a number, got "${value}".`);
+  return n;
 }
 
-export function wholeNumberList(min: number): (value: string) => number[] {
-  const one = wholeNumber(min);
-  return (value) => value.split(',').map((part) => one(part.trim()));
+export function wholeNumberList(value: string): number[] {
+  return value.split(',').map((part) => wholeNumber(part.trim()));
 }
 
 export function oneOf<T extends string>(choices: readonly T[]): (value: string) => T {

@@ -1,7 +1,7 @@
 /** The training progress bar: on a TTY only, on stderr, so stdout stays clean for pipes. */
 import cliProgress from 'cli-progress';
 import type { ProgressEvent } from '../train/events.js';
-import { thousands } from './output.js';
+import { thousands } from '../output.js';
 
 /** The narrowest bar worth drawing, and the widest. */
 const BAR_MIN = 10;

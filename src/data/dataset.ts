@@ -7,6 +7,7 @@ import { readdir } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { basename, dirname, join, resolve } from 'node:path';
 import { DataError } from '../errors.js';
+import { listProblem } from '../io-problem.js';
 import { readIdx, type IdxFile } from './idx.js';
 
 /** One split. Satisfies the engine's EngineData: x is [rows, features] row-major. */
@@ -64,9 +65,7 @@ async function locateFiles(dir: string): Promise<Record<'train' | 'test', { imag
   try {
     entries = new Set(await readdir(dir));
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    const problem = code === 'ENOENT' ? 'no such folder' : code === 'ENOTDIR' ? 'is not a folder' : `cannot be listed (${(error as Error).message})`;
-    throw new DataError(dir, problem, LAYOUT_HINT);
+    throw new DataError(dir, listProblem(error), LAYOUT_HINT);
   }
   const missing: string[] = [];
   const find = (name: string): string => {

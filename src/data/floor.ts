@@ -6,10 +6,6 @@
  */
 import type { ModelSpec } from '../model/spec.js';
 
-/** One line for people, next to the number. */
-export const LOSS_FLOOR_NOTE =
-  'the mean binary entropy of the targets: BCE on grey levels is smallest at p = y and never goes below this, so watch excess = loss − floor';
-
 /** H(y) in nats, with 0·ln 0 = 0; NaN outside [0, 1]. */
 export function binaryEntropy(y: number): number {
   if (y === 0 || y === 1) return 0;

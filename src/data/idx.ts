@@ -9,6 +9,7 @@
 import { readFile } from 'node:fs/promises';
 import { createGunzip } from 'node:zlib';
 import { DataError } from '../errors.js';
+import { readProblem } from '../io-problem.js';
 
 export type IdxDtype = 'ubyte' | 'byte' | 'short' | 'int' | 'float' | 'double';
 export type IdxValues = Uint8Array | Int8Array | Int16Array | Int32Array | Float32Array | Float64Array;
@@ -184,9 +185,7 @@ export async function readIdx(file: string): Promise<IdxFile> {
   try {
     bytes = await readFile(file);
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    const problem = code === 'ENOENT' ? 'does not exist' : code === 'EISDIR' ? 'is a folder, not a file' : code === 'EACCES' ? 'is not readable (permission denied)' : `cannot be read (${(error as Error).message})`;
-    throw new DataError(file, problem, 'Check the path given to --data.');
+    throw new DataError(file, readProblem(error), 'Check the path given to --data.');
   }
   return decodeIdx(bytes, file);
 }

@@ -1,29 +1,27 @@
 /**
- * The engine interface: everything a worker needs to compute gradients and apply
- * Adam on the flat, shared buffers. Two implementations: native (C++ addon over
- * BLAS) and tfjs (the reference). All arrays may live on SharedArrayBuffers; an
- * engine reads and writes them in place and allocates nothing per call.
+ * The engine interface: the model's compute on the flat, shared buffers (gradients,
+ * loss, predictions). Two implementations: native (C++ addon over BLAS) and tfjs (the
+ * reference). All arrays may live on SharedArrayBuffers; an engine reads and writes them
+ * in place and allocates nothing per call. What follows the gradients (reduce, clipping,
+ * Adam) is the collective step's, in parallel/collective.ts.
  */
-import type { AdamConfig, ModelSpec } from '../model/spec.js';
+import type { ModelSpec } from '../model/spec.js';
 
-export type EngineName = 'native' | 'tfjs';
-export type EngineChoice = EngineName | 'auto';
+/** `--engine`: native where it was built (auto), or the one named. */
+export const ENGINE_CHOICES = ['auto', 'native', 'tfjs'] as const;
+export type EngineChoice = (typeof ENGINE_CHOICES)[number];
+export type EngineName = Exclude<EngineChoice, 'auto'>;
+
+/** `--backend` of the tfjs engine: the first that loads (auto), or the one named. */
+export const TFJS_BACKEND_CHOICES = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
+export type TfjsBackendChoice = (typeof TFJS_BACKEND_CHOICES)[number];
+export type TfjsBackendName = Exclude<TfjsBackendChoice, 'auto'>;
 
 /** The rows an engine reads: features row-major [rows, features], already scaled. */
 export interface EngineData {
   readonly x: Float32Array;
   readonly labels: Uint8Array;
   readonly features: number;
-}
-
-export interface AdamStep {
-  /** 1-based step number t, for bias correction. */
-  readonly t: number;
-  /** The learning rate of this step (after scaling, warmup and schedule). */
-  readonly lr: number;
-  readonly config: AdamConfig;
-  /** Multiplies the gradient before the update (global-norm clipping); 1 when off. */
-  readonly gradScale: number;
 }
 
 export interface Engine {
@@ -48,16 +46,6 @@ export interface Engine {
 
   /** Outputs [rows.length, outputSize] into out; with `layer` ≥ 0, the activations of that layer instead. */
   predict(params: Float32Array, data: EngineData, rows: Int32Array, out: Float32Array, layer?: number): void;
-
-  /**
-   * All-reduce of one chunk: for i in [begin, end), slots[i] = (Σ_s slots[s·size + i]) / divisor,
-   * summing slot 0, 1, …, slotCount−1 in that order (so results do not depend on who
-   * reduces). The mean lands in slot 0. Returns Σ of the squared means over the chunk.
-   */
-  reduceSlots(slots: Float32Array, slotCount: number, size: number, begin: number, end: number, divisor: number): number;
-
-  /** One Adam update of params[begin, end) from grad[begin, end), tfjs semantics. */
-  adam(params: Float32Array, m: Float32Array, v: Float32Array, grad: Float32Array, begin: number, end: number, step: AdamStep): void;
 
   dispose(): void;
 }

@@ -8,9 +8,9 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { EngineError } from '../errors.js';
 import type { ModelSpec } from '../model/spec.js';
-import { adamBiasCorrections } from '../optim/adam.js';
 import { NATIVE_ADDON } from '../paths.js';
-import type { AdamStep, Engine, EngineData } from './engine.js';
+import type { UpdateKernels } from '../optim/update-kernels.js';
+import type { Engine, EngineData } from './engine.js';
 
 /** One model's workspaces in the addon (native/corefit.cc documents the calls). */
 export interface NativeModel {
@@ -173,27 +173,30 @@ class NativeEngine implements Engine {
     }
   }
 
-  reduceSlots(slots: Float32Array, slotCount: number, size: number, begin: number, end: number, divisor: number): number {
-    try {
-      return this.addon.reduceSlots(slots, slotCount, size, begin, end, divisor);
-    } catch (e) {
-      throw callError(e);
-    }
-  }
-
-  adam(params: Float32Array, m: Float32Array, v: Float32Array, grad: Float32Array, begin: number, end: number, step: AdamStep): void {
-    const { beta1, beta2, epsilon } = step.config;
-    try {
-      const { c1, c2 } = adamBiasCorrections(step);
-      this.addon.adam(params, m, v, grad, begin, end, step.lr, beta1, beta2, epsilon, step.gradScale, c1, c2);
-    } catch (e) {
-      throw callError(e);
-    }
-  }
-
   dispose(): void {
     this.model.dispose();
   }
+}
+
+/** The addon's reduce and Adam loops, the C++ twins of optim/update-kernels.ts. */
+export function nativeUpdateKernels(): UpdateKernels {
+  const addon = nativeAddon();
+  return {
+    reduceSlots(slots, slotCount, size, begin, end, divisor) {
+      try {
+        return addon.reduceSlots(slots, slotCount, size, begin, end, divisor);
+      } catch (e) {
+        throw callError(e);
+      }
+    },
+    adam(params, m, v, grad, begin, end, s) {
+      try {
+        addon.adam(params, m, v, grad, begin, end, s.lr, s.beta1, s.beta2, s.epsilon, s.gradScale, s.c1, s.c2);
+      } catch (e) {
+        throw callError(e);
+      }
+    },
+  };
 }
 
 /**

@@ -1,9 +1,10 @@
 /** `--engine auto|native|tfjs`: native where the addon was built, tfjs otherwise. */
 import { EngineError } from '../errors.js';
 import type { ModelSpec } from '../model/spec.js';
-import type { Engine, EngineChoice } from './engine.js';
-import { createNativeEngine, nativeStatus } from './native.js';
-import type { TfjsBackendChoice } from './tfjs-backend.js';
+import { TYPESCRIPT_KERNELS, type UpdateKernels } from '../optim/update-kernels.js';
+import type { Engine, EngineChoice, EngineName, TfjsBackendChoice } from './engine.js';
+import { createNativeEngine, nativeStatus, nativeUpdateKernels } from './native.js';
+import { limitTensorflowThreads } from './tfjs-backend.js';
 import { createTfjsEngine } from './tfjs.js';
 
 export async function createEngine(
@@ -25,4 +26,20 @@ export function nativeFallbackNote(choice: EngineChoice): string | undefined {
   const status = nativeStatus();
   if (choice !== 'auto' || status.available) return undefined;
   return `native engine unavailable (${status.reason}); using tfjs. ${status.hint}`;
+}
+
+/**
+ * What the engines need from the process before worker threads start (a worker's
+ * process.env is a private copy): call it in the main thread, before the pool.
+ */
+export function prepareEngineThreads(): void {
+  limitTensorflowThreads();
+}
+
+/**
+ * The update kernels that go with an engine: the addon's beside the native engine, the
+ * TypeScript reference beside tfjs (which must run where the addon was not built).
+ */
+export function updateKernelsFor(engine: EngineName): UpdateKernels {
+  return engine === 'native' ? nativeUpdateKernels() : TYPESCRIPT_KERNELS;
 }

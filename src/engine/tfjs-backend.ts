@@ -9,10 +9,9 @@ import { dirname, join, sep } from 'node:path';
 import { isMainThread } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { EngineError } from '../errors.js';
+import { TFJS_BACKEND_CHOICES, type TfjsBackendChoice, type TfjsBackendName } from './engine.js';
 
 export type Tfjs = typeof tf;
-export type TfjsBackendName = 'tensorflow' | 'wasm' | 'cpu';
-export type TfjsBackendChoice = TfjsBackendName | 'auto';
 
 export interface TfjsBackend {
   readonly tf: Tfjs;
@@ -24,7 +23,7 @@ export interface TfjsBackend {
 /**
  * libtensorflow reads these when it creates its thread pools. One intra-op thread per
  * worker, and a pool per worker instead of one shared pool, keep the parallelism across
- * workers as DESIGN.md asks.
+ * workers (ARCHITECTURE.md, "Data flow of one step").
  */
 const TENSORFLOW_THREAD_LIMITS: Readonly<Record<string, string>> = {
   TF_NUM_INTRAOP_THREADS: '1',
@@ -85,7 +84,8 @@ async function activate(name: TfjsBackendName): Promise<void> {
   await tf.ready();
 }
 
-const ORDER: readonly TfjsBackendName[] = ['tensorflow', 'wasm', 'cpu'];
+/** auto's order of preference. */
+const ORDER = TFJS_BACKEND_CHOICES.filter((c): c is TfjsBackendName => c !== 'auto');
 
 /**
  * Makes `choice` the active tfjs backend of this thread. An explicit choice that cannot

@@ -8,10 +8,8 @@ import type * as tfjs from '@tensorflow/tfjs';
 import { EngineError } from '../errors.js';
 import { paramLayout } from '../model/layout.js';
 import { isClassLoss, validateSpec, type LossName, type ModelSpec } from '../model/spec.js';
-import { adamUpdate } from '../optim/adam.js';
-import { reduceSlots } from '../optim/reduce.js';
-import type { Engine, EngineData } from './engine.js';
-import { selectTfjsBackend, type TfjsBackendChoice } from './tfjs-backend.js';
+import type { Engine, EngineData, TfjsBackendChoice } from './engine.js';
+import { selectTfjsBackend } from './tfjs-backend.js';
 
 export interface TfjsEngine extends Engine {
   readonly name: 'tfjs';
@@ -157,10 +155,6 @@ export async function createTfjsEngine(spec: ModelSpec, maxRows: number, backend
         out.set(h.dataSync());
       });
     },
-
-    reduceSlots,
-
-    adam: adamUpdate,
 
     dispose() {
       model.dispose();

@@ -12,11 +12,12 @@ import { isClassLoss, type ModelSpec } from '../model/spec.js';
 import { testAccuracy } from './accuracy.js';
 import { assertFitsInMemory } from '../parallel/memory.js';
 import { allocateBuffers, firstRows } from '../parallel/buffers.js';
-import { defaultWorkerCount, EVAL_CHUNK, WorkerPool } from '../parallel/pool.js';
+import { defaultWorkerCount } from '../parallel/control.js';
+import { EVAL_CHUNK, WorkerPool } from '../parallel/pool.js';
 import { UsageError } from '../errors.js';
 import { assertWritableDirectory } from '../output-dir.js';
 import type { PicturesWritten } from '../report/training-pictures.js';
-import type { EpochEvent } from '../train/events.js';
+import { writePictures } from './pictures.js';
 
 export interface EvaluateOptions {
   readonly data?: string;
@@ -65,11 +66,7 @@ export async function evaluate(checkpointDir: string, opts: EvaluateOptions = {}
     const accuracy = isClassLoss(spec.loss) ? await testAccuracy(pool, spec, test) : undefined;
     let images: PicturesWritten | undefined;
     if (opts.images !== undefined) {
-      // Loaded only when pictures are asked for: the chart renderer takes about a second to load.
-      const { writeTrainingPictures } = await import('../report/training-pictures.js');
-      // The trainer stores its epoch events as the history.
-      const history = checkpoint.state.history as readonly EpochEvent[];
-      images = await writeTrainingPictures(opts.images, { pool, spec, test, history, imageShape: data.imageShape });
+      images = await writePictures(opts.images, pool, { spec, test, history: checkpoint.state.run.progress.history, imageShape: data.imageShape });
     }
     return {
       spec, test_loss: testLoss, bce_floor: floor, excess: floor === null ? null : testLoss - floor, test_accuracy: accuracy,

@@ -1,5 +1,5 @@
 /** Runs the lint rules on a spec file (`corefit lint`) or on the model about to train. */
-import type { Output } from '../cli/output.js';
+import type { Output } from '../output.js';
 import { loadDataset, type Dataset } from '../data/dataset.js';
 import { assertModelFits } from '../data/fit.js';
 import { bceFloor } from '../data/floor.js';

@@ -1,6 +1,7 @@
 /** Reads a model spec or a Keras/tfjs model JSON from disk, with errors that name the file. */
 import { readFile } from 'node:fs/promises';
 import { SpecError } from '../errors.js';
+import { readProblem } from '../io-problem.js';
 import { inputScalingUnsaid, parseSpec, type ModelSpec } from './spec.js';
 
 const FORMATS = 'a model spec JSON (see examples/), a Keras model.to_json() file, the config.json inside a .keras file, or a tfjs model.json';
@@ -28,9 +29,7 @@ export async function readSpecFile(file: string, onNote: (note: string) => void 
   try {
     bytes = await readFile(file);
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    const problem = code === 'ENOENT' ? 'does not exist' : code === 'EACCES' ? 'is not readable' : code === 'EISDIR' ? 'is a directory' : `cannot be read (${code ?? String(err)})`;
-    throw new SpecError(`${file} ${problem}`, `Give ${FORMATS}.`);
+    throw new SpecError(`${file} ${readProblem(err)}`, `Give ${FORMATS}.`);
   }
   const binary = BINARY_FORMATS.find((f) => bytes.subarray(0, f.magic.length).equals(f.magic));
   if (binary !== undefined) throw new SpecError(`${file} is ${binary.what}, not JSON`, binary.hint(file));

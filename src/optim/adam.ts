@@ -5,7 +5,17 @@
  * tf.train.adam to the last bit on a float32 backend. A native engine that wants the
  * same numbers does the same float operations in this order, without fused multiply-adds.
  */
-import type { AdamStep } from '../engine/engine.js';
+import type { AdamConfig } from '../model/spec.js';
+
+export interface AdamStep {
+  /** 1-based step number t, for bias correction. */
+  readonly t: number;
+  /** The learning rate of this step (after scaling, warmup and schedule). */
+  readonly lr: number;
+  readonly config: AdamConfig;
+  /** Multiplies the gradient before the update (global-norm clipping); 1 when off. */
+  readonly gradScale: number;
+}
 
 const f32 = Math.fround;
 
@@ -28,6 +38,24 @@ export function adamBiasCorrections(step: Pick<AdamStep, 't' | 'config'>): { rea
   return { c1: f32(1 - betaPower(step.config.beta1, step.t)), c2: f32(1 - betaPower(step.config.beta2, step.t)) };
 }
 
+/** Every scalar of one Adam update, the bias corrections included: what an update kernel applies. */
+export interface AdamScalars {
+  readonly lr: number;
+  readonly beta1: number;
+  readonly beta2: number;
+  readonly epsilon: number;
+  readonly gradScale: number;
+  /** 1 − β1^t and 1 − β2^t (adamBiasCorrections). */
+  readonly c1: number;
+  readonly c2: number;
+}
+
+/** The scalars of step `step`: computed once per step, for every chunk and every kernel. */
+export function adamScalars(step: AdamStep): AdamScalars {
+  const { beta1, beta2, epsilon } = step.config;
+  return { lr: step.lr, beta1, beta2, epsilon, gradScale: step.gradScale, ...adamBiasCorrections(step) };
+}
+
 /**
  * One Adam update of params[begin, end), m and v in place, from g = gradScale · grad:
  * m = β1·m + (1−β1)·g;  v = β2·v + (1−β2)·g²;  p −= lr · (m / c1) / (sqrt(v / c2) + ε).
@@ -39,20 +67,19 @@ export function adamUpdate(
   grad: Float32Array,
   begin: number,
   end: number,
-  step: AdamStep,
+  s: AdamScalars,
 ): void {
   const shortest = Math.min(params.length, m.length, v.length, grad.length);
   if (begin < 0 || end > shortest || begin > end) throw new RangeError(`adamUpdate: chunk [${begin}, ${end}) is outside the buffers [0, ${shortest})`);
-  const { beta1, beta2, epsilon } = step.config;
-  const { c1, c2 } = adamBiasCorrections(step);
+  const { c1, c2 } = s;
   // The scalars tfjs makes from its JS numbers, each a float32.
-  const b1 = f32(beta1);
-  const b2 = f32(beta2);
-  const oneMinusB1 = f32(1 - beta1);
-  const oneMinusB2 = f32(1 - beta2);
-  const eps = f32(epsilon);
-  const negLr = f32(-step.lr);
-  const scale = f32(step.gradScale);
+  const b1 = f32(s.beta1);
+  const b2 = f32(s.beta2);
+  const oneMinusB1 = f32(1 - s.beta1);
+  const oneMinusB2 = f32(1 - s.beta2);
+  const eps = f32(s.epsilon);
+  const negLr = f32(-s.lr);
+  const scale = f32(s.gradScale);
   for (let i = begin; i < end; i++) {
     const g = f32(scale * grad[i]);
     const mi = f32(f32(m[i] * b1) + f32(g * oneMinusB1));

@@ -3,8 +3,10 @@
  * the same value and `--resume` continues a schedule exactly (the schedule itself is
  * stored in the checkpoint).
  */
-export type LrScaling = 'none' | 'linear' | 'sqrt';
-export type LrDecay = 'constant' | 'cosine' | 'step';
+export const LR_SCALINGS = ['none', 'linear', 'sqrt'] as const;
+export type LrScaling = (typeof LR_SCALINGS)[number];
+export const LR_DECAYS = ['constant', 'cosine', 'step'] as const;
+export type LrDecay = (typeof LR_DECAYS)[number];
 
 export interface LrSchedule {
   /** The learning rate at the base batch size (the optimizer's own lr). */

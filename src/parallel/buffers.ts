@@ -18,7 +18,26 @@ export function firstRows(split: SharedSplit, rows: number): SharedSplit {
   return { x: split.x.subarray(0, rows * split.features), labels: split.labels.subarray(0, rows), rows, features: split.features };
 }
 
-/** Per worker: compute, wait for the slowest shard, reduce + update (seconds, summed over steps). */
+/** The words of `progress`, named as CONTROL names its words. */
+export const PROGRESS = {
+  /** Σ loss of the steps completed in the current run. */
+  LOSS_SUM: 0,
+  /** Σ rows of those steps. */
+  ROWS: 1,
+} as const;
+
+export const PROGRESS_FIELDS = 2;
+
+/** The words of each worker's row of `timing`: seconds, summed over the steps of the current run. */
+export const TIMING = {
+  /** Forward and backward of the worker's shards. */
+  COMPUTE: 0,
+  /** Waiting at the barrier for the slowest shard. */
+  WAIT_SLOWEST: 1,
+  /** The collective step: reduce, clipping and Adam on the worker's blocks. */
+  REDUCE_UPDATE: 2,
+} as const;
+
 export const TIMING_FIELDS = 3;
 
 export interface SharedBuffers {
@@ -38,9 +57,9 @@ export interface SharedBuffers {
   /** 0, 1, …, rows−1 of the evaluation split, so evaluation reads rows like training does. */
   readonly identity: Int32Array;
   readonly control: Int32Array;
-  /** Σ loss and Σ rows of the steps completed in the current run. */
+  /** [PROGRESS_FIELDS]: see PROGRESS. */
   readonly progress: Float64Array;
-  /** [workers, TIMING_FIELDS] seconds, summed over the current run. */
+  /** [workers, TIMING_FIELDS]: see TIMING. */
   readonly timing: Float64Array;
   readonly train: SharedSplit;
   readonly test: SharedSplit;
@@ -70,7 +89,7 @@ export function allocateBuffers(opts: {
     order: shared(Int32Array, train.rows),
     identity,
     control: shared(Int32Array, CONTROL_INTS),
-    progress: shared(Float64Array, 2),
+    progress: shared(Float64Array, PROGRESS_FIELDS),
     timing: shared(Float64Array, workers * TIMING_FIELDS),
     train,
     test,

@@ -18,10 +18,10 @@ export const CONTROL = {
   STOPPING: 4,
   /** Steps completed in the current run (progress); notified after every step. */
   STEPS_DONE: 5,
-  /** Step (1-based) at which a loss or gradient became non-finite; 0 while all is well. */
+  /** Step (1-based) at which the loss, the gradient or a weight became non-finite; 0 while all is well. */
   DIVERGED_AT: 6,
-  /** 1 if the divergence was seen in the gradient, 0 if in the loss. */
-  DIVERGED_IN_GRADIENT: 7,
+  /** What became non-finite: an index into DIVERGED_WHAT. */
+  DIVERGED_IN: 7,
 } as const;
 
 export const CONTROL_INTS = 8;
@@ -51,6 +51,11 @@ const SPIN_MS = 0.2;
  * training from ~71,000 to ~45,000 samples/s, so oversubscribed barriers sleep at once.
  */
 const CORES = availableParallelism();
+
+/** One worker per core: parallelism is across workers, each single-threaded. */
+export function defaultWorkerCount(): number {
+  return CORES;
+}
 /** Sleeps are bounded so that an abort is noticed even if no one notifies. */
 const WAIT_SLICE_MS = 50;
 

@@ -4,13 +4,13 @@
  * (one small message per worker per run, not per step), evaluation and prediction,
  * and turns any worker failure into a WorkerError after stopping every thread.
  */
-import { availableParallelism } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { Piscina } from 'piscina';
-import { UsageError, WorkerError } from '../errors.js';
+import { WorkerError } from '../errors.js';
 import { TRAIN_WORKER } from '../paths.js';
-import { limitTensorflowThreads } from '../engine/tfjs-backend.js';
-import { TIMING_FIELDS, type SharedBuffers } from './buffers.js';
+import { prepareEngineThreads } from '../engine/select.js';
+import { PROGRESS, TIMING, TIMING_FIELDS, type SharedBuffers } from './buffers.js';
+import { divergenceOf, type Divergence } from './collective.js';
 import { abortRun, CONTROL } from './control.js';
 import type { EngineInfo, EngineSetup, InjectedFault, RunResult, StepPlan, WorkerTask } from './tasks.js';
 
@@ -24,10 +24,6 @@ export const EVAL_CHUNK = 1000;
  * instead of taking gigabytes from the machine first.
  */
 export const WORKER_HEAP_MB = 512;
-
-export function defaultWorkerCount(): number {
-  return availableParallelism();
-}
 
 /** Seconds per step, averaged over the workers and the steps of a run. */
 export interface StepBreakdown {
@@ -56,12 +52,13 @@ export function combineBreakdowns(a: StepBreakdown, aSteps: number, b: StepBreak
 
 export interface RunOutcome {
   readonly steps: number;
+  /** Σ loss and rows of the epoch's steps so far, those before the run included. */
   readonly lossSum: number;
   readonly rows: number;
   readonly seconds: number;
   readonly breakdown: StepBreakdown;
-  /** The 1-based step at which training diverged, with what diverged. */
-  readonly diverged?: { step: number; inGradient: boolean };
+  /** Where and in what training diverged. */
+  readonly diverged?: Divergence;
   readonly stopped: boolean;
 }
 
@@ -82,14 +79,13 @@ export class WorkerPool {
 
   constructor(opts: PoolOptions) {
     if (!Number.isInteger(opts.workers) || opts.workers < 1) {
-      throw new UsageError(`--workers must be a whole number ≥ 1, got ${opts.workers}`);
+      throw new RangeError(`WorkerPool: workers must be a whole number ≥ 1, got ${opts.workers}`);
     }
     this.workers = opts.workers;
     this.buffers = opts.buffers;
     this.setup = { ...opts.setup, sessionId: randomUUID() };
     this.fault = opts.fault;
-    // Must happen before the threads start: a worker's process.env is a private copy.
-    limitTensorflowThreads();
+    prepareEngineThreads();
     this.piscina = new Piscina({
       filename: TRAIN_WORKER,
       minThreads: opts.workers,
@@ -120,14 +116,19 @@ export class WorkerPool {
     return Atomics.load(this.buffers.control, CONTROL.STEPS_DONE);
   }
 
-  /** Runs steps [stepBegin, stepEnd) of the current epoch on every worker. */
-  async run(plan: StepPlan, stepsBefore: number, stepBegin: number, stepEnd: number): Promise<RunOutcome> {
+  /**
+   * Runs steps [stepBegin, stepEnd) of the current epoch on every worker. `before` is the
+   * Σ loss and rows of the epoch's steps before these: the steps add on to it one by one,
+   * so that the epoch's sum is the same however its steps are split into runs.
+   */
+  async run(plan: StepPlan, stepsBefore: number, stepBegin: number, stepEnd: number, before = { lossSum: 0, rows: 0 }): Promise<RunOutcome> {
     const b = this.buffers;
     const c = b.control;
     Atomics.store(c, CONTROL.STEPS_DONE, 0);
     Atomics.store(c, CONTROL.STOPPING, 0);
     Atomics.store(c, CONTROL.BARRIER_COUNT, 0);
-    b.progress.fill(0);
+    b.progress[PROGRESS.LOSS_SUM] = before.lossSum;
+    b.progress[PROGRESS.ROWS] = before.rows;
     b.timing.fill(0);
     const started = performance.now();
     const results = await this.all(
@@ -136,14 +137,13 @@ export class WorkerPool {
     );
     const seconds = (performance.now() - started) / 1000;
     const steps = Math.min(...(results as RunResult[]).map((r) => r.steps));
-    const divergedAt = Atomics.load(c, CONTROL.DIVERGED_AT);
     return {
       steps,
-      lossSum: b.progress[0],
-      rows: b.progress[1],
+      lossSum: b.progress[PROGRESS.LOSS_SUM],
+      rows: b.progress[PROGRESS.ROWS],
       seconds,
       breakdown: this.breakdown(steps, seconds),
-      diverged: divergedAt === 0 ? undefined : { step: divergedAt, inGradient: Atomics.load(c, CONTROL.DIVERGED_IN_GRADIENT) === 1 },
+      diverged: divergenceOf(c),
       stopped: Atomics.load(c, CONTROL.STOPPING) !== 0,
     };
   }
@@ -218,15 +218,15 @@ export class WorkerPool {
   }
 
   private breakdown(steps: number, seconds: number): StepBreakdown {
-    const perStep = (field: number): number => {
+    const perStep = (field: (typeof TIMING)[keyof typeof TIMING]): number => {
       let sum = 0;
       for (let w = 0; w < this.workers; w++) sum += this.buffers.timing[w * TIMING_FIELDS + field];
       return steps === 0 ? 0 : sum / this.workers / steps;
     };
     const step = steps === 0 ? 0 : seconds / steps;
-    const compute = perStep(0);
-    const waitSlowest = perStep(1);
-    const reduceUpdate = perStep(2);
+    const compute = perStep(TIMING.COMPUTE);
+    const waitSlowest = perStep(TIMING.WAIT_SLOWEST);
+    const reduceUpdate = perStep(TIMING.REDUCE_UPDATE);
     return { step, compute, waitSlowest, reduceUpdate, coordination: Math.max(0, step - compute - waitSlowest - reduceUpdate) };
   }
 }

@@ -22,7 +22,7 @@ export function ownedBy(rank: number, workers: number, count: number): number[] 
  * (first-layer weights of pixels that are almost always 0). So each block takes chunks
  * from all over the vector rather than one stretch. On the seed model after 1500 steps
  * the slower of 2 blocks takes ~99 µs instead of ~120 µs; 2 to 8 chunks do about as
- * well (bench/reduce-adam.ts).
+ * well (scripts/reduce-adam.ts).
  */
 const CHUNKS_PER_BLOCK = 4;
 

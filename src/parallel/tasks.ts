@@ -2,8 +2,7 @@
  * The control-plane messages between the coordinator and the workers. They carry
  * sizes, step ranges and references to the shared buffers, never tensors.
  */
-import type { EngineChoice } from '../engine/engine.js';
-import type { TfjsBackendChoice } from '../engine/tfjs-backend.js';
+import type { EngineChoice, TfjsBackendChoice } from '../engine/engine.js';
 import type { ModelSpec } from '../model/spec.js';
 import type { LrSchedule } from '../optim/schedule.js';
 import type { SharedBuffers } from './buffers.js';
@@ -18,13 +17,19 @@ export interface EngineSetup {
   readonly maxRows: number;
 }
 
-/** For tests only (see fault.ts): make one worker fail at one step. */
-export interface InjectedFault {
-  readonly rank: number;
-  readonly step: number;
-  /** Throw an error, exit the thread, run out of heap, or poison a weight with NaN. */
-  readonly kind: 'throw' | 'exit' | 'oom' | 'nan';
-}
+/**
+ * For tests only (see fault.ts): make one worker fail at the start of one step, or kill
+ * the whole process (kill -9) there, or after `operations` file operations of the
+ * checkpoint written at step `step`.
+ */
+export type InjectedFault =
+  | {
+      /** Throw an error, exit the thread, run out of heap, poison a weight with NaN, or kill the process. */
+      readonly kind: 'throw' | 'exit' | 'oom' | 'nan' | 'kill';
+      readonly rank: number;
+      readonly step: number;
+    }
+  | { readonly kind: 'kill-in-write'; readonly step: number; readonly operations: number };
 
 export interface StepPlan {
   readonly workers: number;

@@ -11,7 +11,6 @@ import type { GridComponentOption, LegendComponentOption, TitleComponentOption }
 import * as echarts from 'echarts/core';
 import type { ComposeOption } from 'echarts/core';
 import { SVGRenderer } from 'echarts/renderers';
-import { UsageError } from '../errors.js';
 import { chartFont } from './font.js';
 
 echarts.use([LineChart, ScatterChart, GridComponent, LegendComponent, MarkLineComponent, TitleComponent, SVGRenderer]);
@@ -79,14 +78,14 @@ const DEFAULT_HEIGHT = 500;
 const MAX_MARKED_POINTS = 40;
 
 export function renderLineChartPng(spec: LineChartSpec): Buffer {
-  if (spec.series.length === 0) throw new UsageError(`chart "${spec.title}": no series to draw`);
+  if (spec.series.length === 0) throw new RangeError(`chart "${spec.title}": no series to draw`);
   for (const s of spec.series) {
     for (const [x, y] of s.points) {
       if (!Number.isFinite(x) || !Number.isFinite(y)) {
-        throw new UsageError(`chart "${spec.title}", series "${s.name}": point (${x}, ${y}) is not finite`);
+        throw new RangeError(`chart "${spec.title}", series "${s.name}": point (${x}, ${y}) is not finite`);
       }
       if (spec.logX && x <= 0) {
-        throw new UsageError(`chart "${spec.title}", series "${s.name}": x = ${x} cannot go on a log axis`);
+        throw new RangeError(`chart "${spec.title}", series "${s.name}": x = ${x} cannot go on a log axis`);
       }
     }
   }
@@ -102,7 +101,7 @@ export function renderLineChartPng(spec: LineChartSpec): Buffer {
   }));
   const categories = [...new Set(spec.series.flatMap((s) => s.points.map(([x]) => x)))].sort((a, b) => a - b);
   for (const level of spec.levels ?? []) {
-    if (!Number.isFinite(level.y)) throw new UsageError(`chart "${spec.title}", level "${level.name}": y = ${level.y} is not finite`);
+    if (!Number.isFinite(level.y)) throw new RangeError(`chart "${spec.title}", level "${level.name}": y = ${level.y} is not finite`);
     series.push({
       type: 'line',
       name: level.name,
@@ -123,7 +122,7 @@ export function renderLineChartPng(spec: LineChartSpec): Buffer {
 export function renderScatterChartPng(spec: ScatterChartSpec): Buffer {
   const n = spec.x.length;
   if (spec.y.length !== n || spec.category.length !== n) {
-    throw new UsageError(
+    throw new RangeError(
       `chart "${spec.title}": x, y and category must have one entry per point (got ${n}, ${spec.y.length}, ${spec.category.length})`,
     );
   }
@@ -131,7 +130,7 @@ export function renderScatterChartPng(spec: ScatterChartSpec): Buffer {
   for (let i = 0; i < n; i++) {
     const c = spec.category[i];
     if (!Number.isInteger(c) || c < 0 || c >= groups.length) {
-      throw new UsageError(`chart "${spec.title}": point ${i} has category ${c}, not an index into categoryNames`);
+      throw new RangeError(`chart "${spec.title}": point ${i} has category ${c}, not an index into categoryNames`);
     }
     if (Number.isFinite(spec.x[i]) && Number.isFinite(spec.y[i])) groups[c].push([spec.x[i], spec.y[i]]);
   }
@@ -204,7 +203,7 @@ function renderPng(frame: ChartFrame, option: ChartOption): Buffer {
   const height = frame.height ?? DEFAULT_HEIGHT;
   for (const [what, v] of [['width', width], ['height', height]] as const) {
     if (!Number.isInteger(v) || v < 100) {
-      throw new UsageError(`chart "${frame.title}": ${what} must be a whole number of pixels ≥ 100, got ${v}`);
+      throw new RangeError(`chart "${frame.title}": ${what} must be a whole number of pixels ≥ 100, got ${v}`);
     }
   }
   const font = chartFont();

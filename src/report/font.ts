@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { DataError } from '../errors.js';
+import { InstallError } from '../errors.js';
 import { readFontMetrics } from './font-metrics.js';
 
 const CHART_FONT_FAMILY = 'DejaVu Sans';
@@ -50,9 +50,8 @@ export function chartFont(): ChartFont {
       return cached;
     }
   }
-  throw new DataError(
-    FACES[0],
-    `no chart font found (looked in ${dirs.join(', ')})`,
+  throw new InstallError(
+    `no chart font ${FACES[0]} found (looked in ${dirs.join(', ')})`,
     'Reinstall corefit so that its dependency dejavu-fonts-ttf is present, or install DejaVu fonts (Debian: apt-get install fonts-dejavu-core).',
   );
 }

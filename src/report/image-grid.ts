@@ -13,7 +13,6 @@
  * digitGridLayout() computes these numbers; tests use it to find each tile.
  */
 import { PNG } from 'pngjs';
-import { UsageError } from '../errors.js';
 import { svgToPng } from './chart.js';
 import { chartFont } from './font.js';
 
@@ -62,7 +61,7 @@ export interface DigitGridLayout {
 export function digitGridLayout(count: number, options: DigitGridOptions = {}): DigitGridLayout {
   const { width = 28, height = 28, scale = 2, maxColumns = 10, labelled = false } = options;
   for (const [name, v] of Object.entries({ count, width, height, scale, maxColumns })) {
-    if (!Number.isInteger(v) || v <= 0) throw new UsageError(`digit grid: ${name} must be a positive whole number, got ${v}`);
+    if (!Number.isInteger(v) || v <= 0) throw new RangeError(`digit grid: ${name} must be a positive whole number, got ${v}`);
   }
   const columns = Math.min(count, maxColumns);
   const blockRows = Math.ceil(count / columns);
@@ -101,12 +100,12 @@ export function digitGridPng(
   options: DigitGridOptions = {},
   labels?: DigitGridLabels,
 ): Buffer {
-  if ((options.labelled === true) !== (labels !== undefined)) throw new UsageError('digit grid: a labelled grid needs labels, and labels need a labelled grid');
+  if ((options.labelled === true) !== (labels !== undefined)) throw new RangeError('digit grid: a labelled grid needs labels, and labels need a labelled grid');
   const layout = digitGridLayout(count, options);
   const pixels = (layout.tileWidth / layout.scale) * (layout.tileHeight / layout.scale);
   for (const [name, a] of [['originals', originals], ['reconstructions', reconstructions]] as const) {
     if (a.length < count * pixels) {
-      throw new UsageError(`digit grid: ${name} holds ${a.length} values, ${count} images need ${count * pixels}`);
+      throw new RangeError(`digit grid: ${name} holds ${a.length} values, ${count} images need ${count * pixels}`);
     }
   }
   const png = labels === undefined ? new PNG({ width: layout.imageWidth, height: layout.imageHeight, colorType: 0 }) : PNG.sync.read(labelsPng(layout, labels));

@@ -11,13 +11,12 @@ import { join } from 'node:path';
 import { renderLineChartPng, renderScatterChartPng, type LineSeries } from './chart.js';
 import { digitGridPng, type DigitGridOptions } from './image-grid.js';
 import { pca2 } from './pca.js';
-import { WriteError } from '../errors.js';
-import { makeDirectory, writeProblem } from '../output-dir.js';
+import { OutputError } from '../errors.js';
+import { errnoCode, writeProblem } from '../io-problem.js';
+import { makeDirectory } from '../output-dir.js';
 import { renameDurably, writeFileDurably } from '../checkpoint/durable-files.js';
 import type { ModelSpec } from '../model/spec.js';
 import type { SharedSplit } from '../parallel/buffers.js';
-import type { WorkerPool } from '../parallel/pool.js';
-import type { EpochEvent } from '../train/events.js';
 
 /** The first test images in reconstructions.png: two rows of ten. */
 export const RECONSTRUCTED_IMAGES = 20;
@@ -33,15 +32,48 @@ export const LATENT_ROWS = 2000;
 export const PICTURE_FILES = ['reconstructions.png', 'loss.png', 'latent.png'] as const;
 export type PictureFile = (typeof PICTURE_FILES)[number];
 
+/** One completed epoch as loss.png draws it. */
+export interface LossPoint {
+  readonly epoch: number;
+  readonly train_loss: number;
+  readonly test_loss: number;
+  readonly bce_floor: number | null;
+}
+
+/** The model's predictions for the first test rows that the pictures draw (see picturePredictions). */
+export interface PicturePredictions {
+  /** The outputs of the first `rows` test rows, row-major. */
+  readonly reconstructions?: { readonly rows: number; readonly values: Float32Array };
+  /** The activations of `layer` (the bottleneck) for the first `rows` test rows, row-major. */
+  readonly latent?: { readonly rows: number; readonly layer: number; readonly values: Float32Array };
+}
+
 export interface PictureInputs {
-  /** A pool whose parameters are the model's; its test split is `test`. */
-  readonly pool: WorkerPool;
   readonly spec: ModelSpec;
   readonly test: SharedSplit;
   /** The completed epochs, oldest first. */
-  readonly history: readonly EpochEvent[];
+  readonly history: readonly LossPoint[];
   /** The shape of one image as the data files give it, e.g. [28, 28] (height, width). */
   readonly imageShape: readonly number[];
+  /** What picturePredictions asked for, computed by the caller on the model's parameters. */
+  readonly predictions: PicturePredictions;
+}
+
+/** The predictions the pictures of `spec` need: the test rows and the layer of each (undefined: the output layer). */
+export function picturePredictions(spec: ModelSpec, testRows: number): { readonly reconstructions?: { rows: number }; readonly latent?: { rows: number; layer: number } } {
+  if (notAutoencoder(spec) !== undefined) return {};
+  const layer = bottleneck(spec);
+  return {
+    reconstructions: { rows: Math.min(RECONSTRUCTED_IMAGES, testRows) },
+    ...(layer === undefined || spec.layers[layer].units < 2 ? {} : { latent: { rows: Math.min(LATENT_ROWS, testRows), layer } }),
+  };
+}
+
+/** The narrowest hidden layer (the first, if several tie), or undefined when there is none. */
+function bottleneck(spec: ModelSpec): number | undefined {
+  const hidden = spec.layers.slice(0, -1);
+  if (hidden.length === 0) return undefined;
+  return hidden.reduce((best, l, i) => (l.units < hidden[best].units ? i : best), 0);
 }
 
 export interface PicturesWritten {
@@ -54,9 +86,9 @@ type Drawing = Buffer | { readonly skip: string };
 /** Draws the pictures and writes each into `dir` (created if needed) under a temporary name, then renames it. */
 export async function writeTrainingPictures(dir: string, inputs: PictureInputs): Promise<PicturesWritten> {
   const drawings: Record<PictureFile, Drawing> = {
-    'reconstructions.png': await reconstructionsPng(inputs),
+    'reconstructions.png': reconstructionsPng(inputs),
     'loss.png': lossPng(inputs.spec, inputs.history),
-    'latent.png': await latentPng(inputs),
+    'latent.png': latentPng(inputs),
   };
   const written: string[] = [];
   const skipped: Array<{ file: PictureFile; reason: string }> = [];
@@ -77,7 +109,8 @@ export async function writeTrainingPictures(dir: string, inputs: PictureInputs):
       written.push(path);
     }
   } catch (error) {
-    throw new WriteError(
+    if (errnoCode(error) === undefined) throw error;
+    throw new OutputError(
       `cannot write pictures into ${dir}: ${writeProblem(error)}`,
       'Free space or fix the permissions of that folder; a checkpoint written there is intact.',
       { cause: error },
@@ -90,16 +123,18 @@ function notAutoencoder(spec: ModelSpec): string | undefined {
   return spec.target === 'input' ? undefined : `the model predicts labels (${spec.loss}), it does not reconstruct its input`;
 }
 
-async function reconstructionsPng({ pool, spec, test, imageShape, history }: PictureInputs): Promise<Drawing> {
+function reconstructionsPng({ spec, test, imageShape, predictions, history }: PictureInputs): Drawing {
   const why = notAutoencoder(spec);
   if (why !== undefined) return { skip: why };
   const [height, width] = imageShape;
   if (imageShape.length !== 2 || height * width !== test.features) {
     return { skip: `the data's rows are not images (shape ${imageShape.join('×')}, ${test.features} values), so there is nothing to draw them as` };
   }
-  const count = Math.min(RECONSTRUCTED_IMAGES, test.rows);
+  const predicted = predictions.reconstructions;
+  if (predicted === undefined) throw new TypeError('writeTrainingPictures: the reconstructions that picturePredictions asks for are missing');
+  const count = predicted.rows;
   const originals = test.x.subarray(0, count * test.features);
-  const reconstructions = await pool.predict('test', count);
+  const reconstructions = predicted.values;
   // Raw pixels (a model with normalize: false) are drawn on the same 0..1 grey scale as normalized ones.
   const top = originals.reduce((a, v) => Math.max(a, v), 1);
   const grey = (a: Float32Array): Float32Array => (top === 1 ? a : a.map((v) => v / top));
@@ -111,7 +146,7 @@ async function reconstructionsPng({ pool, spec, test, imageShape, history }: Pic
   });
 }
 
-function lossPng(spec: ModelSpec, history: readonly EpochEvent[]): Drawing {
+function lossPng(spec: ModelSpec, history: readonly LossPoint[]): Drawing {
   if (history.length === 0) return { skip: 'no epoch is complete yet' };
   const series: LineSeries[] = [
     { name: 'train loss', points: history.map((e) => [e.epoch, e.train_loss] as const) },
@@ -122,17 +157,17 @@ function lossPng(spec: ModelSpec, history: readonly EpochEvent[]): Drawing {
   return renderLineChartPng({ title: 'Loss per epoch', xLabel: 'epoch', yLabel: `loss (${spec.loss})`, series, levels, xCategories: true });
 }
 
-async function latentPng({ pool, spec, test }: PictureInputs): Promise<Drawing> {
+function latentPng({ spec, test, predictions }: PictureInputs): Drawing {
   const why = notAutoencoder(spec);
   if (why !== undefined) return { skip: why };
-  const hidden = spec.layers.slice(0, -1);
-  if (hidden.length === 0) return { skip: 'the model has no hidden layer, so no bottleneck code' };
-  // The bottleneck: the narrowest hidden layer (the first, if several tie).
-  const layer = hidden.reduce((best, l, i) => (l.units < hidden[best].units ? i : best), 0);
-  const units = hidden[layer].units;
+  const layer = bottleneck(spec);
+  if (layer === undefined) return { skip: 'the model has no hidden layer, so no bottleneck code' };
+  const units = spec.layers[layer].units;
   if (units < 2) return { skip: `the bottleneck has ${units} unit, too few to project to 2-d` };
-  const rows = Math.min(LATENT_ROWS, test.rows);
-  const { projected } = pca2(await pool.predict('test', rows, layer), rows, units);
+  const codes = predictions.latent;
+  if (codes === undefined || codes.layer !== layer) throw new TypeError('writeTrainingPictures: the bottleneck codes that picturePredictions asks for are missing');
+  const rows = codes.rows;
+  const { projected } = pca2(codes.values, rows, units);
   const labels = test.labels.subarray(0, rows);
   const classes = labels.reduce((a, b) => Math.max(a, b), 0) + 1;
   return renderScatterChartPng({

@@ -1,8 +1,9 @@
 /** Writes a report's files (Markdown, JSON, charts) into one folder. */
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { WriteError } from '../errors.js';
-import { makeDirectory, writeProblem } from '../output-dir.js';
+import { OutputError } from '../errors.js';
+import { writeProblem } from '../io-problem.js';
+import { makeDirectory } from '../output-dir.js';
 
 /** Writes each named file into dir (created if need be); returns the paths written. */
 export async function writeReportFiles(dir: string, files: Readonly<Record<string, string | Buffer>>): Promise<string[]> {
@@ -15,7 +16,7 @@ export async function writeReportFiles(dir: string, files: Readonly<Record<strin
       written.push(path);
     }
   } catch (error) {
-    throw new WriteError(
+    throw new OutputError(
       `cannot write the report into ${dir}: ${writeProblem(error)}`,
       `The results were printed above${written.length > 0 ? `; written before the failure: ${written.join(', ')}` : ''}. Free space or fix the permissions, then run again.`,
       { cause: error },

@@ -1,6 +1,6 @@
 /** What a training run tells its caller as it goes; the CLI prints these. */
 import type { LrSchedule } from '../optim/schedule.js';
-import type { StepBreakdown } from '../parallel/pool.js';
+import type { EpochRecord } from '../checkpoint/run-state.js';
 
 export interface StartEvent {
   readonly type: 'start';
@@ -41,31 +41,9 @@ export interface ProgressEvent {
   readonly eta_seconds: number;
 }
 
-export interface EpochEvent {
+/** A completed epoch; the run keeps these as its history (checkpoint/run-state.ts). */
+export interface EpochEvent extends EpochRecord {
   readonly type: 'epoch';
-  readonly epoch: number;
-  readonly train_loss: number;
-  readonly test_loss: number;
-  /** Mean binary entropy of the targets: the least BCE can reach; null for other losses. */
-  readonly bce_floor: number | null;
-  readonly excess: number | null;
-  /** The floor of the test targets, which test_excess is measured from. */
-  readonly test_bce_floor: number | null;
-  readonly test_excess: number | null;
-  /** Classifiers only: share of test rows whose arg-max output is the label. */
-  readonly test_accuracy?: number;
-  readonly samples_per_sec: number;
-  readonly seconds: number;
-  /** Wall time since the start of training (all epochs, evaluation included). */
-  readonly elapsed_seconds: number;
-  readonly step: number;
-  readonly lr: number;
-  readonly step_seconds: StepBreakdown;
-  readonly engine: string;
-  readonly backend: string;
-  readonly workers: number;
-  readonly shards: number;
-  readonly batch_size: number;
 }
 
 export interface CheckpointEvent {

@@ -1,20 +1,23 @@
 /**
- * The options of a training run, their defaults and their checks. What changes the
+ * The options of a training run, their defaults and their checks: the one place where
+ * options are checked, in words that name the flags. What changes the
  * arithmetic (the "run config") is stored in every checkpoint so that `--resume`
  * continues exactly; what does not (workers, engine, output) may change on resume.
  */
 import { resolve } from 'node:path';
 import { checkpointIn } from '../checkpoint/checkpoint.js';
+import type { RunConfig } from '../checkpoint/run-state.js';
 import type { Dataset } from '../data/dataset.js';
 import { UsageError } from '../errors.js';
-import type { EngineChoice } from '../engine/engine.js';
-import type { TfjsBackendChoice } from '../engine/tfjs-backend.js';
+import { ENGINE_CHOICES, type EngineChoice, type TfjsBackendChoice } from '../engine/engine.js';
 import type { ModelSpec } from '../model/spec.js';
 import { assertWritableDirectory } from '../output-dir.js';
-import { defaultWorkerCount } from '../parallel/pool.js';
+import { defaultWorkerCount } from '../parallel/control.js';
 import type { InjectedFault } from '../parallel/tasks.js';
-import { scaledLr, type LrDecay, type LrScaling, type LrSchedule } from '../optim/schedule.js';
+import { LR_DECAYS, LR_SCALINGS, scaledLr, type LrDecay, type LrScaling } from '../optim/schedule.js';
 import type { TrainEvent } from './events.js';
+
+export type { RunConfig };
 
 export interface TrainOptions {
   /** The model; the seed question's corrected autoencoder by default. */
@@ -70,42 +73,56 @@ export interface TrainOptions {
   readonly fault?: InjectedFault;
 }
 
-/** Everything that decides the numbers a run produces, stored in checkpoints. */
-export interface RunConfig {
-  readonly seed: number;
-  readonly batchSize: number;
-  readonly shards: number;
-  readonly accumulate: number;
-  readonly clipNorm: number;
-  readonly trainRows: number;
-  readonly testRows: number;
-  readonly lrScaling: LrScaling;
-  readonly baseBatchSize: number;
-  readonly warmupEpochs: number;
-  readonly lrStepEpochs: number;
-  readonly schedule: LrSchedule;
-}
-
-function wholeNumber(name: string, value: number | undefined, fallback: number, min: number): number {
+/** `value`, or `fallback` when it is not given, refused unless a whole number ≥ min. */
+export function wholeOption(flag: string, value: number | undefined, fallback: number, min: number): number {
   const v = value ?? fallback;
-  if (!Number.isInteger(v) || v < min) throw new UsageError(`${name} must be a whole number ≥ ${min}, got ${value}`);
+  if (!Number.isInteger(v) || v < min) throw new UsageError(`${flag} must be a whole number ≥ ${min}, got ${value}`);
   return v;
 }
 
-function positive(name: string, value: number | undefined, fallback: number, allowZero = false): number {
+/** `value`, or `fallback` when it is not given, refused unless a finite number > 0 (≥ 0 with allowZero). */
+export function positiveOption(flag: string, value: number | undefined, fallback: number, allowZero = false): number {
   const v = value ?? fallback;
   if (!Number.isFinite(v) || v < 0 || (!allowZero && v === 0)) {
-    throw new UsageError(`${name} must be a number ${allowZero ? '≥' : '>'} 0, got ${value}`);
+    throw new UsageError(`${flag} must be a number ${allowZero ? '≥' : '>'} 0, got ${value}`);
   }
   return v;
 }
 
+function choiceOption<T extends string>(flag: string, value: T | undefined, choices: readonly T[]): void {
+  if (value !== undefined && !choices.includes(value)) throw new UsageError(`${flag} must be one of ${choices.join(', ')}, got ${String(value)}`);
+}
+
+/**
+ * What can be checked before any file is read: each option's own range, and the options
+ * that need another. train() checks this first; the CLI too, before it loads the data to lint.
+ */
+export function checkTrainOptions(opts: TrainOptions): void {
+  const whole: ReadonlyArray<[string, number | undefined, number]> = [
+    ['--epochs', opts.epochs, 1], ['--batch-size', opts.batchSize, 1], ['--workers', opts.workers, 1], ['--shards', opts.shards, 1],
+    ['--seed', opts.seed, 0], ['--base-batch-size', opts.baseBatchSize, 1], ['--accumulate', opts.accumulate, 1],
+    ['--train-rows', opts.trainRows, 1], ['--test-rows', opts.testRows, 1], ['--checkpoint-every', opts.checkpointEvery, 1],
+  ];
+  for (const [flag, value, min] of whole) if (value !== undefined) wholeOption(flag, value, 0, min);
+  const positive: ReadonlyArray<[string, number | undefined, boolean]> = [
+    ['--lr', opts.lr, false], ['--warmup-epochs', opts.warmupEpochs, true], ['--lr-step-epochs', opts.lrStepEpochs, false],
+    ['--lr-step-factor', opts.lrStepFactor, false], ['--clip-norm', opts.clipNorm, false]
+  ];
+  for (const [flag, value, allowZero] of positive) if (value !== undefined) positiveOption(flag, value, 0, allowZero);
+  choiceOption('--lr-scaling', opts.lrScaling, LR_SCALINGS);
+  choiceOption('--lr-schedule', opts.lrSchedule, LR_DECAYS);
+  choiceOption('--engine', opts.engine, ENGINE_CHOICES);
+  if (opts.checkpointEvery !== undefined && opts.out === undefined) {
+    throw new UsageError('--checkpoint-every needs --out: there is nowhere to write the checkpoints', 'Add --out DIR, or drop --checkpoint-every.');
+  }
+}
+
 export function resolveWorkers(opts: TrainOptions): number {
-  return wholeNumber('--workers', opts.workers, defaultWorkerCount(), 1);
+  return wholeOption('--workers', opts.workers, defaultWorkerCount(), 1);
 }
 
 export function resolveEpochs(opts: TrainOptions): number {
-  return wholeNumber('--epochs', opts.epochs, 5, 1);
+  return wholeOption('--epochs', opts.epochs, 5, 1);
 }
 
 /**
@@ -128,13 +145,6 @@ export function givenDataset(opts: TrainOptions, spec: ModelSpec): Dataset | und
     );
   }
   return given;
-}
-
-/** Steps between mid-epoch checkpoints, or undefined when there are none. */
-export function resolveCheckpointEvery(opts: TrainOptions): number | undefined {
-  if (opts.checkpointEvery === undefined) return undefined;
-  if (opts.out === undefined) throw new UsageError('--checkpoint-every needs --out: there is nowhere to write the checkpoints', 'Add --out DIR, or drop --checkpoint-every.');
-  return wholeNumber('--checkpoint-every', opts.checkpointEvery, 1, 1);
 }
 
 /** A run resuming into its own --out: that directory's one writer, continuing the checkpoint there. */
@@ -185,17 +195,17 @@ export function updatesPerEpoch(c: Pick<RunConfig, 'trainRows' | 'batchSize' | '
 /** Builds the run config of a new run from the options and the data size. */
 export function newRunConfig(opts: TrainOptions, spec: ModelSpec, availableTrain: number, availableTest: number): RunConfig {
   const workers = resolveWorkers(opts);
-  const shards = wholeNumber('--shards', opts.shards, workers, 1);
+  const shards = wholeOption('--shards', opts.shards, workers, 1);
   if (workers > shards) {
     throw new UsageError(`--workers (${workers}) must not exceed --shards (${shards})`, 'A worker needs at least one shard; raise --shards or lower --workers.');
   }
-  const batchSize = wholeNumber('--batch-size', opts.batchSize, 100, 1);
+  const batchSize = wholeOption('--batch-size', opts.batchSize, 100, 1);
   if (batchSize < shards) {
     throw new UsageError(`--batch-size (${batchSize}) is smaller than the shard count (${shards})`, 'Every shard needs at least one row: raise --batch-size or lower --shards/--workers.');
   }
-  const accumulate = wholeNumber('--accumulate', opts.accumulate, 1, 1);
-  const trainRows = wholeNumber('--train-rows', opts.trainRows, availableTrain, 1);
-  const testRows = wholeNumber('--test-rows', opts.testRows, availableTest, 1);
+  const accumulate = wholeOption('--accumulate', opts.accumulate, 1, 1);
+  const trainRows = wholeOption('--train-rows', opts.trainRows, availableTrain, 1);
+  const testRows = wholeOption('--test-rows', opts.testRows, availableTest, 1);
   if (trainRows > availableTrain) throw new UsageError(`--train-rows ${trainRows} exceeds the ${availableTrain} training rows of the data`);
   if (testRows > availableTest) throw new UsageError(`--test-rows ${testRows} exceeds the ${availableTest} test rows of the data`);
   if (batchSize * accumulate > trainRows) {
@@ -203,18 +213,18 @@ export function newRunConfig(opts: TrainOptions, spec: ModelSpec, availableTrain
   }
   const epochs = resolveEpochs(opts);
   const steps = updatesPerEpoch({ trainRows, batchSize, accumulate });
-  const baseLr = positive('--lr', opts.lr, spec.optimizer.learningRate);
+  const baseLr = positiveOption('--lr', opts.lr, spec.optimizer.learningRate);
   const lrScaling = opts.lrScaling ?? 'none';
-  const baseBatchSize = wholeNumber('--base-batch-size', opts.baseBatchSize, 100, 1);
-  const warmupEpochs = positive('--warmup-epochs', opts.warmupEpochs, 0, true);
-  const stepFactor = positive('--lr-step-factor', opts.lrStepFactor, 0.1);
-  const lrStepEpochs = positive('--lr-step-epochs', opts.lrStepEpochs, 1);
+  const baseBatchSize = wholeOption('--base-batch-size', opts.baseBatchSize, 100, 1);
+  const warmupEpochs = positiveOption('--warmup-epochs', opts.warmupEpochs, 0, true);
+  const stepFactor = positiveOption('--lr-step-factor', opts.lrStepFactor, 0.1);
+  const lrStepEpochs = positiveOption('--lr-step-epochs', opts.lrStepEpochs, 1);
   return {
-    seed: wholeNumber('--seed', opts.seed, 1, 0),
+    seed: wholeOption('--seed', opts.seed, 1, 0),
     batchSize,
     shards,
     accumulate,
-    clipNorm: positive('--clip-norm', opts.clipNorm, 0, true),
+    clipNorm: positiveOption('--clip-norm', opts.clipNorm, 0, true),
     trainRows,
     testRows,
     lrScaling,

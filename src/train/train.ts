@@ -1,48 +1,33 @@
 /**
  * `train()`: synchronous data-parallel training of one model over a pool of worker
- * threads, epoch by epoch, with evaluation, checkpoints and exact resume.
+ * threads, epoch by epoch, with evaluation, checkpoints and exact resume. Setting up
+ * is setup.ts's; here are the epoch loop and the report after each epoch.
  */
-import { DivergenceError } from '../errors.js';
-import { readCheckpoint, writeCheckpoint, assertSameArchitecture } from '../checkpoint/checkpoint.js';
-import { loadDataset } from '../data/dataset.js';
-import { assertModelFits } from '../data/fit.js';
+import { writeCheckpoint } from '../checkpoint/checkpoint.js';
+import type { EpochRecord, RunConfig, RunProgress, RunState } from '../checkpoint/run-state.js';
 import { bceFloor } from '../data/floor.js';
-import { glorotUniformInit } from '../model/init.js';
-import { paramLayout } from '../model/layout.js';
-import { DEFAULT_SPEC, isClassLoss, type ModelSpec } from '../model/spec.js';
+import { DivergenceError } from '../errors.js';
 import { testAccuracy } from '../eval/accuracy.js';
+import { writePictures } from '../eval/pictures.js';
+import { isClassLoss, type ModelSpec } from '../model/spec.js';
 import { learningRateAt } from '../optim/schedule.js';
-import { allocateBuffers, firstRows, type SharedBuffers } from '../parallel/buffers.js';
-import { assertFitsInMemory } from '../parallel/memory.js';
-import { combineBreakdowns, EVAL_CHUNK, WorkerPool, ZERO_BREAKDOWN, type RunOutcome } from '../parallel/pool.js';
-import type { StepPlan } from '../parallel/tasks.js';
+import { PROGRESS } from '../parallel/buffers.js';
+import { crashInWrite } from '../parallel/fault.js';
+import { combineBreakdowns, WorkerPool, ZERO_BREAKDOWN, type RunOutcome, type StepBreakdown } from '../parallel/pool.js';
+import type { EngineInfo, StepPlan } from '../parallel/tasks.js';
 import { Rng, type RngState } from '../rng.js';
-import type { EpochEvent, TrainEvent } from './events.js';
-import { checkOut, checkResumeOptions, givenDataset, newRunConfig, optionWarnings, resolveCheckpointEvery, resolveEpochs, resolveWorkers, resumesIntoOut, updatesPerEpoch, type RunConfig, type TrainOptions } from './options.js';
+import type { TrainEvent } from './events.js';
+import { optionWarnings, updatesPerEpoch, type TrainOptions } from './options.js';
+import { setUpRun, type RunSetup } from './setup.js';
 
-/** Where training stands between two steps: all a checkpoint needs besides the buffers. */
-export interface TrainingProgress {
-  /** Global steps completed (Adam's t of the last update). */
-  readonly step: number;
-  /** Epochs completed. */
-  readonly epoch: number;
-  /** Steps completed within the epoch in progress. */
-  readonly stepInEpoch: number;
-  /** The RNG before the shuffle of the epoch in progress, so resume redraws the same order. */
-  readonly rngAtEpochStart: RngState;
-  /** Σ loss, rows and training seconds of the epoch in progress. */
-  readonly epochLossSum: number;
-  readonly epochRows: number;
-  readonly epochSeconds: number;
-  readonly elapsedSeconds: number;
-  readonly history: readonly EpochEvent[];
-}
+/** Where training stands between two steps (checkpoint/run-state.ts). */
+export type TrainingProgress = RunProgress;
 
 export interface TrainResult {
   readonly spec: ModelSpec;
   readonly params: Float32Array;
   readonly config: RunConfig;
-  readonly epochs: readonly EpochEvent[];
+  readonly epochs: readonly EpochRecord[];
   /** 'stopped' when the signal ended the run early (a checkpoint was written if `out` was set). */
   readonly status: 'completed' | 'stopped';
   readonly progress: TrainingProgress;
@@ -50,74 +35,30 @@ export interface TrainResult {
   readonly backend: string;
 }
 
-interface Start {
-  spec: ModelSpec;
-  config: RunConfig;
-  progress: TrainingProgress;
-  resumedFrom?: string;
+/** A run under way: what every epoch of it shares. */
+interface Run extends RunSetup {
+  readonly opts: TrainOptions;
+  readonly emit: (e: TrainEvent) => void;
+  readonly pool: WorkerPool;
+  readonly info: EngineInfo;
+  readonly plan: StepPlan;
+  readonly stepsPerEpoch: number;
+  /** BCE floors of the training and the test targets (test_excess is measured from the test targets' own). */
+  readonly floor: number | null;
+  readonly testFloor: number | null;
+  /** performance.now() in seconds at the run's start, less the time of the run before a resume. */
+  readonly wallStart: number;
+  /** The last checkpoint written or resumed from, for a DivergenceError to name. */
+  lastCheckpoint: { dir: string; step: number } | undefined;
 }
+
+const now = (): number => performance.now() / 1000;
 
 export async function train(opts: TrainOptions = {}): Promise<TrainResult> {
   const emit = (e: TrainEvent): void => opts.onEvent?.(e);
-  const checkpointEvery = resolveCheckpointEvery(opts);
-  await checkOut(opts);
-  // A run resuming into its own --out is that directory's one writer: it settles what an
-  // interrupted write left there, even when nothing is left to train and nothing is written.
-  const resumed = opts.resume === undefined ? undefined : await readCheckpoint(opts.resume, { settle: resumesIntoOut(opts) });
-  if (resumed !== undefined && opts.spec !== undefined) assertSameArchitecture(resumed.spec, opts.spec, opts.resume!);
-  const spec = resumed?.spec ?? opts.spec ?? DEFAULT_SPEC;
-  const workers = resolveWorkers(opts);
-  const epochs = resolveEpochs(opts);
-  const data = givenDataset(opts, spec) ?? (await loadDataset({ dir: opts.data, normalize: spec.normalize }));
-  assertModelFits(spec, data);
-
-  let start: Start;
-  let buffers: SharedBuffers;
-  const layout = paramLayout(spec);
-  const maxRows = (config: Pick<RunConfig, 'batchSize' | 'shards'>): number => Math.max(Math.ceil(config.batchSize / config.shards), EVAL_CHUNK);
-  const makeBuffers = (config: Pick<RunConfig, 'batchSize' | 'shards' | 'trainRows' | 'testRows'>): SharedBuffers => {
-    assertFitsInMemory(spec, { shards: config.shards, workers, maxRows: maxRows(config), rows: Math.max(config.trainRows, config.testRows) });
-    return allocateBuffers({
-      paramCount: layout.size,
-      shards: config.shards,
-      workers,
-      train: firstRows(data.train, config.trainRows),
-      test: firstRows(data.test, config.testRows),
-    });
-  };
-  if (resumed !== undefined) {
-    const config = resumed.state.config as unknown as RunConfig;
-    checkResumeOptions(opts, config);
-    buffers = makeBuffers(config);
-    buffers.params.set(resumed.params);
-    buffers.m.set(resumed.state.m);
-    buffers.v.set(resumed.state.v);
-    start = { spec, config, progress: resumed.state.progress as unknown as TrainingProgress, resumedFrom: opts.resume };
-  } else {
-    const config = newRunConfig(opts, spec, data.train.rows, data.test.rows);
-    buffers = makeBuffers(config);
-    const rng = Rng.fromSeed(config.seed);
-    glorotUniformInit(layout, buffers.params, rng);
-    start = {
-      spec,
-      config,
-      progress: { step: 0, epoch: 0, stepInEpoch: 0, rngAtEpochStart: rng.state(), epochLossSum: 0, epochRows: 0, epochSeconds: 0, elapsedSeconds: 0, history: [] },
-    };
-  }
+  const setup = await setUpRun(opts);
+  const { spec, buffers: b, workers, state: start } = setup;
   const { config } = start;
-  const b = buffers;
-  const floor = bceFloor(spec, b.train);
-  // test_excess compares the test loss with the test targets' own floor, as `corefit eval` does.
-  const testFloor = bceFloor(spec, b.test);
-  const stepsPerEpoch = updatesPerEpoch(config);
-  const plan: StepPlan = {
-    workers,
-    shards: config.shards,
-    batchSize: config.batchSize,
-    accumulate: config.accumulate,
-    schedule: config.schedule,
-    clipNorm: config.clipNorm,
-  };
   const pool = new WorkerPool({
     workers,
     buffers: b,
@@ -125,7 +66,7 @@ export async function train(opts: TrainOptions = {}): Promise<TrainResult> {
       spec,
       engine: opts.engine ?? 'auto',
       tfjsBackend: opts.tfjsBackend ?? 'auto',
-      maxRows: maxRows(config),
+      maxRows: setup.maxRows,
     },
     fault: opts.fault,
   });
@@ -133,156 +74,172 @@ export async function train(opts: TrainOptions = {}): Promise<TrainResult> {
   opts.signal?.addEventListener('abort', onAbort);
   if (opts.signal?.aborted) pool.requestStop();
 
-  let progress = start.progress;
-  let lastCheckpoint = opts.resume === undefined ? undefined : { dir: opts.resume, step: progress.step };
-  const checkpoint = async (): Promise<void> => {
-    if (opts.out === undefined) return;
-    await writeCheckpoint(opts.out, {
-      spec,
-      params: b.params,
-      state: { m: b.m, v: b.v, step: progress.step, epoch: progress.epoch, rng: progress.rngAtEpochStart, config: config as unknown as Record<string, unknown>, progress: progress as unknown as Record<string, unknown>, history: progress.history as unknown[] },
-    });
-    lastCheckpoint = { dir: opts.out, step: progress.step };
-    emit({ type: 'checkpoint', dir: opts.out, epoch: progress.epoch, step: progress.step });
-  };
-
   try {
     const info = await pool.info();
+    const run: Run = {
+      ...setup, opts, emit, pool, info,
+      plan: { workers, shards: config.shards, batchSize: config.batchSize, accumulate: config.accumulate, schedule: config.schedule, clipNorm: config.clipNorm },
+      stepsPerEpoch: updatesPerEpoch(config),
+      floor: bceFloor(spec, b.train),
+      testFloor: bceFloor(spec, b.test),
+      wallStart: now() - start.progress.elapsedSeconds,
+      lastCheckpoint: opts.resume === undefined ? undefined : { dir: opts.resume, step: start.progress.step },
+    };
     emit({
       type: 'start', model: spec.name, engine: info.engine, backend: info.backend, note: info.note, workers, shards: config.shards,
-      batch_size: config.batchSize, accumulate: config.accumulate, epochs, steps_per_epoch: stepsPerEpoch,
-      train_rows: config.trainRows, test_rows: config.testRows, data: data.name, bce_floor: floor, test_bce_floor: testFloor,
+      batch_size: config.batchSize, accumulate: config.accumulate, epochs: setup.epochs, steps_per_epoch: run.stepsPerEpoch,
+      train_rows: config.trainRows, test_rows: config.testRows, data: setup.data.name, bce_floor: run.floor, test_bce_floor: run.testFloor,
       warnings: optionWarnings(opts, workers), lr_schedule: config.schedule,
-      resumed_from: start.resumedFrom,
+      resumed_from: setup.resumedFrom,
     });
+    let state = start;
     let status: TrainResult['status'] = 'completed';
-    const wallStart = performance.now() / 1000 - progress.elapsedSeconds;
-
-    while (progress.epoch < epochs && status === 'completed') {
-      const epochStarted = performance.now() / 1000;
-      const rng = Rng.fromState(progress.rngAtEpochStart);
-      for (let i = 0; i < config.trainRows; i++) b.order[i] = i;
-      rng.shuffle(b.order);
-      let breakdown = ZERO_BREAKDOWN;
-      let breakdownSteps = 0;
-
-      while (progress.stepInEpoch < stepsPerEpoch) {
-        const every = checkpointEvery;
-        const nextStop = every === undefined ? stepsPerEpoch : Math.min(stepsPerEpoch, progress.stepInEpoch + every - (progress.step % every));
-        const outcome = await runWithProgress(pool, plan, progress, nextStop, stepsPerEpoch, floor, emit);
-        breakdown = combineBreakdowns(breakdown, breakdownSteps, outcome.breakdown, outcome.steps);
-        breakdownSteps += outcome.steps;
-        progress = {
-          ...progress,
-          step: progress.step + outcome.steps,
-          stepInEpoch: progress.stepInEpoch + outcome.steps,
-          epochLossSum: progress.epochLossSum + outcome.lossSum,
-          epochRows: progress.epochRows + outcome.rows,
-          epochSeconds: progress.epochSeconds + outcome.seconds,
-          elapsedSeconds: performance.now() / 1000 - wallStart,
-        };
-        if (outcome.diverged !== undefined) {
-          throw new DivergenceError(outcome.diverged.step, outcome.diverged.inGradient ? 'the gradient' : 'the loss', lastCheckpoint);
-        }
-        // An update can overflow the weights with a finite loss; the next step's loss would show it,
-        // but not before they were checkpointed (or returned, after the last step).
-        if (!b.params.every(Number.isFinite)) throw new DivergenceError(progress.step, 'a weight', lastCheckpoint);
-        if (outcome.stopped || pool.stopRequested) {
-          status = 'stopped';
-          break;
-        }
-        if (progress.stepInEpoch < stepsPerEpoch) await checkpoint();
-      }
-      if (status === 'stopped') {
-        await checkpoint();
+    while (state.progress.epoch < setup.epochs) {
+      const epoch = await runEpoch(run, state);
+      if (epoch.stopped) {
+        state = { ...state, progress: epoch.progress };
+        await checkpoint(run, state);
+        status = 'stopped';
         break;
       }
-
-      const testLoss = (await pool.lossSum('test')) / b.test.rows;
-      const trainLoss = progress.epochLossSum / progress.epochRows;
-      const report: EpochEvent = {
-        type: 'epoch',
-        epoch: progress.epoch + 1,
-        train_loss: trainLoss,
-        test_loss: testLoss,
-        bce_floor: floor,
-        excess: floor === null ? null : trainLoss - floor,
-        test_bce_floor: testFloor,
-        test_excess: testFloor === null ? null : testLoss - testFloor,
-        test_accuracy: isClassLoss(spec.loss) ? await testAccuracy(pool, spec, b.test) : undefined,
-        samples_per_sec: progress.epochRows / progress.epochSeconds,
-        seconds: performance.now() / 1000 - epochStarted,
-        elapsed_seconds: performance.now() / 1000 - wallStart,
-        step: progress.step,
-        lr: learningRateAt(config.schedule, Math.max(1, progress.step)),
-        step_seconds: breakdown,
-        engine: info.engine,
-        backend: info.backend,
-        workers,
-        shards: config.shards,
-        batch_size: config.batchSize,
-      };
-      progress = {
-        ...progress,
-        epoch: progress.epoch + 1,
-        stepInEpoch: 0,
-        rngAtEpochStart: rng.state(),
-        epochLossSum: 0,
-        epochRows: 0,
-        epochSeconds: 0,
-        elapsedSeconds: report.elapsed_seconds,
-        history: [...progress.history, report],
-      };
-      emit(report);
-      await checkpoint();
-      if (opts.out !== undefined) {
-        // Loaded only when pictures are asked for: the chart renderer takes about a second to load.
-        const { writeTrainingPictures } = await import('../report/training-pictures.js');
-        await writeTrainingPictures(opts.out, { pool, spec, test: b.test, history: progress.history, imageShape: data.imageShape });
-      }
-      if (opts.untilTestLoss !== undefined && testLoss <= opts.untilTestLoss) break;
+      const reported = await reportEpoch(run, state, epoch);
+      state = reported.state;
+      if (opts.untilTestLoss !== undefined && reported.testLoss <= opts.untilTestLoss) break;
     }
-    return {
-      spec, params: Float32Array.from(b.params), config, epochs: progress.history, status, progress,
-      engine: info.engine, backend: info.backend,
-    };
+    const { progress } = state;
+    return { spec, params: Float32Array.from(b.params), config, epochs: progress.history, status, progress, engine: info.engine, backend: info.backend };
   } finally {
     opts.signal?.removeEventListener('abort', onAbort);
     await pool.close();
   }
 }
 
+/** Writes the run's checkpoint into --out, if one was given. */
+async function checkpoint(run: Run, state: RunState): Promise<void> {
+  const { out } = run.opts;
+  if (out === undefined) return;
+  const b = run.buffers;
+  const afterOperation = crashInWrite(run.opts.fault, state.progress.step);
+  await writeCheckpoint(out, { spec: run.spec, params: b.params, state: { m: b.m, v: b.v, run: state } }, { afterOperation });
+  run.lastCheckpoint = { dir: out, step: state.progress.step };
+  run.emit({ type: 'checkpoint', dir: out, epoch: state.progress.epoch, step: state.progress.step });
+}
+
+interface EpochSteps {
+  /** The progress after the steps (the epoch's sums included), before the epoch's report. */
+  readonly progress: RunProgress;
+  /** True when a stop was requested before the epoch's last step. */
+  readonly stopped: boolean;
+  /** The RNG after the epoch's shuffle: the next epoch's. */
+  readonly rngAfter: RngState;
+  readonly breakdown: StepBreakdown;
+  /** now() when the epoch (or its resumed part) started. */
+  readonly started: number;
+}
+
+/** The steps of the epoch in progress, from where `state` stands, with the mid-epoch checkpoints. */
+async function runEpoch(run: Run, state: RunState): Promise<EpochSteps> {
+  const { buffers: b, pool, stepsPerEpoch, checkpointEvery: every } = run;
+  const started = now();
+  const rng = Rng.fromState(state.rng);
+  for (let i = 0; i < state.config.trainRows; i++) b.order[i] = i;
+  rng.shuffle(b.order);
+  let progress = state.progress;
+  let breakdown = ZERO_BREAKDOWN;
+  let breakdownSteps = 0;
+  while (progress.stepInEpoch < stepsPerEpoch) {
+    const nextStop = every === undefined ? stepsPerEpoch : Math.min(stepsPerEpoch, progress.stepInEpoch + every - (progress.step % every));
+    const outcome = await runWithProgress(run, progress, nextStop);
+    breakdown = combineBreakdowns(breakdown, breakdownSteps, outcome.breakdown, outcome.steps);
+    breakdownSteps += outcome.steps;
+    progress = {
+      ...progress,
+      step: progress.step + outcome.steps,
+      stepInEpoch: progress.stepInEpoch + outcome.steps,
+      epochLossSum: outcome.lossSum,
+      epochRows: outcome.rows,
+      epochSeconds: progress.epochSeconds + outcome.seconds,
+      elapsedSeconds: now() - run.wallStart,
+    };
+    if (outcome.diverged !== undefined) throw new DivergenceError(outcome.diverged.step, outcome.diverged.what, run.lastCheckpoint);
+    if (outcome.stopped || pool.stopRequested) return { progress, stopped: true, rngAfter: rng.state(), breakdown, started };
+    if (progress.stepInEpoch < stepsPerEpoch) await checkpoint(run, { ...state, progress });
+  }
+  return { progress, stopped: false, rngAfter: rng.state(), breakdown, started };
+}
+
+/** After an epoch's last step: evaluation, the epoch event, the checkpoint and the pictures. */
+async function reportEpoch(run: Run, before: RunState, steps: EpochSteps): Promise<{ state: RunState; testLoss: number }> {
+  const { spec, buffers: b, pool, info, floor, testFloor } = run;
+  const { config } = before;
+  const p = steps.progress;
+  const testLoss = (await pool.lossSum('test')) / b.test.rows;
+  const trainLoss = p.epochLossSum / p.epochRows;
+  const accuracy = isClassLoss(spec.loss) ? await testAccuracy(pool, spec, b.test) : undefined;
+  const elapsed = now() - run.wallStart;
+  const record: EpochRecord = {
+    epoch: p.epoch + 1,
+    train_loss: trainLoss,
+    test_loss: testLoss,
+    bce_floor: floor,
+    excess: floor === null ? null : trainLoss - floor,
+    test_bce_floor: testFloor,
+    test_excess: testFloor === null ? null : testLoss - testFloor,
+    ...(accuracy === undefined ? {} : { test_accuracy: accuracy }),
+    samples_per_sec: p.epochRows / p.epochSeconds,
+    seconds: now() - steps.started,
+    elapsed_seconds: elapsed,
+    step: p.step,
+    lr: learningRateAt(config.schedule, Math.max(1, p.step)),
+    step_seconds: steps.breakdown,
+    engine: info.engine,
+    backend: info.backend,
+    workers: run.workers,
+    shards: config.shards,
+    batch_size: config.batchSize,
+  };
+  const progress: RunProgress = {
+    ...p,
+    epoch: p.epoch + 1,
+    stepInEpoch: 0,
+    epochLossSum: 0,
+    epochRows: 0,
+    epochSeconds: 0,
+    elapsedSeconds: elapsed,
+    history: [...p.history, record],
+  };
+  const state = { ...before, progress, rng: steps.rngAfter };
+  run.emit({ type: 'epoch', ...record });
+  await checkpoint(run, state);
+  if (run.opts.out !== undefined) {
+    await writePictures(run.opts.out, pool, { spec, test: b.test, history: progress.history, imageShape: run.data.imageShape });
+  }
+  return { state, testLoss };
+}
+
 /** Runs steps up to `stepEnd` of the epoch while reporting progress a few times a second. */
-async function runWithProgress(
-  pool: WorkerPool,
-  plan: StepPlan,
-  progress: TrainingProgress,
-  stepEnd: number,
-  stepsPerEpoch: number,
-  floor: number | null,
-  emit: (e: TrainEvent) => void,
-): Promise<RunOutcome> {
+async function runWithProgress(run: Run, progress: RunProgress, stepEnd: number): Promise<RunOutcome> {
+  const { pool, stepsPerEpoch, floor } = run;
   const started = performance.now();
   const timer = setInterval(() => {
     const done = pool.stepsDone();
     if (done === 0) return;
     const seconds = (performance.now() - started) / 1000;
-    const rows = pool.buffers.progress[1];
-    const rate = rows / seconds;
-    const loss = (progress.epochLossSum + pool.buffers.progress[0]) / (progress.epochRows + rows);
-    emit({
+    const rows = pool.buffers.progress[PROGRESS.ROWS];
+    const loss = pool.buffers.progress[PROGRESS.LOSS_SUM] / rows;
+    run.emit({
       type: 'progress',
       epoch: progress.epoch + 1,
       step: progress.stepInEpoch + done,
       steps: stepsPerEpoch,
       loss,
       excess: floor === null ? null : loss - floor,
-      samples_per_sec: rate,
+      samples_per_sec: (rows - progress.epochRows) / seconds,
       eta_seconds: ((stepsPerEpoch - progress.stepInEpoch - done) * seconds) / done,
     });
   }, 250);
   try {
-    return await pool.run(plan, progress.step, progress.stepInEpoch, stepEnd);
+    return await pool.run(run.plan, progress.step, progress.stepInEpoch, stepEnd, { lossSum: progress.epochLossSum, rows: progress.epochRows });
   } finally {
     clearInterval(timer);
   }

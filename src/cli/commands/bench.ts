@@ -2,12 +2,14 @@
 import { availableParallelism } from 'node:os';
 import { Command } from 'commander';
 import type { BenchOptions } from '../../bench/bench.js';
-import type { EngineChoice } from '../../engine/engine.js';
+import { ENGINE_CHOICES, type EngineChoice } from '../../engine/engine.js';
 import { DEFAULT_SPEC } from '../../model/spec.js';
 import { UsageError } from '../../errors.js';
 import { assertWritableDirectory } from '../../output-dir.js';
-import { makeOutput, type Output, type Runner } from '../output.js';
-import { oneOf, positiveNumber, wholeNumber, wholeNumberList } from '../parse.js';
+import { positiveOption, wholeOption } from '../../train/options.js';
+import { makeOutput, type Output } from '../../output.js';
+import type { Runner } from '../run.js';
+import { finiteNumber, oneOf, wholeNumber, wholeNumberList } from '../parse.js';
 
 interface BenchFlags {
   workers?: number[];
@@ -64,6 +66,17 @@ async function batchScalingStudy(flags: BenchFlags, out: Output): Promise<number
   return 0;
 }
 
+/** The ranges of the bench's own flags, checked as train/options.ts checks every option. */
+function checkBenchFlags(flags: BenchFlags): void {
+  for (const w of flags.workers ?? []) wholeOption('--workers', w, 0, 1);
+  for (const b of flags.batchSizes ?? []) wholeOption('--batch-sizes', b, 0, 1);
+  for (const [flag, value] of [['--steps', flags.steps], ['--repeats', flags.repeats], ['--max-epochs', flags.maxEpochs]] as const) {
+    if (value !== undefined) wholeOption(flag, value, 0, 1);
+  }
+  if (flags.seconds !== undefined) positiveOption('--seconds', flags.seconds, 0);
+  positiveOption('--target', flags.target, 0, true);
+}
+
 function workerCounts(flags: BenchFlags): number[] {
   const cores = availableParallelism();
   const base = flags.workers ?? Array.from({ length: cores }, (_, i) => i + 1);
@@ -74,14 +87,14 @@ function workerCounts(flags: BenchFlags): number[] {
 export function benchCommand(run: Runner): Command {
   return new Command('bench')
     .description('Measure how training scales here: throughput, speedup and efficiency per worker count and batch size, time-to-quality, and optionally PyTorch beside it.')
-    .option('--workers <list>', 'worker counts, e.g. 1,2 (default: 1..cores; 1 is always added as the baseline)', wholeNumberList(1))
-    .option('--batch-sizes <list>', `global batch sizes (default ${DEFAULT_BATCHES.join(',')}; --quick ${QUICK_BATCHES.join(',')})`, wholeNumberList(1))
-    .option('--engine <name>', 'auto | native | tfjs', oneOf(['auto', 'native', 'tfjs'] as const), 'auto')
-    .option('--steps <n>', 'training steps per measurement (default: as many as fit in --seconds)', wholeNumber(1))
-    .option('--seconds <s>', 'target duration of one measurement (default 1; --quick 0.3)', positiveNumber(false))
-    .option('--repeats <n>', 'repetitions per cell, interleaved; the median is reported (default 3)', wholeNumber(1))
-    .option('--target <loss>', `time-to-quality target test loss; 0 skips it (default ${TARGET}; --quick ${QUICK_TARGET}, which batch 100 reaches in its 2 epochs)`, positiveNumber(true))
-    .option('--max-epochs <n>', 'time-to-quality gives up after this many epochs (default 10; --quick 2)', wholeNumber(1))
+    .option('--workers <list>', 'worker counts, e.g. 1,2 (default: 1..cores; 1 is always added as the baseline)', wholeNumberList)
+    .option('--batch-sizes <list>', `global batch sizes (default ${DEFAULT_BATCHES.join(',')}; --quick ${QUICK_BATCHES.join(',')})`, wholeNumberList)
+    .option('--engine <name>', 'auto | native | tfjs', oneOf(ENGINE_CHOICES), 'auto')
+    .option('--steps <n>', 'training steps per measurement (default: as many as fit in --seconds)', wholeNumber)
+    .option('--seconds <s>', 'target duration of one measurement (default 1; --quick 0.3)', finiteNumber)
+    .option('--repeats <n>', 'repetitions per cell, interleaved; the median is reported (default 3)', wholeNumber)
+    .option('--target <loss>', `time-to-quality target test loss; 0 skips it (default ${TARGET}; --quick ${QUICK_TARGET}, which batch 100 reaches in its 2 epochs)`, finiteNumber)
+    .option('--max-epochs <n>', 'time-to-quality gives up after this many epochs (default 10; --quick 2)', wholeNumber)
     .option('--quick', 'a small sweep: batches 100 and 1000, 0.3 s per measurement, 2 epochs to quality (about 10 s on 2 idle cores)', false)
     .option('--oversubscribe', 'also measure 2 × cores workers', false)
     .option('--out <dir>', 'write bench.json, bench.md and PNG charts here')
@@ -93,6 +106,7 @@ export function benchCommand(run: Runner): Command {
     .option('--debug', 'print stack traces of errors', false)
     .action(async (flags: BenchFlags) => {
       await run(async () => {
+        checkBenchFlags(flags);
         if (flags.steps !== undefined && flags.seconds !== undefined) throw new UsageError('give --steps or --seconds, not both');
         if (flags.out !== undefined) await assertWritableDirectory(flags.out, '--out');
         const out = makeOutput(flags.json);

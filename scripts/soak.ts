@@ -5,7 +5,7 @@
  * RSS (after a full GC; worker threads live in this process) at every epoch and checks
  * that it stays flat, and that the final weights equal an uninterrupted run's, bit for bit.
  *
- *   npm run soak    (node --expose-gc dist/bench/soak.js [--epochs 90] [--cycle-epochs 3] [--train-rows 10000] [--tolerance-mb 64])
+ *   npm run soak    (node --expose-gc dist/scripts/soak.js [--epochs 90] [--cycle-epochs 3] [--train-rows 10000] [--tolerance-mb 64])
  *
  * Prints a summary and exits 1 when memory grows or the weights differ. It takes a
  * couple of minutes, so it is not part of `npm test`.

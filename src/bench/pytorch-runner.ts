@@ -1,5 +1,5 @@
 /**
- * Runs the PyTorch peer (bench/peer/pytorch.py) so the bench can show corefit beside
+ * Runs the PyTorch peer (scripts/peer/pytorch.py) so the bench can show corefit beside
  * PyTorch on the same machine. A missing python3 or torch, a failed run or a timeout
  * is an answer, `{ unavailable: reason }`, not an exception: the bench says so and
  * goes on. Every child runs in its own process group, so a timeout (or corefit's exit)
@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { defaultDataDir } from '../data/dataset.js';
 import { PACKAGE_ROOT } from '../paths.js';
 
-export const PYTORCH_PEER_SCRIPT = join(PACKAGE_ROOT, 'bench', 'peer', 'pytorch.py');
+export const PYTORCH_PEER_SCRIPT = join(PACKAGE_ROOT, 'scripts', 'peer', 'pytorch.py');
 /** Debian's python3-torch lives under the system Python, which may not be first on PATH. */
 const SYSTEM_PYTHON = '/usr/bin/python3';
 const PROBE_TIMEOUT_MS = 60_000;

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { probePytorch, runPytorchPeer } from '../src/report/peer.js';
+import { probePytorch, runPytorchPeer } from '../src/bench/pytorch-runner.js';
 
 const probe = await probePytorch();
 const torchMissing = 'unavailable' in probe;

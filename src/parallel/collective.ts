@@ -1,0 +1,122 @@
+/**
+ * The collective part of a training step: everything after the gradients are in their
+ * slots (ARCHITECTURE.md, "Data flow of one step"). Each worker reduces its own
+ * reduction blocks across the slots in slot order, the global norm is clipped, Adam
+ * updates the block (its bias correction computed here, once per step), and
+ * divergence is detected. This is the one place that does these things; the engine
+ * computes gradients only, and the update kernels are plain vector loops.
+ *
+ * This transport is the SharedArrayBuffer of one process: worker w owns blocks w,
+ * w + workers, … of the parameter vector. Another transport (MPI) reduces the same
+ * blocks in the same slot order and updates them through the same kernels. A fused
+ * reduce + Adam kernel replaces the two loops of `update` for a block when clipping is
+ * off (with clipping, Adam waits for every block's norm).
+ */
+import type { AdamConfig } from '../model/spec.js';
+import { adamScalars } from '../optim/adam.js';
+import { learningRateAt } from '../optim/schedule.js';
+import type { UpdateKernels } from '../optim/update-kernels.js';
+import type { SharedBuffers } from './buffers.js';
+import { barrier, CONTROL } from './control.js';
+import { blockChunks, ownedBy } from './shards.js';
+import type { StepPlan } from './tasks.js';
+
+/** What became non-finite, as CONTROL.DIVERGED_IN records it (by index). */
+export const DIVERGED_WHAT = ['loss', 'gradient', 'weight'] as const;
+export type DivergedWhat = (typeof DIVERGED_WHAT)[number];
+
+export interface Divergence {
+  /** The 1-based step at which it was seen. */
+  readonly step: number;
+  readonly what: DivergedWhat;
+}
+
+/** The divergence a run recorded in the control block, or undefined when all stayed finite. */
+export function divergenceOf(control: Int32Array): Divergence | undefined {
+  const step = Atomics.load(control, CONTROL.DIVERGED_AT);
+  return step === 0 ? undefined : { step, what: DIVERGED_WHAT[Atomics.load(control, CONTROL.DIVERGED_IN)] };
+}
+
+/** Records the first divergence of the run; later ones (another block, another worker) keep it. */
+function recordDivergence(control: Int32Array, step: number, what: DivergedWhat): void {
+  if (Atomics.compareExchange(control, CONTROL.DIVERGED_AT, 0, step) === 0) {
+    Atomics.store(control, CONTROL.DIVERGED_IN, DIVERGED_WHAT.indexOf(what));
+  }
+}
+
+/** One worker's side of the collective step over the shared buffers. */
+export class SharedCollective {
+  private readonly paramCount: number;
+  private readonly blocks: ReadonlyArray<{ readonly blk: number; readonly chunks: ReadonlyArray<[number, number]> }>;
+  private readonly meanGradient: Float32Array;
+
+  constructor(
+    private readonly kernels: UpdateKernels,
+    private readonly b: SharedBuffers,
+    private readonly plan: StepPlan,
+    rank: number,
+    private readonly optimizer: AdamConfig,
+  ) {
+    this.paramCount = b.params.length;
+    // A worker owns the reduction blocks of the shards it owns: the same split for any worker count.
+    this.blocks = ownedBy(rank, plan.workers, plan.shards).map((blk) => ({ blk, chunks: blockChunks(this.paramCount, plan.shards, blk) }));
+    this.meanGradient = b.slots.subarray(0, this.paramCount);
+  }
+
+  /**
+   * Step t, after every worker's gradients and shard losses are in place (past the
+   * barrier): the step's Σ loss, or undefined when it is not finite, in which case
+   * nothing was updated. `rows` is the rows of the global batch, which divide the sum.
+   */
+  step(t: number, rows: number): number | undefined {
+    const { b, plan, kernels } = this;
+    // Every worker sums the same values in the same order, so all agree on divergence.
+    let stepLoss = 0;
+    for (let s = 0; s < plan.shards; s++) stepLoss += b.shardLoss[s];
+    if (!Number.isFinite(stepLoss)) {
+      recordDivergence(b.control, t, 'loss');
+      return undefined;
+    }
+
+    for (const { blk, chunks } of this.blocks) {
+      let sumSq = 0;
+      for (const [lo, hi] of chunks) sumSq += kernels.reduceSlots(b.slots, plan.shards, this.paramCount, lo, hi, rows);
+      b.blockSumSq[blk] = sumSq;
+    }
+    let gradScale = 1;
+    if (plan.clipNorm > 0) {
+      barrier(b.control, plan.workers);
+      let sumSq = 0;
+      for (let blk = 0; blk < plan.shards; blk++) sumSq += b.blockSumSq[blk];
+      const norm = Math.sqrt(sumSq);
+      if (norm > plan.clipNorm) gradScale = plan.clipNorm / norm;
+    }
+    const scalars = adamScalars({ t, lr: learningRateAt(plan.schedule, t), config: this.optimizer, gradScale });
+    for (const { blk, chunks } of this.blocks) {
+      if (!Number.isFinite(b.blockSumSq[blk]) || !Number.isFinite(gradScale)) {
+        recordDivergence(b.control, t, 'gradient');
+        continue;
+      }
+      for (const [lo, hi] of chunks) kernels.adam(b.params, b.m, b.v, this.meanGradient, lo, hi, scalars);
+    }
+    return stepLoss;
+  }
+
+  /**
+   * After the last step of a run (past its barrier): an update can overflow a weight with
+   * a finite loss and gradient. The next step's loss would show it, but not before the
+   * weights were checkpointed (or returned), so each worker checks its own blocks.
+   */
+  checkWeights(t: number): void {
+    for (const { chunks } of this.blocks) {
+      for (const [lo, hi] of chunks) {
+        for (let i = lo; i < hi; i++) {
+          if (!Number.isFinite(this.b.params[i])) {
+            recordDivergence(this.b.control, t, 'weight');
+            return;
+          }
+        }
+      }
+    }
+  }
+}
