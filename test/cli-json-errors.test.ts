@@ -9,7 +9,7 @@ import { jsonLines, runCli } from './helpers/cli.js';
 
 const cases: Array<[string, string[], string]> = [
   ['an unknown flag of train', ['train', '--bogus', '--json'], "unknown option '--bogus'"],
-  ['a bad value of train', ['train', '--epochs', '0', '--json'], "option '--epochs <n>' argument '0' is invalid"],
+  ['a bad value of train', ['train', '--epochs', '0', '--json'], '--epochs must be a whole number ≥ 1, got 0'],
   ['a missing value', ['train', '--json', '--workers'], "option '--workers <n>' argument missing"],
   ['a bad value of bench', ['bench', '--batch-sizes', '10,x', '--json'], "option '--batch-sizes <list>' argument '10,x' is invalid"],
   ['a missing argument of lint', ['lint', '--json'], "missing required argument 'model'"],

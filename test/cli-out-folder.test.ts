@@ -25,7 +25,7 @@ beforeAll(async () => {
 const LIMIT_MS = 30_000;
 /** How long a run may take to quit once signalled. */
 const QUIT_MS = 10_000;
-const { USAGE, WRITE, CHECKPOINT } = EXIT_CODES;
+const { USAGE, OUTPUT, CHECKPOINT } = EXIT_CODES;
 
 describe('an --out that already holds a checkpoint', () => {
   let dir: string;
@@ -163,7 +163,7 @@ describe.skipIf(!canMount())('file systems that refuse writes (tmpfs mounts)', (
     const dir = await mount('size=2620k');
     const run = await startCli(['train', ...tiny(), '--out', join(dir, 'run')]).done;
     expect(run.timedOut).toBe(false);
-    expect(run.code, run.stderr).toBe(WRITE);
+    expect(run.code, run.stderr).toBe(OUTPUT);
     expect(run.stderr).toContain(`cannot write pictures into ${join(dir, 'run')}: no space left on the device`);
     expect(run.stderr).not.toContain('bug in corefit');
   });
