@@ -61,33 +61,26 @@ export class SpecError extends CorefitError {
   }
 }
 
-/** An engine that cannot be built or was called wrongly. */
-export class EngineError extends CorefitError {
-  constructor(message: string, hint?: string, options?: { cause?: unknown }) {
-    super('ENGINE', message, hint, options);
-  }
+/** The base of an error class that is its code, a message, a hint and a cause. */
+function withCode(code: ErrorCode) {
+  return class extends CorefitError {
+    constructor(message: string, hint?: string, options?: { cause?: unknown }) {
+      super(code, message, hint, options);
+    }
+  };
 }
+
+/** An engine that cannot be built or was called wrongly. */
+export class EngineError extends withCode('ENGINE') {}
 
 /** A part of corefit's installation that is missing or unusable (the chart font). */
-export class InstallError extends CorefitError {
-  constructor(message: string, hint?: string, options?: { cause?: unknown }) {
-    super('INSTALL', message, hint, options);
-  }
-}
+export class InstallError extends withCode('INSTALL') {}
 
 /** Output files (pictures, reports) that could not be written: disk full, permissions. */
-export class OutputError extends CorefitError {
-  constructor(message: string, hint?: string, options?: { cause?: unknown }) {
-    super('OUTPUT', message, hint, options);
-  }
-}
+export class OutputError extends withCode('OUTPUT') {}
 
 /** A checkpoint directory that is missing, corrupt, or does not fit the run. */
-export class CheckpointError extends CorefitError {
-  constructor(message: string, hint?: string, options?: { cause?: unknown }) {
-    super('CHECKPOINT', message, hint, options);
-  }
-}
+export class CheckpointError extends withCode('CHECKPOINT') {}
 
 /** A run that needs more memory than the machine has free. */
 export class MemoryError extends CorefitError {

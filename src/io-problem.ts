@@ -10,56 +10,36 @@ function message(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+const DENIED = 'is not readable (permission denied)';
+
+function inWords(error: unknown, words: Readonly<Record<string, string>>, otherwise: (message: string) => string): string {
+  return words[errnoCode(error) ?? ''] ?? otherwise(message(error));
+}
+
 /** Why reading a file failed: "does not exist", "is a folder, not a file", … */
 export function readProblem(error: unknown): string {
-  switch (errnoCode(error)) {
-    case 'ENOENT':
-      return 'does not exist';
-    case 'EISDIR':
-      return 'is a folder, not a file';
-    case 'EACCES':
-    case 'EPERM':
-      return 'is not readable (permission denied)';
-    default:
-      return `cannot be read (${message(error)})`;
-  }
+  return inWords(error, { ENOENT: 'does not exist', EISDIR: 'is a folder, not a file', EACCES: DENIED, EPERM: DENIED }, (m) => `cannot be read (${m})`);
 }
 
 /** Why listing a folder failed: "no such folder", "is not a folder", … */
 export function listProblem(error: unknown): string {
-  switch (errnoCode(error)) {
-    case 'ENOENT':
-      return 'no such folder';
-    case 'ENOTDIR':
-      return 'is not a folder';
-    case 'EACCES':
-    case 'EPERM':
-      return 'is not readable (permission denied)';
-    default:
-      return `cannot be listed (${message(error)})`;
-  }
+  return inWords(error, { ENOENT: 'no such folder', ENOTDIR: 'is not a folder', EACCES: DENIED, EPERM: DENIED }, (m) => `cannot be listed (${m})`);
 }
+
+const WRITE_WORDS: Readonly<Record<string, string>> = {
+  ENOTDIR: 'a part of the path is a file, not a folder',
+  EEXIST: 'a file or folder of that name is in the way',
+  EISDIR: 'a file or folder of that name is in the way',
+  EACCES: 'permission denied',
+  EPERM: 'permission denied',
+  EROFS: 'the file system is read-only',
+  ENOSPC: 'no space left on the device',
+  EDQUOT: 'no space left on the device',
+  // mkdir in an existing folder says ENOENT where the file system makes its own entries (/proc, /sys).
+  ENOENT: 'folders cannot be created there (a pseudo file system such as /proc, or a folder that was removed)',
+};
 
 /** Why a write failed (disk full, permissions, a file in the way). */
 export function writeProblem(error: unknown): string {
-  switch (errnoCode(error)) {
-    case 'ENOTDIR':
-      return 'a part of the path is a file, not a folder';
-    case 'EEXIST':
-    case 'EISDIR':
-      return 'a file or folder of that name is in the way';
-    case 'EACCES':
-    case 'EPERM':
-      return 'permission denied';
-    case 'EROFS':
-      return 'the file system is read-only';
-    case 'ENOSPC':
-    case 'EDQUOT':
-      return 'no space left on the device';
-    case 'ENOENT':
-      // mkdir in an existing folder says ENOENT where the file system makes its own entries (/proc, /sys).
-      return 'folders cannot be created there (a pseudo file system such as /proc, or a folder that was removed)';
-    default:
-      return message(error);
-  }
+  return inWords(error, WRITE_WORDS, (m) => m);
 }

@@ -136,7 +136,7 @@ describe('kill -9', () => {
     { what: 'at step 180, the very last', fault: '0:180:kill', kept: 175 },
   ];
 
-  it(`at ${KILLS.length} chosen moments leaves the checkpoint it should every time, and resuming ends bit for bit`, { timeout: 300_000 }, async () => {
+  it(`at ${KILLS.length} chosen moments leaves the checkpoint it should every time, and resuming ends bit for bit`, { timeout: 600_000 }, async () => {
     const dir = freshDir();
     for (const kill of KILLS) {
       const resume = (await readCheckpoint(dir).catch(() => undefined)) !== undefined;

