@@ -120,14 +120,19 @@ export class WorkerPool {
     return Atomics.load(this.buffers.control, CONTROL.STEPS_DONE);
   }
 
-  /** Runs steps [stepBegin, stepEnd) of the current epoch on every worker. */
-  async run(plan: StepPlan, stepsBefore: number, stepBegin: number, stepEnd: number): Promise<RunOutcome> {
+  /**
+   * Runs steps [stepBegin, stepEnd) of the current epoch on every worker. Their losses are
+   * added to lossBefore one step at a time (the outcome's lossSum includes it), so that an
+   * epoch's loss is the same sum in the same order however its steps are split into runs.
+   */
+  async run(plan: StepPlan, stepsBefore: number, stepBegin: number, stepEnd: number, lossBefore = 0): Promise<RunOutcome> {
     const b = this.buffers;
     const c = b.control;
     Atomics.store(c, CONTROL.STEPS_DONE, 0);
     Atomics.store(c, CONTROL.STOPPING, 0);
     Atomics.store(c, CONTROL.BARRIER_COUNT, 0);
     b.progress.fill(0);
+    b.progress[0] = lossBefore;
     b.timing.fill(0);
     const started = performance.now();
     const results = await this.all(

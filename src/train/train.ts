@@ -174,7 +174,7 @@ export async function train(opts: TrainOptions = {}): Promise<TrainResult> {
           ...progress,
           step: progress.step + outcome.steps,
           stepInEpoch: progress.stepInEpoch + outcome.steps,
-          epochLossSum: progress.epochLossSum + outcome.lossSum,
+          epochLossSum: outcome.lossSum,
           epochRows: progress.epochRows + outcome.rows,
           epochSeconds: progress.epochSeconds + outcome.seconds,
           elapsedSeconds: performance.now() / 1000 - wallStart,
@@ -267,7 +267,7 @@ async function runWithProgress(
     const seconds = (performance.now() - started) / 1000;
     const rows = pool.buffers.progress[1];
     const rate = rows / seconds;
-    const loss = (progress.epochLossSum + pool.buffers.progress[0]) / (progress.epochRows + rows);
+    const loss = pool.buffers.progress[0] / (progress.epochRows + rows);
     emit({
       type: 'progress',
       epoch: progress.epoch + 1,
@@ -280,7 +280,7 @@ async function runWithProgress(
     });
   }, 250);
   try {
-    return await pool.run(plan, progress.step, progress.stepInEpoch, stepEnd);
+    return await pool.run(plan, progress.step, progress.stepInEpoch, stepEnd, progress.epochLossSum);
   } finally {
     clearInterval(timer);
   }
