@@ -66,8 +66,7 @@ function engineSamplesPerSec(engine: Engine, train: Split, batch: number, second
   const step = (i: number): void => {
     const rows = order.subarray((i % batches) * batch, (i % batches + 1) * batch);
     engine.gradients(params, train, rows, grad, false);
-    engine.reduceSlots(grad, 1, layout.size, 0, layout.size, batch);
-    engine.adam(params, m, v, grad, 0, layout.size, { t: i + 1, lr: 0.001, config: engine.spec.optimizer, gradScale: 1 });
+    engine.reduceAdam(params, m, v, grad, 1, 0, layout.size, batch, { t: i + 1, lr: 0.001, config: engine.spec.optimizer, gradScale: 1 });
   };
   return batch * stepsPerSecond(step, seconds, minSteps);
 }

@@ -50,14 +50,21 @@ export interface Engine {
   predict(params: Float32Array, data: EngineData, rows: Int32Array, out: Float32Array, layer?: number): void;
 
   /**
-   * All-reduce of one chunk: for i in [begin, end), slots[i] = (Σ_s slots[s·size + i]) / divisor,
-   * summing slot 0, 1, …, slotCount−1 in that order (so results do not depend on who
-   * reduces). The mean lands in slot 0. Returns Σ of the squared means over the chunk.
+   * Σ over [begin, end) of g², g the mean gradient reduceAdam would apply without clipping:
+   * (slots summed in slot order) / rows. Gradient clipping needs this norm before the update.
    */
-  reduceSlots(slots: Float32Array, slotCount: number, size: number, begin: number, end: number, divisor: number): number;
+  gradientSumOfSquares(slots: Float32Array, slotCount: number, size: number, begin: number, end: number, rows: number): number;
 
-  /** One Adam update of params[begin, end) from grad[begin, end), tfjs semantics. */
-  adam(params: Float32Array, m: Float32Array, v: Float32Array, grad: Float32Array, begin: number, end: number, step: AdamStep): void;
+  /**
+   * The update of params[begin, end), m and v in one pass (src/optim/adam.ts: reduceAdam):
+   * g = (slot 0 + slot 1 + … in that order, so results do not depend on who reduces)
+   * · step.gradScale / rows, then Adam. The slots (slotCount of params.length floats) are
+   * only read. Returns false when some g was not finite.
+   */
+  reduceAdam(
+    params: Float32Array, m: Float32Array, v: Float32Array, slots: Float32Array, slotCount: number,
+    begin: number, end: number, rows: number, step: AdamStep,
+  ): boolean;
 
   dispose(): void;
 }

@@ -39,12 +39,13 @@ export interface NativeModel {
 
 export interface NativeAddon {
   Engine: new (spec: ModelSpec, maxRows: number) => NativeModel;
-  reduceSlots(slots: Float32Array, slotCount: number, size: number, begin: number, end: number, divisor: number): number;
-  adam(
+  gradientSumOfSquares(slots: Float32Array, slotCount: number, size: number, begin: number, end: number, scale: number): number;
+  reduceAdam(
     params: Float32Array,
     m: Float32Array,
     v: Float32Array,
-    grad: Float32Array,
+    slots: Float32Array,
+    slotCount: number,
     begin: number,
     end: number,
     lr: number,
@@ -54,7 +55,7 @@ export interface NativeAddon {
     gradScale: number,
     correction1: number,
     correction2: number,
-  ): void;
+  ): boolean;
   /** c[m, n] = op(a) @ op(b), single-threaded BLAS: the ceiling benchmarks compare against. */
   sgemm(transA: boolean, transB: boolean, m: number, n: number, k: number, a: Float32Array, b: Float32Array, c: Float32Array): void;
   blasInfo(): { name: 'openblas' | 'accelerate'; config: string; threads: number };
@@ -144,19 +145,22 @@ class NativeEngine implements Engine {
     }
   }
 
-  reduceSlots(slots: Float32Array, slotCount: number, size: number, begin: number, end: number, divisor: number): number {
+  gradientSumOfSquares(slots: Float32Array, slotCount: number, size: number, begin: number, end: number, rows: number): number {
     try {
-      return this.addon.reduceSlots(slots, slotCount, size, begin, end, divisor);
+      return this.addon.gradientSumOfSquares(slots, slotCount, size, begin, end, 1 / rows);
     } catch (e) {
       throw callError(e);
     }
   }
 
-  adam(params: Float32Array, m: Float32Array, v: Float32Array, grad: Float32Array, begin: number, end: number, step: AdamStep): void {
+  reduceAdam(
+    params: Float32Array, m: Float32Array, v: Float32Array, slots: Float32Array, slotCount: number,
+    begin: number, end: number, rows: number, step: AdamStep,
+  ): boolean {
     const { beta1, beta2, epsilon } = step.config;
     try {
       const { c1, c2 } = adamBiasCorrections(step);
-      this.addon.adam(params, m, v, grad, begin, end, step.lr, beta1, beta2, epsilon, step.gradScale, c1, c2);
+      return this.addon.reduceAdam(params, m, v, slots, slotCount, begin, end, step.lr, beta1, beta2, epsilon, step.gradScale / rows, c1, c2);
     } catch (e) {
       throw callError(e);
     }

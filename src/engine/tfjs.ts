@@ -8,8 +8,8 @@ import type * as tfjs from '@tensorflow/tfjs';
 import { EngineError } from '../errors.js';
 import { paramLayout } from '../model/layout.js';
 import { isClassLoss, validateSpec, type LossName, type ModelSpec } from '../model/spec.js';
-import { adamUpdate } from '../optim/adam.js';
-import { reduceSlots } from '../optim/reduce.js';
+import { reduceAdam } from '../optim/adam.js';
+import { meanGradientSumOfSquares } from '../optim/reduce.js';
 import type { Engine, EngineData } from './engine.js';
 import { selectTfjsBackend, type TfjsBackendChoice } from './tfjs-backend.js';
 
@@ -158,9 +158,9 @@ export async function createTfjsEngine(spec: ModelSpec, maxRows: number, backend
       });
     },
 
-    reduceSlots,
+    gradientSumOfSquares: (slots, slotCount, size, begin, end, rows) => meanGradientSumOfSquares(slots, slotCount, size, begin, end, 1 / rows),
 
-    adam: adamUpdate,
+    reduceAdam,
 
     dispose() {
       model.dispose();

@@ -1,7 +1,7 @@
 /**
  * One worker's side of synchronous data-parallel training (DESIGN.md, "Data flow of
- * one training step"): compute own shards into own slots, barrier, reduce own blocks
- * across slots and apply Adam to them, barrier.
+ * one training step"): compute own shards into own slots, barrier, then in one pass over
+ * each own block sum the slots and apply Adam, barrier.
  */
 import { performance } from 'node:perf_hooks';
 import type { Engine, EngineData } from '../engine/engine.js';
@@ -22,7 +22,6 @@ export function runSteps(engine: Engine, task: RunTask): number {
   const myShards = ownedBy(rank, workers, shards);
   const myBlocks = myShards.map((blk) => ({ blk, chunks: blockChunks(paramCount, shards, blk) }));
   const slots = Array.from({ length: shards }, (_, s) => b.slots.subarray(s * paramCount, (s + 1) * paramCount));
-  const meanGradient = slots[0];
   const timing = b.timing.subarray(rank * TIMING_FIELDS, (rank + 1) * TIMING_FIELDS);
   const rowsPerStep = batchSize * accumulate;
 
@@ -69,28 +68,29 @@ export function runSteps(engine: Engine, task: RunTask): number {
     }
 
     const stepRows = stepEnd - stepBegin;
-    for (const { blk, chunks } of myBlocks) {
-      let sumSq = 0;
-      for (const [lo, hi] of chunks) sumSq += engine.reduceSlots(b.slots, shards, paramCount, lo, hi, stepRows);
-      b.blockSumSq[blk] = sumSq;
-    }
     let gradScale = 1;
     if (plan.clipNorm > 0) {
+      // Clipping needs the global norm before any update: one extra pass and barrier.
+      for (const { blk, chunks } of myBlocks) {
+        let sumSq = 0;
+        for (const [lo, hi] of chunks) sumSq += engine.gradientSumOfSquares(b.slots, shards, paramCount, lo, hi, stepRows);
+        b.blockSumSq[blk] = sumSq;
+      }
       barrier(control, workers);
       let sumSq = 0;
       for (let blk = 0; blk < shards; blk++) sumSq += b.blockSumSq[blk];
       const norm = Math.sqrt(sumSq);
       if (norm > plan.clipNorm) gradScale = plan.clipNorm / norm;
     }
-    const lr = learningRateAt(plan.schedule, t);
-    for (const { blk, chunks } of myBlocks) {
-      if (!Number.isFinite(b.blockSumSq[blk]) || !Number.isFinite(gradScale)) {
-        Atomics.store(control, CONTROL.DIVERGED_IN_GRADIENT, 1);
-        Atomics.compareExchange(control, CONTROL.DIVERGED_AT, 0, t);
-        continue;
-      }
-      const step = { t, lr, config: task.setup.spec.optimizer, gradScale };
-      for (const [lo, hi] of chunks) engine.adam(b.params, b.m, b.v, meanGradient, lo, hi, step);
+    const step = { t, lr: learningRateAt(plan.schedule, t), config: task.setup.spec.optimizer, gradScale };
+    let finite = true;
+    for (const { chunks } of myBlocks) {
+      for (const [lo, hi] of chunks) finite = engine.reduceAdam(b.params, b.m, b.v, b.slots, shards, lo, hi, stepRows, step) && finite;
+    }
+    if (!finite) {
+      // The update has made this block's weights non-finite too; the run stops after this step.
+      Atomics.store(control, CONTROL.DIVERGED_IN_GRADIENT, 1);
+      Atomics.compareExchange(control, CONTROL.DIVERGED_AT, 0, t);
     }
     const t3 = performance.now();
     barrier(control, workers, () => {
