@@ -282,11 +282,18 @@ float reduce_adam_scalar(float* p, float* m, float* v, const float* slots, int s
 }
 
 #if defined(__x86_64__) && defined(__GNUC__)
-// The same float operations as reduce_adam_scalar, 8 parameters at a time. p is stored
-// with non-temporal stores: see reduce_adam in kernels.h.
+// The same float operations as reduce_adam_scalar, 8 parameters at a time, written out
+// because GCC's vectorized loop stored p across cache lines (#4: a chunk starting mid-line
+// took ~160 instead of ~92 us in a harness of the step's memory pattern).
+//
+// Non-temporal stores of p were measured and dropped: the other worker reads all of p in
+// its next forward pass, and a plain store leaves the line where that read finds it. With
+// 2 workers at batch 100, alternating the store kinds in one `corefit bench` process
+// (6 rounds each, medians, a busy host): reduce+Adam 137 us per worker and step with plain
+// stores, 296 with non-temporal ones; a one-worker trainer's full update 455 against 1134.
 __attribute__((target("avx2"))) float reduce_adam_avx2(float* p, float* m, float* v, const float* slots, int slot_count,
                                                        size_t size, size_t begin, size_t end, const AdamScalars& a) {
-  // Scalar up to the first 32-byte boundary of p: non-temporal vector stores need it.
+  // Scalar up to the first 32-byte boundary of p, so that no vector store splits a line.
   size_t i = begin;
   float bad = 0.0f;
   for (; i < end && ((uintptr_t)(p + i) & 31) != 0; i++) {
@@ -309,9 +316,8 @@ __attribute__((target("avx2"))) float reduce_adam_avx2(float* p, float* m, float
     _mm256_storeu_ps(v + i, vi);
     const __m256 ratio = _mm256_div_ps(mi, _mm256_add_ps(_mm256_sqrt_ps(vi), eps));
     const __m256 next = _mm256_sub_ps(_mm256_load_ps(p + i), _mm256_mul_ps(step, ratio));
-    _mm256_stream_ps(p + i, next);
+    _mm256_store_ps(p + i, next);
   }
-  _mm_sfence();
   float lanes[8];
   _mm256_storeu_ps(lanes, vbad);
   for (float l : lanes) bad += l;

@@ -54,7 +54,8 @@ struct AdamScalars {
   float grad_scale;  // the clipping scale (1 when off) / rows of the global batch
 };
 
-// The update of a data-parallel step over [begin, end) of the parameters, in one pass:
+// The update of a data-parallel step over [begin, end) of the parameters, in one pass (one
+// read of each slot, m, v and p, one write of m, v and p):
 // g = (slots[i] + slots[size + i] + ...) * grad_scale, summed in slot order, then Adam on
 // p, m, v (adam_element in kernels.cc). The slots are only read. Returns false when some
 // g was not finite (p, m and v are then not finite either).
