@@ -8,7 +8,7 @@
     # -fopenmp-simd: honour `#pragma omp simd` (vectorized reductions) without OpenMP threads.
     # No -ffast-math: native/vector_math.h gets vector exp/log without it.
     # -ffp-contract=off: no fused multiply-adds the code did not ask for, so that Adam's bits
-    # equal tfjs's (src/optim/adam.ts) on every CPU; the GEMM kernels' FMAs are explicit.
+    # equal the TypeScript reference's (src/optim/adam.ts) on every CPU; the GEMM kernels' FMAs are explicit.
     'corefit_cflags': ['-O3', '-fopenmp-simd', '-fno-math-errno', '-fno-trapping-math', '-ffp-contract=off'],
   },
   'target_defaults': {

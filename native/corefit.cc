@@ -8,8 +8,9 @@
 //   engine.lossSum(params, x, labels, features, rows) -> loss sum
 //   engine.predict(params, x, labels, features, rows, out, layer)   layer -1: the output layer
 //   engine.dispose()
-//   reduceSlots(slots, slotCount, size, begin, end, divisor) -> sum of squared means
-//   adam(params, m, v, grad, begin, end, lr, beta1, beta2, epsilon, gradScale, correction1, correction2)
+//   gradientSumOfSquares(slots, slotCount, size, begin, end, scale) -> sum of g^2 (kernels.h)
+//   reduceAdam(params, m, v, slots, slotCount, begin, end, beta1, oneMinusBeta1, beta2, oneMinusBeta2,
+//              stepSize, epsHat, gradScale) -> whether every g was finite (kernels.h: reduce_adam)
 //   gemm(kernels, product, B, K, N, a, b, c, bias, accumulate)   one product of a dense layer,
 //                                  for tests and benchmarks (see gemm_js)
 //   fmaPeak(kernels, seconds) -> GFLOP/s of FMAs on registers only: the core's peak (gemm.h)
@@ -499,54 +500,55 @@ bool chunk(napi_env env, napi_value* argv, size_t size, size_t* begin, size_t* e
   return true;
 }
 
-napi_value reduce_slots_js(napi_env env, napi_callback_info info) {
+// slots (argv[0]) holding slotCount (argv[1]) slots of `size` floats each.
+bool slot_array(napi_env env, napi_value* argv, size_t size, Array<float>* slots, int* slot_count) {
+  double count = 0;
+  if (!f32(env, argv[0], "slots", slots) || !integer(env, argv[1], "slotCount", 1, MAX_INT, &count)) return false;
+  if (count * (double)size > (double)slots->length) {
+    return throw_range(env, "slots has " + std::to_string(slots->length) + " floats, fewer than slotCount " +
+                                number_text(count) + " x size " + std::to_string(size));
+  }
+  *slot_count = (int)count;
+  return true;
+}
+
+napi_value gradient_sum_of_squares_js(napi_env env, napi_callback_info info) {
   napi_value argv[6];
   Array<float> slots;
-  double slot_count = 0, size = 0, divisor = 0;
+  int slot_count = 0;
+  double size = 0, scale = 0;
   size_t begin = 0, end = 0;
-  if (!arguments(env, info, 6, argv, nullptr) || !f32(env, argv[0], "slots", &slots) ||
-      !integer(env, argv[1], "slotCount", 1, MAX_INT, &slot_count) ||
-      !integer(env, argv[2], "size", 0, (double)slots.length, &size)) {
+  if (!arguments(env, info, 6, argv, nullptr) || !integer(env, argv[2], "size", 0, MAX_INT, &size) ||
+      !slot_array(env, argv, (size_t)size, &slots, &slot_count) || !chunk(env, argv + 3, (size_t)size, &begin, &end) ||
+      !number(env, argv[5], "scale", &scale)) {
     return nullptr;
   }
-  if (slot_count * size > (double)slots.length) {
-    throw_range(env, "slots has " + std::to_string(slots.length) + " floats, fewer than slotCount " +
-                         number_text(slot_count) + " x size " + number_text(size));
-    return nullptr;
-  }
-  if (!chunk(env, argv + 3, (size_t)size, &begin, &end) ||
-      !positive(env, argv[5], "divisor", &divisor)) {
-    return nullptr;
-  }
-  return double_value(env, reduce_slots(slots.data, (int)slot_count, (size_t)size, begin, end, (float)divisor));
+  return double_value(env, mean_gradient_sum_of_squares(slots.data, slot_count, (size_t)size, begin, end, (float)scale));
 }
 
-// A bias correction 1 - beta^t: in (0, 1].
-bool correction(napi_env env, napi_value v, const char* name, double* out) {
-  if (!number(env, v, name, out)) return false;
-  return (*out > 0 && *out <= 1) || throw_range(env, std::string(name) + " must be in (0, 1], got " + number_text(*out));
-}
-
-napi_value adam_js(napi_env env, napi_callback_info info) {
-  napi_value argv[13];
-  Array<float> params, m, v, grad;
-  AdamParams a{};
+// The scalars come from adamScalars in src/optim/adam.ts, each already a float32: the
+// step's bias corrections and clipping scale are decided there, once, and applied here.
+napi_value reduce_adam_js(napi_env env, napi_callback_info info) {
+  napi_value argv[14];
+  Array<float> params, m, v, slots;
+  int slot_count = 0;
+  double beta1 = 0, one_minus_beta1 = 0, beta2 = 0, one_minus_beta2 = 0, step_size = 0, eps_hat = 0, grad_scale = 0;
   size_t begin = 0, end = 0;
-  if (!arguments(env, info, 13, argv, nullptr) || !f32(env, argv[0], "params", &params) ||
+  if (!arguments(env, info, 14, argv, nullptr) || !f32(env, argv[0], "params", &params) ||
       !f32_of_length(env, argv[1], "m", params.length, &m) || !f32_of_length(env, argv[2], "v", params.length, &v) ||
-      !f32(env, argv[3], "grad", &grad)) {
+      !slot_array(env, argv + 3, params.length, &slots, &slot_count) ||
+      !chunk(env, argv + 5, params.length, &begin, &end) || !fraction(env, argv[7], "beta1", &beta1) ||
+      !positive(env, argv[8], "oneMinusBeta1", &one_minus_beta1) || !fraction(env, argv[9], "beta2", &beta2) ||
+      !positive(env, argv[10], "oneMinusBeta2", &one_minus_beta2) || !number(env, argv[11], "stepSize", &step_size) ||
+      !positive(env, argv[12], "epsHat", &eps_hat) || !number(env, argv[13], "gradScale", &grad_scale)) {
     return nullptr;
   }
-  const size_t size = params.length < grad.length ? params.length : grad.length;
-  if (!chunk(env, argv + 4, size, &begin, &end) || !number(env, argv[6], "lr", &a.lr) ||
-      !fraction(env, argv[7], "beta1", &a.beta1) || !fraction(env, argv[8], "beta2", &a.beta2) ||
-      !positive(env, argv[9], "epsilon", &a.epsilon) || !number(env, argv[10], "gradScale", &a.grad_scale) ||
-      !correction(env, argv[11], "correction1", &a.correction1) ||
-      !correction(env, argv[12], "correction2", &a.correction2)) {
-    return nullptr;
-  }
-  adam(params.data, m.data, v.data, grad.data, begin, end, a);
-  return nullptr;
+  const AdamScalars a{(float)beta1,     (float)one_minus_beta1, (float)beta2,     (float)one_minus_beta2,
+                      (float)step_size, (float)eps_hat,         (float)grad_scale};
+  const bool finite = reduce_adam(params.data, m.data, v.data, slots.data, slot_count, params.length, begin, end, a);
+  napi_value out = nullptr;
+  check(env, napi_get_boolean(env, finite, &out));
+  return out;
 }
 
 // One product of a dense layer on the given kernels (gemm.h), for tests and benchmarks:
@@ -677,8 +679,8 @@ NAPI_MODULE_INIT() {
   }
   const napi_property_descriptor exported[] = {
       {"Engine", nullptr, nullptr, nullptr, nullptr, engine, napi_enumerable, nullptr},
-      function("reduceSlots", reduce_slots_js),
-      function("adam", adam_js),
+      function("gradientSumOfSquares", gradient_sum_of_squares_js),
+      function("reduceAdam", reduce_adam_js),
       function("gemm", gemm_js),
       function("fmaPeak", fma_peak_js),
       function("kernelInfo", kernel_info_js),

@@ -1,6 +1,11 @@
 #include "kernels.h"
 
+#include <cstdint>
 #include <cstring>
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#endif
 
 #include "activation.h"
 #include "vector_math.h"
@@ -174,94 +179,110 @@ COREFIT_KERNEL double cce_probabilities(float* __restrict d, const float* __rest
   return total;
 }
 
-COREFIT_KERNEL double reduce_slots(float* slots, int slot_count, size_t size, size_t begin, size_t end,
-                                   float divisor) {
-  float* __restrict sum = slots;
-  // sum += slots 1 .. S-2, one slot at a time; the last slot is added in the pass that
-  // divides. One pass less over the chunk: reduce + Adam of a 2-slot chunk of 110,934
-  // floats took ~72 instead of ~83 us (the two forms timed side by side).
-  for (int s = 1; s + 1 < slot_count; s++) {
-    const float* __restrict other = slots + (size_t)s * size;
-    for (size_t i = begin; i < end; i++) sum[i] += other[i];
-  }
-  double sumsq = 0.0;
-  if (slot_count == 1) {
-#pragma omp simd reduction(+ : sumsq)
-    for (size_t i = begin; i < end; i++) {
-      const float mean = sum[i] / divisor;
-      sum[i] = mean;
-      sumsq += (double)mean * mean;
-    }
-  } else {
-    const float* __restrict last = slots + (size_t)(slot_count - 1) * size;
-#pragma omp simd reduction(+ : sumsq)
-    for (size_t i = begin; i < end; i++) {
-      const float mean = (sum[i] + last[i]) / divisor;
-      sum[i] = mean;
-      sumsq += (double)mean * mean;
-    }
-  }
-  return sumsq;
-}
+// ---- The update after the gradients: reduce the shards' slots and apply Adam. ----
 
 namespace {
 
-// Adam writes every parameter, and in data-parallel training the other workers have read
-// them all in their forward pass: each line of p sits in their caches too, and a store must
-// first take it from them. Asking for the next tile of p for writing while this tile
-// computes overlaps those round trips. With 2 workers on 2 cores this took Adam from ~131
-// to ~113 us per step; a read prefetch did not help, 256- and 2048-float tiles helped less.
-constexpr size_t ADAM_TILE = 512;
-constexpr size_t FLOATS_PER_CACHE_LINE = 16;
-
-// Whether prefetch_for_write can use x86's PREFETCHW.
-bool has_prefetchw() {
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
-  return __builtin_cpu_supports("prfchw");
-#else
-  return false;
-#endif
+// g[i] = (slot 0 + slot 1 + ... in slot order)[i] * scale: the same bits whoever sums.
+inline float mean_gradient(const float* slots, int slot_count, size_t size, size_t i, float scale) {
+  float sum = slots[i];
+  for (int s = 1; s < slot_count; s++) sum += slots[(size_t)s * size + i];
+  return sum * scale;
 }
 
-// Fetches the cache line of p for writing. GCC emits PREFETCHW for __builtin_prefetch(p, 1)
-// only where the target has PRFCHW, which the x86-64-v3 and v4 clones (vector_math.h) leave
-// out; without it that is a read prefetch.
-inline void prefetch_for_write(const float* p, bool prefetchw) {
-#if defined(__GNUC__) && defined(__x86_64__)
-  if (prefetchw) {
-    asm volatile("prefetchw %0" : : "m"(*p));
-    return;
+// Adam in the one-division form, for one parameter (the vector loop below does exactly
+// these float operations, in this order):
+//   m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2;  p -= step_size * (m / (sqrt(v) + eps_hat))
+inline void adam_element(float& p, float& m, float& v, float g, const AdamScalars& a) {
+  const float mi = a.beta1 * m + a.one_minus_beta1 * g;
+  const float vi = a.beta2 * v + a.one_minus_beta2 * (g * g);
+  m = mi;
+  v = vi;
+  p = p - a.step_size * (mi / (sqrtf(vi) + a.eps_hat));
+}
+
+// 0 while every g is finite, NaN once one is not (inf * 0 and NaN * 0 are NaN): a check
+// that costs one multiply-add per parameter instead of a branch.
+inline float nonfinite(float g) { return g * 0.0f; }
+
+float reduce_adam_scalar(float* p, float* m, float* v, const float* slots, int slot_count, size_t size, size_t begin,
+                         size_t end, const AdamScalars& a) {
+  float bad = 0.0f;
+  for (size_t i = begin; i < end; i++) {
+    const float g = mean_gradient(slots, slot_count, size, i, a.grad_scale);
+    bad += nonfinite(g);
+    adam_element(p[i], m[i], v[i], g, a);
   }
-#endif
-  __builtin_prefetch(p, 1);
+  return bad;
 }
+
+#if defined(__x86_64__) && defined(__GNUC__)
+// The same float operations as reduce_adam_scalar, 8 parameters at a time, written out
+// because GCC's vectorized loop stored p across cache lines (#4: a chunk starting mid-line
+// took ~160 instead of ~92 us in a harness of the step's memory pattern).
+//
+// Non-temporal stores of p were measured and dropped: the other worker reads all of p in
+// its next forward pass, and a plain store leaves the line where that read finds it. With
+// 2 workers at batch 100, alternating the store kinds in one `corefit bench` process
+// (6 rounds each, medians, a busy host): reduce+Adam 137 us per worker and step with plain
+// stores, 296 with non-temporal ones; a one-worker trainer's full update 455 against 1134.
+__attribute__((target("avx2"))) float reduce_adam_avx2(float* p, float* m, float* v, const float* slots, int slot_count,
+                                                       size_t size, size_t begin, size_t end, const AdamScalars& a) {
+  // Scalar up to the first 32-byte boundary of p, so that no vector store splits a line.
+  size_t i = begin;
+  float bad = 0.0f;
+  for (; i < end && ((uintptr_t)(p + i) & 31) != 0; i++) {
+    const float g = mean_gradient(slots, slot_count, size, i, a.grad_scale);
+    bad += nonfinite(g);
+    adam_element(p[i], m[i], v[i], g, a);
+  }
+  const __m256 b1 = _mm256_set1_ps(a.beta1), omb1 = _mm256_set1_ps(a.one_minus_beta1), b2 = _mm256_set1_ps(a.beta2),
+               omb2 = _mm256_set1_ps(a.one_minus_beta2), step = _mm256_set1_ps(a.step_size),
+               eps = _mm256_set1_ps(a.eps_hat), scale = _mm256_set1_ps(a.grad_scale), zero = _mm256_setzero_ps();
+  __m256 vbad = zero;
+  for (; i + 8 <= end; i += 8) {
+    __m256 sum = _mm256_loadu_ps(slots + i);
+    for (int s = 1; s < slot_count; s++) sum = _mm256_add_ps(sum, _mm256_loadu_ps(slots + (size_t)s * size + i));
+    const __m256 g = _mm256_mul_ps(sum, scale);
+    vbad = _mm256_add_ps(vbad, _mm256_mul_ps(g, zero));
+    const __m256 mi = _mm256_add_ps(_mm256_mul_ps(b1, _mm256_loadu_ps(m + i)), _mm256_mul_ps(omb1, g));
+    const __m256 vi = _mm256_add_ps(_mm256_mul_ps(b2, _mm256_loadu_ps(v + i)), _mm256_mul_ps(omb2, _mm256_mul_ps(g, g)));
+    _mm256_storeu_ps(m + i, mi);
+    _mm256_storeu_ps(v + i, vi);
+    const __m256 ratio = _mm256_div_ps(mi, _mm256_add_ps(_mm256_sqrt_ps(vi), eps));
+    const __m256 next = _mm256_sub_ps(_mm256_load_ps(p + i), _mm256_mul_ps(step, ratio));
+    _mm256_store_ps(p + i, next);
+  }
+  float lanes[8];
+  _mm256_storeu_ps(lanes, vbad);
+  for (float l : lanes) bad += l;
+  for (; i < end; i++) {
+    const float g = mean_gradient(slots, slot_count, size, i, a.grad_scale);
+    bad += nonfinite(g);
+    adam_element(p[i], m[i], v[i], g, a);
+  }
+  return bad;
+}
+
+bool has_avx2() { return __builtin_cpu_supports("avx2"); }
+#endif
 
 }  // namespace
 
-// tfjs AdamOptimizer, with its float32 scalars and order of operations (and, like
-// everything here, no fused multiply-adds: binding.gyp), so that the bits equal tfjs's:
-//   m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2;  p += (m / c1) / (sqrt(v / c2) + eps) * -lr
-COREFIT_KERNEL void adam(float* __restrict p, float* __restrict m, float* __restrict v, const float* __restrict g,
-                         size_t begin, size_t end, const AdamParams& a) {
-  const float b1 = (float)a.beta1, b2 = (float)a.beta2, one_minus_b1 = (float)(1.0 - a.beta1),
-              one_minus_b2 = (float)(1.0 - a.beta2), c1 = (float)a.correction1, c2 = (float)a.correction2,
-              eps = (float)a.epsilon, neg_lr = (float)-a.lr, scale = (float)a.grad_scale;
-  // From t = 165 on (beta1 0.9), c1 = 1 - beta1^t is exactly 1 in float32 and m / c1 is m:
-  // skipping that division changes no bit and saves ~10 us of ~60 per 110,934 floats, more
-  // where m is subnormal (dead units), which makes a division ~3x slower (bench/reduce-adam.ts).
-  const bool divide_m = c1 != 1.0f;
-  const bool prefetchw = has_prefetchw();
-  for (size_t lo = begin; lo < end; lo += ADAM_TILE) {
-    const size_t hi = lo + ADAM_TILE < end ? lo + ADAM_TILE : end;
-    const size_t next_hi = hi + ADAM_TILE < end ? hi + ADAM_TILE : end;
-    for (size_t i = hi; i < next_hi; i += FLOATS_PER_CACHE_LINE) prefetch_for_write(p + i, prefetchw);
-    for (size_t i = lo; i < hi; i++) {
-      const float gi = scale * g[i];
-      const float mi = m[i] * b1 + gi * one_minus_b1;
-      const float vi = v[i] * b2 + (gi * gi) * one_minus_b2;
-      m[i] = mi;
-      v[i] = vi;
-      p[i] = ((divide_m ? mi / c1 : mi) / (sqrtf(vi / c2) + eps)) * neg_lr + p[i];
-    }
+bool reduce_adam(float* p, float* m, float* v, const float* slots, int slot_count, size_t size, size_t begin, size_t end,
+                 const AdamScalars& a) {
+#if defined(__x86_64__) && defined(__GNUC__)
+  if (has_avx2()) return reduce_adam_avx2(p, m, v, slots, slot_count, size, begin, end, a) == 0.0f;
+#endif
+  return reduce_adam_scalar(p, m, v, slots, slot_count, size, begin, end, a) == 0.0f;
+}
+
+COREFIT_KERNEL double mean_gradient_sum_of_squares(const float* slots, int slot_count, size_t size, size_t begin,
+                                                   size_t end, float scale) {
+  double sumsq = 0.0;
+  for (size_t i = begin; i < end; i++) {
+    const float g = mean_gradient(slots, slot_count, size, i, scale);
+    sumsq += (double)g * g;
   }
+  return sumsq;
 }

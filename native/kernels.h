@@ -40,15 +40,23 @@ double softmax_cce(float* d, const float* z, const int32_t* c, int B, int N);
 // tfjs-layers way (preclip: sparse_categorical_crossentropy's extra clip); d = dL/dp.
 double cce_probabilities(float* d, const float* p, const int32_t* c, bool preclip, int B, int N);
 
-// For i in [begin, end): slots[i] = (slots[i] + slots[size + i] + ... ) / divisor, summed in
-// slot order. Returns the sum of the squared means.
-double reduce_slots(float* slots, int slot_count, size_t size, size_t begin, size_t end, float divisor);
-
-struct AdamParams {
-  double lr, beta1, beta2, epsilon, grad_scale;
-  // 1 - beta^t of step t as tfjs computes them (src/optim/adam.ts: adamBiasCorrections).
-  double correction1, correction2;
+// Adam's scalars of one step, each a float32 (src/optim/adam.ts: adamScalars computes them).
+struct AdamScalars {
+  float beta1, one_minus_beta1, beta2, one_minus_beta2;
+  float step_size;   // lr sqrt(1 - beta2^t) / (1 - beta1^t)
+  float eps_hat;     // epsilon sqrt(1 - beta2^t)
+  float grad_scale;  // the clipping scale (1 when off) / rows of the global batch
 };
 
-// One Adam step (tfjs AdamOptimizer) on p, m, v, g over [begin, end).
-void adam(float* p, float* m, float* v, const float* g, size_t begin, size_t end, const AdamParams& a);
+// The update of a data-parallel step over [begin, end) of the parameters, in one pass (one
+// read of each slot, m, v and p, one write of m, v and p):
+// g = (slots[i] + slots[size + i] + ...) * grad_scale, summed in slot order, then Adam on
+// p, m, v (adam_element in kernels.cc). The slots are only read. Returns false when some
+// g was not finite (p, m and v are then not finite either).
+bool reduce_adam(float* p, float* m, float* v, const float* slots, int slot_count, size_t size, size_t begin, size_t end,
+                 const AdamScalars& a);
+
+// Sum over [begin, end) of g^2, g as reduce_adam computes it with grad_scale `scale`, in
+// double: the global norm that gradient clipping needs before the update.
+double mean_gradient_sum_of_squares(const float* slots, int slot_count, size_t size, size_t begin, size_t end,
+                                    float scale);

@@ -1,7 +1,7 @@
 /**
- * The all-reduce and Adam of one 2-worker step of the seed model, on one thread, block by
- * block as src/parallel/collective.ts runs them: the native reduceSlots over each chunk of a
- * block, then its adam over each chunk. The slower block sets the pace of the step: the
+ * The update of one 2-worker step of the seed model, on one thread, block by block as
+ * src/parallel/collective.ts runs it: the native reduceAdam (the slots' sum and Adam in one
+ * pass) over each chunk of a block. The slower block sets the pace of the step: the
  * other worker waits for it at the barrier.
  *
  *   npm run build && node dist/scripts/reduce-adam.js [--steps 1500] [--rounds 300]
@@ -9,20 +9,18 @@
  * The cost depends on the training state, so the model is first trained for --steps steps
  * of batch 100: from about step 800 on, m of weights whose gradient stays 0 (pixels that
  * are always 0, dead units) decays into subnormal floats, and a division with a subnormal
- * operand is ~3× slower on AMD Zen 4. Those weights cluster in the first layer, which is why
+ * operand is ~3× slower on AMD Zen. Those weights cluster in the first layer, which is why
  * a block is interleaved chunks (src/parallel/shards.ts: blockChunks) and not one stretch;
- * both layouts are timed. Adam runs as step t = 164, where it divides m by c1 = 1 − β1^t,
- * and t = 165, where c1 is exactly 1 in float32 and native/kernels.cc skips that division
- * (adjacent steps: c2 hardly differs). Each measurement restores the same gradients,
- * params, m and v first; layouts, blocks and steps are interleaved and the median of
- * --rounds is shown. One thread leaves out what the other worker's caches add (the
- * PREFETCHW in native/kernels.cc is for that): `corefit bench` times the whole step.
+ * both layouts are timed. Each measurement restores the same gradients, params, m and v
+ * first; layouts and blocks are interleaved and the median of --rounds is shown. One
+ * thread leaves out what the other worker's caches add: `corefit bench` times the whole
+ * step.
  */
 import { parseArgs } from 'node:util';
 import { median } from '../src/bench/summary.js';
 import { loadDataset } from '../src/data/dataset.js';
 import { createNativeEngine, nativeUpdateKernels } from '../src/engine/native.js';
-import { adamScalars } from '../src/optim/adam.js';
+import { adamScalars, type AdamScalars } from '../src/optim/adam.js';
 import { glorotUniformInit } from '../src/model/init.js';
 import { paramLayout } from '../src/model/layout.js';
 import { DEFAULT_SPEC } from '../src/model/spec.js';
@@ -36,7 +34,6 @@ const SHARDS = 2;
 interface Row {
   readonly layout: string;
   readonly block: number;
-  readonly t: number;
   readonly micros: number[];
 }
 
@@ -66,10 +63,10 @@ async function main(): Promise<void> {
       engine.gradients(params, train, batch.subarray(lo, hi), slots.subarray(s * size, (s + 1) * size), false);
     }
   };
+  const scalars = (t: number): AdamScalars => adamScalars({ t, lr: spec.optimizer.learningRate, config: spec.optimizer, gradScale: 1 }, BATCH);
   for (let t = 1; t <= steps; t++) {
     shardGradients(t);
-    kernels.reduceSlots(slots, SHARDS, size, 0, size, BATCH);
-    kernels.adam(params, m, v, slots, 0, size, adamScalars({ t, lr: spec.optimizer.learningRate, config: spec.optimizer, gradScale: 1 }));
+    kernels.reduceAdam(params, m, v, slots, SHARDS, 0, size, scalars(t));
   }
   shardGradients(steps + 1);
   const saved = [params, m, v, slots].map((a) => Float32Array.from(a));
@@ -79,17 +76,14 @@ async function main(): Promise<void> {
     { name: 'contiguous', chunks: (blk) => [shardBounds(size, SHARDS, blk)] },
     { name: 'interleaved (blockChunks)', chunks: (blk) => blockChunks(size, SHARDS, blk) },
   ];
-  const rows: Row[] = layouts.flatMap((layout) =>
-    [164, 165].flatMap((t) => Array.from({ length: SHARDS }, (_, block) => ({ layout: layout.name, block, t, micros: [] as number[] }))),
-  );
+  const rows: Row[] = layouts.flatMap((layout) => Array.from({ length: SHARDS }, (_, block) => ({ layout: layout.name, block, micros: [] as number[] })));
+  const step = scalars(steps + 1);
   for (let round = 0; round < rounds; round++) {
     for (const row of rows) {
       const chunks = layouts.find((l) => l.name === row.layout)!.chunks(row.block);
-      const scalars = adamScalars({ t: row.t, lr: spec.optimizer.learningRate, config: spec.optimizer, gradScale: 1 });
       restore();
       const start = performance.now();
-      for (const [lo, hi] of chunks) kernels.reduceSlots(slots, SHARDS, size, lo, hi, BATCH);
-      for (const [lo, hi] of chunks) kernels.adam(params, m, v, slots, lo, hi, scalars);
+      for (const [lo, hi] of chunks) kernels.reduceAdam(params, m, v, slots, SHARDS, lo, hi, step);
       row.micros.push(1000 * (performance.now() - start));
     }
   }
@@ -98,10 +92,9 @@ async function main(): Promise<void> {
   let subnormal = 0;
   for (const x of saved[1]) if (x !== 0 && Math.abs(x) < 2 ** -126) subnormal++;
   console.log(`seed model, ${size} parameters in ${SHARDS} blocks, after ${steps} steps of batch ${BATCH}: ${subnormal} of m are subnormal`);
-  console.log(`µs per block for reduceSlots (${SHARDS} slots) + adam, median of ${rounds} interleaved rounds\n`);
+  console.log(`µs per block for reduceAdam (${SHARDS} slots), median of ${rounds} interleaved rounds\n`);
   const columns: Column<Row>[] = [
     { kind: 'text', header: 'layout', value: (r) => r.layout },
-    { kind: 'text', header: 't', value: (r) => `${r.t} (c1 ${r.t < 165 ? '< 1' : '= 1'})` },
     { kind: 'number', header: 'block', value: (r) => r.block },
     { kind: 'number', header: 'µs', value: (r) => median(r.micros), decimals: 1 },
   ];

@@ -1,21 +1,30 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { reduceSlots } from '../src/optim/reduce.js';
+import { KERAS_ADAM } from '../src/model/spec.js';
+import { adamScalars, reduceAdam } from '../src/optim/adam.js';
+import { meanGradientSumOfSquares } from '../src/optim/reduce.js';
+import { sameBits } from './helpers/float-arrays.js';
 
-describe('reduceSlots (the all-reduce that feeds Adam)', () => {
-  it('sums slot 0, 1, 2 … in float32 in that order, then divides', () => {
+const f32 = Math.fround;
+const step = { t: 3, lr: 0.001, config: KERAS_ADAM, gradScale: 1 };
+
+describe('the all-reduce fused into Adam', () => {
+  it('sums slot 0, 1, 2 … in float32 in that order, then scales by 1 / rows', () => {
     // In float32, 1e8 + 1 rounds back to 1e8, so only this order gives exactly 0.
     const slots = Float32Array.of(1e8, 5, 1, 6, -1e8, 7);
-    const sumSq = reduceSlots(slots, 3, 2, 0, 2, 4);
-    expect(slots[0]).toBe(0);
-    expect(slots[1]).toBe(Math.fround(18 / 4));
-    expect(sumSq).toBe(0 + (18 / 4) ** 2);
+    const m = new Float32Array(2);
+    const params = Float32Array.of(0.5, 0.5);
+    reduceAdam(params, m, new Float32Array(2), slots, 3, 0, 2, adamScalars({ ...step, t: 1 }, 4));
+    expect(Array.from(m)).toEqual([0, f32(f32(0.1) * f32(18 * f32(1 / 4)))]);
+    expect(params[0]).toBe(0.5); // g = 0 moves nothing
+    expect(meanGradientSumOfSquares(slots, 3, 2, 0, 2, 1 / 4)).toBe(0 + (18 / 4) ** 2);
   });
 
-  it('writes only slot 0 of the chunk [begin, end)', () => {
+  it('only reads the slots', () => {
     const slots = Float32Array.from({ length: 12 }, (_, i) => i + 1); // 3 slots of 4
-    reduceSlots(slots, 3, 4, 1, 3, 3);
-    expect(Array.from(slots)).toEqual([1, (2 + 6 + 10) / 3, (3 + 7 + 11) / 3, 4, 5, 6, 7, 8, 9, 10, 11, 12].map(Math.fround));
+    const before = Float32Array.from(slots);
+    reduceAdam(new Float32Array(4), new Float32Array(4), new Float32Array(4), slots, 3, 1, 3, adamScalars(step, 3));
+    expect(sameBits(slots, before)).toBe(true);
   });
 
   it('gives the same bits however the buffer is cut into chunks', () => {
@@ -26,22 +35,41 @@ describe('reduceSlots (the all-reduce that feeds Adam)', () => {
         fc.array(fc.nat(), { maxLength: 4 }),
         (slotCount, values, cutSeeds) => {
           const size = Math.floor(values.length / slotCount);
-          const whole = Float32Array.from(values);
-          const pieces = Float32Array.from(values);
-          const wholeSq = reduceSlots(whole, slotCount, size, 0, size, 7);
+          const slots = Float32Array.from(values);
+          const start = slots.slice(0, size);
+          const whole = [Float32Array.from(start), new Float32Array(size), new Float32Array(size)];
+          const pieces = [Float32Array.from(start), new Float32Array(size), new Float32Array(size)];
+          const wholeSq = meanGradientSumOfSquares(slots, slotCount, size, 0, size, 1 / 7);
+          reduceAdam(whole[0], whole[1], whole[2], slots, slotCount, 0, size, adamScalars(step, 7));
           const cuts = [0, ...cutSeeds.map((c) => c % (size + 1)).sort((a, b) => a - b), size];
           let piecesSq = 0;
-          for (let i = 0; i + 1 < cuts.length; i++) piecesSq += reduceSlots(pieces, slotCount, size, cuts[i], cuts[i + 1], 7);
-          expect(Array.from(pieces.subarray(0, size))).toEqual(Array.from(whole.subarray(0, size)));
+          for (let i = 0; i + 1 < cuts.length; i++) {
+            piecesSq += meanGradientSumOfSquares(slots, slotCount, size, cuts[i], cuts[i + 1], 1 / 7);
+            reduceAdam(pieces[0], pieces[1], pieces[2], slots, slotCount, cuts[i], cuts[i + 1], adamScalars(step, 7));
+          }
+          for (let k = 0; k < 3; k++) expect(sameBits(pieces[k], whole[k])).toBe(true);
           expect(Math.abs(piecesSq - wholeSq)).toBeLessThanOrEqual(1e-12 * wholeSq);
         },
       ),
     );
   });
 
-  it('rejects a chunk outside a slot, a buffer smaller than its slots and a divisor ≤ 0', () => {
-    expect(() => reduceSlots(new Float32Array(8), 2, 4, 0, 4, 0)).toThrow(/divisor must be > 0/);
-    expect(() => reduceSlots(new Float32Array(8), 2, 4, 2, 5, 1)).toThrow(/outside/);
-    expect(() => reduceSlots(new Float32Array(7), 2, 4, 0, 4, 1)).toThrow(/need 8 floats/);
+  it('says whether every gradient was finite', () => {
+    const buffers = (): Float32Array[] => [new Float32Array(3), new Float32Array(3), new Float32Array(3)];
+    const [p, m, v] = buffers();
+    expect(reduceAdam(p, m, v, Float32Array.of(1, 2, 3, 4, 5, 6), 2, 0, 3, adamScalars(step, 2))).toBe(true);
+    for (const bad of [NaN, Infinity, -Infinity]) {
+      const [p2, m2, v2] = buffers();
+      expect(reduceAdam(p2, m2, v2, Float32Array.of(1, 2, 3, 4, bad, 6), 2, 0, 3, adamScalars(step, 2))).toBe(false);
+    }
+    // Finite slots whose float32 sum overflows are not finite either.
+    const [p3, m3, v3] = buffers();
+    expect(reduceAdam(p3, m3, v3, Float32Array.of(3e38, 0, 0, 3e38, 0, 0), 2, 0, 3, adamScalars(step, 1))).toBe(false);
+  });
+
+  it('rejects a chunk outside a slot and a buffer smaller than its slots', () => {
+    expect(() => meanGradientSumOfSquares(new Float32Array(8), 2, 4, 2, 5, 1)).toThrow(/outside/);
+    expect(() => meanGradientSumOfSquares(new Float32Array(7), 2, 4, 0, 4, 1)).toThrow(/need 8 floats/);
+    expect(() => meanGradientSumOfSquares(new Float32Array(8), 0, 4, 0, 4, 1)).toThrow(/slotCount must be a whole number ≥ 1/);
   });
 });

@@ -52,8 +52,18 @@ describe('corefit bench --quick', () => {
         expect(samples).toHaveLength(report.options.repeats);
         const rates = samples.map((s) => s.samplesPerSec).sort((a, b) => a - b);
         expect(cell!.samplesPerSec).toBe(rates[(rates.length - 1) >> 1]);
-        expect(cell!.efficiency).toBeCloseTo(cell!.speedup / workers, 12);
-        if (workers === 1) expect(cell!.speedup).toBe(1);
+        for (const s of samples) {
+          expect(s.independent.trainers).toHaveLength(workers);
+          expect(s.independent.samplesPerSec).toBeCloseTo(s.independent.trainers.reduce((a, b) => a + b, 0), 6);
+          expect(s.independent.breakdown.compute).toBeGreaterThan(0);
+        }
+        const ceilings = samples.map((s) => s.independent.samplesPerSec).sort((a, b) => a - b);
+        expect(cell!.ceiling).toBe(ceilings[(ceilings.length - 1) >> 1]);
+        const ratios = samples.map((s) => s.samplesPerSec / s.independent.samplesPerSec).sort((a, b) => a - b);
+        expect(cell!.efficiency).toBe(ratios[(ratios.length - 1) >> 1]);
+        const one = report.cells.find((c) => c.batchSize === batchSize && c.workers === 1)!;
+        expect(cell!.ceilingSpeedup).toBeCloseTo(cell!.ceiling / one.samplesPerSec, 12);
+        if (workers === 1) expect([cell!.speedup, cell!.efficiency, cell!.ceiling]).toEqual([1, 1, cell!.samplesPerSec]);
         const b = cell!.breakdown;
         expect(b.compute).toBeGreaterThan(0);
         expect(b.compute + b.waitSlowest + b.reduceUpdate).toBeLessThanOrEqual(b.step * 1.0001);
@@ -76,6 +86,7 @@ describe('corefit bench --quick', () => {
     expect(md).toMatch(/## Global batch 100/);
     expect(md).toMatch(/## Global batch 300/);
     expect(md).toMatch(/## Time to test loss/);
+    expect(md).toMatch(/\| workers \| samples\/s \| step ms \| speedup \| independent ceiling \| ceiling speedup \| efficiency \|/);
     for (const chart of ['speedup.png', 'throughput.png', 'quality.png']) {
       const png = PNG.sync.read(await readFile(join(out, chart)));
       expect(png.width).toBeGreaterThan(100);

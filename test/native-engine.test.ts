@@ -15,8 +15,8 @@ import { EngineError } from '../src/errors.js';
 import { glorotUniformInit } from '../src/model/init.js';
 import { paramLayout } from '../src/model/layout.js';
 import { DEFAULT_SPEC, KERAS_ADAM, validateSpec, type Activation, type DenseLayer, type LossName, type ModelSpec } from '../src/model/spec.js';
-import { adamScalars, adamUpdate, type AdamScalars } from '../src/optim/adam.js';
-import { reduceSlots } from '../src/optim/reduce.js';
+import { adamScalars, reduceAdam, type AdamScalars } from '../src/optim/adam.js';
+import { meanGradientSumOfSquares } from '../src/optim/reduce.js';
 import { NATIVE_ADDON } from '../src/paths.js';
 import { Rng } from '../src/rng.js';
 
@@ -234,13 +234,14 @@ describeNative('native engine: calls', () => {
       [() => engine.lossSum(params, { ...data, labels: undefined as unknown as Uint8Array }, rows), /data.labels must be a Uint8Array/],
       [() => engine.predict(params, data, rows, new Float32Array(11)), /out has 11 floats, 2 rows of layer 1 need 12/],
       [() => engine.predict(params, data, rows, new Float32Array(12), 2), /layer must be a whole number in \[-1, 1\], got 2/],
-      [() => kernels.reduceSlots(new Float32Array(10), 2, 6, 0, 6, 1), /slots has 10 floats, fewer than slotCount 2 x size 6/],
-      [() => kernels.reduceSlots(new Float32Array(12), 2, 6, 4, 3, 1), /end must be a whole number in \[4, 6\], got 3/],
-      [() => kernels.reduceSlots(new Float32Array(12), 2, 6, 0, 7, 1), /end must be a whole number in \[0, 6\], got 7/],
-      [() => kernels.reduceSlots(new Float32Array(12), 2, 6, 0, 6, 0), /divisor must be > 0/],
-      [() => kernels.adam(params, new Float32Array(2), new Float32Array(params.length), grad, 0, 1, adamStep(1)), /m has 2 floats/],
-      [() => kernels.adam(params, grad, grad, grad, 0, params.length + 1, adamStep(1)), /end must be a whole number/],
-      [() => kernels.adam(params, grad, grad, grad, 0, 1, { ...adamStep(1), beta1: 1 }), /beta1 must be in \[0, 1\), got 1/],
+      [() => kernels.gradientSumOfSquares(new Float32Array(10), 2, 6, 0, 6, 1), /slots has 10 floats, fewer than slotCount 2 x size 6/],
+      [() => kernels.gradientSumOfSquares(new Float32Array(12), 2, 6, 4, 3, 1), /end must be a whole number in \[4, 6\], got 3/],
+      [() => kernels.gradientSumOfSquares(new Float32Array(12), 2, 6, 0, 7, 1), /end must be a whole number in \[0, 6\], got 7/],
+      [() => kernels.gradientSumOfSquares(new Float32Array(12), 0, 6, 0, 6, 1), /slotCount must be a whole number in \[1, /],
+      [() => kernels.reduceAdam(params, new Float32Array(2), new Float32Array(params.length), grad, 1, 0, 1, adamStep(1)), /m has 2 floats/],
+      [() => kernels.reduceAdam(params, grad, grad, grad, 2, 0, 1, adamStep(1)), /slots has \d+ floats, fewer than slotCount 2/],
+      [() => kernels.reduceAdam(params, grad, grad, grad, 1, 0, params.length + 1, adamStep(1)), /end must be a whole number/],
+      [() => kernels.reduceAdam(params, grad, grad, grad, 1, 0, 1, { ...adamStep(1), beta1: 1 }), /beta1 must be in \[0, 1\), got 1/],
     ];
     for (const [call, message] of bad) {
       expect(call).toThrow(EngineError);
@@ -279,15 +280,15 @@ describeNative('native engine: calls', () => {
     expect(() => createNativeEngine(throwing, 4)).toThrow(/boom/);
     const addon = nativeAddon();
     expect(() => (addon.Engine as unknown as (s: ModelSpec, n: number) => unknown)(spec, 4)).toThrow(/Engine must be called with new/);
-    expect(() => (addon.reduceSlots as unknown as () => number)()).toThrow(/expected 6 arguments, got 0/);
+    expect(() => (addon.gradientSumOfSquares as unknown as () => number)()).toThrow(/expected 6 arguments, got 0/);
   });
 });
 
-function adamStep(t: number, gradScale = 1): AdamScalars {
-  return adamScalars({ t, lr: 0.01, config: KERAS_ADAM, gradScale });
+function adamStep(t: number, gradScale = 1, rows = 1): AdamScalars {
+  return adamScalars({ t, lr: 0.01, config: KERAS_ADAM, gradScale }, rows);
 }
 
-describeNative('native update kernels: all-reduce and Adam equal the TypeScript ones', () => {
+describeNative('native update kernels: the fused all-reduce and Adam equal the TypeScript ones', () => {
   const rng = Rng.fromSeed(11);
   let kernels: UpdateKernels;
   beforeAll(() => {
@@ -295,30 +296,45 @@ describeNative('native update kernels: all-reduce and Adam equal the TypeScript 
   });
   const random = (n: number, scale: number): Float32Array => Float32Array.from({ length: n }, () => scale * (2 * rng.nextFloat() - 1));
 
-  it.each([1, 2, 3, 5])('reduceSlots over %i slot(s)', (slotCount) => {
-    const [size, begin, end, divisor] = [1001, 117, 968, 7];
+  it.each([1, 2, 3, 5])('gradientSumOfSquares over %i slot(s)', (slotCount) => {
+    const [size, begin, end, rows] = [1001, 117, 968, 7];
     const slots = random(slotCount * size + 5, 10);
-    const expected = Float32Array.from(slots);
-    const expectedSumSq = reduceSlots(expected, slotCount, size, begin, end, divisor);
-    const sumSq = kernels.reduceSlots(slots, slotCount, size, begin, end, divisor);
-    expect(slots).toEqual(expected); // bit for bit, untouched outside the chunk
-    expect(sumSq).toBeCloseTo(expectedSumSq, 9);
+    const expected = meanGradientSumOfSquares(slots, slotCount, size, begin, end, 1 / rows);
+    expect(kernels.gradientSumOfSquares(slots, slotCount, size, begin, end, 1 / rows)).toBeCloseTo(expected, 9);
   });
 
-  // From t = 165 on, c1 = 1 − 0.9^t is exactly 1 in float32 and the native loop skips m / c1.
-  it.each([1, 300])('adam over several steps from t = %i, with a gradient scale and subnormal moments', (firstStep) => {
+  // Chunks that start and end anywhere: the vector loop's scalar head and tail, too.
+  it.each([
+    [1, 1, 29, 977],
+    [2, 300, 0, 1003],
+    [3, 5, 13, 14],
+    [5, 2, 7, 500],
+  ])('reduceAdam over %i slot(s) for several steps from t = %i, chunk [%i, %i), with a gradient scale and subnormal moments', (slotCount, firstStep, begin, end) => {
     const n = 1003;
-    const [begin, end] = [29, 977];
     const params = random(n, 1);
     const [m, v] = [random(n, 1e-3), random(n, 1e-3).map(Math.abs)];
     for (let i = 0; i < n; i += 3) m[i] = 1e-40 * (i % 7 - 3); // dead units: subnormal m, gradient 0
     const expected = { params: Float32Array.from(params), m: Float32Array.from(m), v: Float32Array.from(v) };
     for (let t = firstStep; t < firstStep + 5; t++) {
-      const grad = random(n, 0.1).map((g, i) => (i % 3 === 0 ? 0 : g));
-      kernels.adam(params, m, v, grad, begin, end, adamStep(t, 0.7));
-      adamUpdate(expected.params, expected.m, expected.v, grad, begin, end, adamStep(t, 0.7));
+      const slots = random(slotCount * n, 0.1).map((g, i) => (i % n % 3 === 0 ? 0 : g));
+      const before = Float32Array.from(slots);
+      expect(kernels.reduceAdam(params, m, v, slots, slotCount, begin, end, adamStep(t, 0.7, 10))).toBe(true);
+      expect(reduceAdam(expected.params, expected.m, expected.v, slots, slotCount, begin, end, adamStep(t, 0.7, 10))).toBe(true);
+      expect(slots).toEqual(before);
     }
     expect({ params, m, v }).toEqual(expected); // bit for bit
+  });
+
+  it('reduceAdam says when a gradient is not finite, wherever it lies in the chunk', () => {
+    const n = 100;
+    for (const at of [0, 3, 50, 99]) {
+      const slots = random(2 * n, 1);
+      slots[n + at] = NaN;
+      expect(kernels.reduceAdam(random(n, 1), new Float32Array(n), new Float32Array(n), slots, 2, 0, n, adamStep(1))).toBe(false);
+      slots[n + at] = 3e38;
+      slots[at] = 3e38; // finite slots whose sum is not
+      expect(kernels.reduceAdam(random(n, 1), new Float32Array(n), new Float32Array(n), slots, 2, 0, n, adamStep(1))).toBe(false);
+    }
   });
 });
 

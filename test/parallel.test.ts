@@ -52,6 +52,7 @@ describe('data-parallel training', () => {
   });
 
   it('all-reduces to the single-engine gradient of the whole batch', async () => {
+    // After one step from m = 0, Adam's m is (1 − β1) · g: the all-reduced gradient.
     const data = await loadDataset({ normalize: true });
     const spec = DEFAULT_SPEC;
     const layout = paramLayout(spec);
@@ -67,7 +68,7 @@ describe('data-parallel training', () => {
       const plan = { workers, shards: workers, batchSize: batch, accumulate: 1, schedule: constantSchedule(1e-3), clipNorm: 0 };
       const outcome = await pool.run(plan, 0, 0, 1);
       expect(outcome.steps).toBe(1);
-      const allReduced = Float32Array.from(buffers.slots.subarray(0, layout.size));
+      const allReduced = buffers.m.map((mi) => mi / (1 - spec.optimizer.beta1));
 
       const engine = await createEngine('auto', spec, batch);
       const whole = new Float32Array(layout.size);

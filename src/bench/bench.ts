@@ -71,10 +71,11 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
   const machine = describeMachine(info.engine, info.backend);
   o.log(`bench: ${o.spec.name} on ${machine.cpu} (${machine.cores} cores), engine ${info.engine} (${info.backend})`);
 
-  o.log(`throughput: workers ${o.workers.join(', ')} × batch ${o.batchSizes.join(', ')}, ${o.repeats} interleaved repetitions`);
+  o.log(`throughput: workers ${o.workers.join(', ')} × batch ${o.batchSizes.join(', ')}, ${o.repeats} interleaved repetitions, each with its independent ceiling`);
   const samples = await measureThroughput({
     spec: o.spec, data, engine: o.engine, workers: o.workers, batchSizes: o.batchSizes, repeats: o.repeats, budget: o.budget,
-    onSample: (s, done, total) => o.log(`  [${done}/${total}] ${s.workers} worker(s), batch ${s.batchSize}: ${Math.round(s.samplesPerSec)} samples/s`),
+    onSample: (s, done, total) => o.log(`  [${done}/${total}] ${s.workers} worker(s), batch ${s.batchSize}: ${Math.round(s.samplesPerSec)} samples/s${
+      s.workers > 1 ? `; independent ceiling ${Math.round(s.independent.samplesPerSec)} (${s.independent.trainers.map(Math.round).join(' + ')})` : ''}`),
   });
   const cells = summarize(samples);
   const ceiling = info.engine === 'native' ? engineCeiling(o.spec, o.batchSizes) : [];

@@ -1,5 +1,5 @@
 /** The bench report as people read it: tables for the terminal and Markdown, PNG charts, raw JSON. */
-import { renderLineChartPng, type LineSeries } from '../report/chart.js';
+import { CATEGORY_COLORS, renderLineChartPng, type LineSeries } from '../report/chart.js';
 import { formatMarkdownTable, formatTerminalTable, type Column } from '../report/table.js';
 import { writeReportFiles } from '../report/write-files.js';
 import type { BenchReport } from './bench.js';
@@ -8,18 +8,20 @@ import type { Cell } from './summary.js';
 
 const ms = (s: number): number => s * 1000;
 
-function cellColumns(ceiling: number | undefined): Column<Cell>[] {
+function cellColumns(engineCeiling: number | undefined): Column<Cell>[] {
   return [
     { kind: 'number', header: 'workers', value: (c) => c.workers },
     { kind: 'number', header: 'samples/s', value: (c) => c.samplesPerSec },
     { kind: 'number', header: 'step ms', value: (c) => ms(c.stepSeconds), decimals: 3 },
     { kind: 'number', header: 'speedup', value: (c) => c.speedup, decimals: 2, suffix: '×' },
-    { kind: 'number', header: 'efficiency', value: (c) => 100 * c.efficiency, decimals: 0, suffix: ' %' },
+    { kind: 'number', header: 'independent ceiling', value: (c) => c.ceiling },
+    { kind: 'number', header: 'ceiling speedup', value: (c) => c.ceilingSpeedup, decimals: 2, suffix: '×' },
+    { kind: 'number', header: 'efficiency', value: (c) => 100 * c.efficiency, decimals: 1, suffix: ' %' },
     { kind: 'number', header: 'compute ms', value: (c) => ms(c.breakdown.compute), decimals: 3 },
     { kind: 'number', header: 'wait slowest ms', value: (c) => ms(c.breakdown.waitSlowest), decimals: 3 },
     { kind: 'number', header: 'reduce+Adam ms', value: (c) => ms(c.breakdown.reduceUpdate), decimals: 3 },
     { kind: 'number', header: 'coordination ms', value: (c) => ms(c.breakdown.coordination), decimals: 3 },
-    { kind: 'number', header: '% of ceiling', value: (c) => (ceiling === undefined ? undefined : (100 * c.samplesPerSec) / (c.workers * ceiling)), decimals: 0, suffix: ' %' },
+    { kind: 'number', header: '% of engine ceiling', value: (c) => (engineCeiling === undefined ? undefined : (100 * c.samplesPerSec) / (c.workers * engineCeiling)), decimals: 0, suffix: ' %' },
   ];
 }
 
@@ -37,15 +39,18 @@ const peerColumns: Column<PeerRow>[] = [
 
 type Format = <Row>(columns: readonly Column<Row>[], rows: readonly Row[]) => string;
 
+const INDEPENDENT_CEILING =
+  'Independent ceiling: W single-worker trainers at once, each on its own copy of the model with the per-worker batch (forward, backward, a full Adam update, no communication), their samples/s summed, measured right after each repetition of the cell. Efficiency = samples/s over that ceiling (median of the paired ratios); it can pass 100 % because data parallelism splits Adam over the workers.';
+
 function tables(r: BenchReport, format: Format, heading: (text: string) => string): string {
   const parts: string[] = [];
   for (const batchSize of r.options.batchSizes) {
     const cells = r.cells.filter((c) => c.batchSize === batchSize);
-    const ceiling = r.ceiling.find((c) => c.batchSize === batchSize);
+    const engineCeiling = r.ceiling.find((c) => c.batchSize === batchSize);
     parts.push(heading(`Global batch ${batchSize}`));
-    parts.push(format(cellColumns(ceiling?.samplesPerSec), cells));
-    if (ceiling !== undefined) {
-      parts.push(`Engine ceiling, one core: ${Math.round(ceiling.samplesPerSec).toLocaleString('en-US')} samples/s (${ceiling.gflops.toFixed(0)} GFLOP/s: the engine's GEMM kernels alone, same shapes, per-worker batch ${batchSize}).`);
+    parts.push(format(cellColumns(engineCeiling?.samplesPerSec), cells));
+    if (engineCeiling !== undefined) {
+      parts.push(`Engine ceiling, one core: ${Math.round(engineCeiling.samplesPerSec).toLocaleString('en-US')} samples/s (${engineCeiling.gflops.toFixed(0)} GFLOP/s: the engine's GEMM kernels alone, same shapes, per-worker batch ${batchSize}).`);
     }
     if (r.peer !== null && 'cells' in r.peer) {
       const rows = r.peer.cells.filter((c) => c.batchSize === batchSize).map((p) => ({
@@ -87,17 +92,23 @@ export function markdownReport(r: BenchReport, command: string): string {
     `# corefit bench: ${r.model}`,
     `Machine: ${machineSummary(r.machine)}.`,
     `Command: \`${command}\` (${r.created}). Each cell is the median of ${r.options.repeats} interleaved repetitions; warm-up steps are not counted. Times per step are averaged over the workers.`,
+    INDEPENDENT_CEILING,
     tables(r, formatMarkdownTable, (t) => `## ${t}`),
   ].join('\n\n') + '\n';
 }
 
 function charts(r: BenchReport): Record<string, Buffer> {
   const workers = [...new Set(r.cells.map((c) => c.workers))].sort((a, b) => a - b);
-  const speedup: LineSeries[] = r.options.batchSizes.map((b) => ({
-    name: `batch ${b}`,
-    points: r.cells.filter((c) => c.batchSize === b).map((c) => [c.workers, c.speedup] as const),
-  }));
-  speedup.push({ name: 'ideal', points: workers.map((w) => [w, w] as const), dashed: true });
+  const speedup: LineSeries[] = r.options.batchSizes.flatMap((b, i) => {
+    const cells = r.cells.filter((c) => c.batchSize === b);
+    const color = CATEGORY_COLORS[i % CATEGORY_COLORS.length];
+    const efficiency = cells.filter((c) => c.workers > 1).map((c) => `${c.workers}w ${(100 * c.efficiency).toFixed(0)} %`).join(', ');
+    return [
+      { name: `batch ${b}${efficiency === '' ? '' : ` (${efficiency} of ceiling)`}`, color, points: cells.map((c) => [c.workers, c.speedup] as const) },
+      { name: `batch ${b} independent ceiling`, color, dashed: true, points: cells.map((c) => [c.workers, c.ceilingSpeedup] as const) },
+    ];
+  });
+  speedup.push({ name: 'ideal', color: '#888888', points: workers.map((w) => [w, w] as const), dashed: true });
   const throughput: LineSeries[] = workers.map((w) => ({
     name: `${w} worker${w > 1 ? 's' : ''}`,
     points: r.cells.filter((c) => c.workers === w).map((c) => [c.batchSize, c.samplesPerSec] as const),
@@ -110,7 +121,7 @@ function charts(r: BenchReport): Record<string, Buffer> {
   }
   const files: Record<string, Buffer> = {
     // From 0, so that a point twice as high is twice the speed.
-    'speedup.png': renderLineChartPng({ title: 'Speedup over 1 worker', xLabel: 'workers', yLabel: 'speedup (×)', series: speedup, integerX: true, yFromZero: true }),
+    'speedup.png': renderLineChartPng({ title: 'Speedup over 1 worker, and the independent ceiling', xLabel: 'workers', yLabel: 'speedup (×)', series: speedup, integerX: true, yFromZero: true }),
     'throughput.png': renderLineChartPng({ title: 'Training throughput', xLabel: 'global batch size', yLabel: 'samples/s', series: throughput, logX: true, yFromZero: true }),
   };
   if (r.timeToQuality.length > 0) {

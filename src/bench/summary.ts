@@ -1,4 +1,4 @@
-/** From raw samples to the table a user reads: medians, speedup and efficiency. */
+/** From raw samples to the table a user reads: medians, speedup, the independent ceiling and efficiency against it. */
 import type { StepBreakdown } from '../parallel/pool.js';
 import type { ThroughputSample } from './throughput.js';
 
@@ -10,7 +10,17 @@ export interface Cell {
   readonly stepSeconds: number;
   /** samples/s over the 1-worker cell of the same batch size. */
   readonly speedup: number;
-  /** speedup / workers. */
+  /**
+   * The independent ceiling: W single-worker trainers at once, no communication, Σ samples/s
+   * (throughput.ts), median over the repetitions. For 1 worker, the cell itself.
+   */
+  readonly ceiling: number;
+  /** The ceiling over the 1-worker cell: what W cores give this machine's trainer without coordination. */
+  readonly ceilingSpeedup: number;
+  /**
+   * samples/s over the ceiling measured right after it, median over the repetitions. It can
+   * pass 1: data parallelism splits Adam's work across the workers, the ceiling does not.
+   */
   readonly efficiency: number;
   /** The breakdown of the median repetition. */
   readonly breakdown: StepBreakdown;
@@ -43,9 +53,10 @@ export function summarize(samples: readonly ThroughputSample[]): Cell[] {
     const samplesPerSec = rate(workers, batchSize)!;
     const baseline = rate(1, batchSize);
     if (baseline === undefined) throw new Error(`no 1-worker cell for batch ${batchSize}: the speedup needs one`);
-    const speedup = samplesPerSec / baseline;
+    const ceiling = median(group.map((s) => s.independent.samplesPerSec));
     cells.push({
-      workers, batchSize, samplesPerSec, stepSeconds: batchSize / samplesPerSec, speedup, efficiency: speedup / workers,
+      workers, batchSize, samplesPerSec, stepSeconds: batchSize / samplesPerSec, speedup: samplesPerSec / baseline,
+      ceiling, ceilingSpeedup: ceiling / baseline, efficiency: median(group.map((s) => s.samplesPerSec / s.independent.samplesPerSec)),
       breakdown: medianSample(group).breakdown, repeats: group.length,
     });
   }

@@ -50,22 +50,24 @@ export interface KernelInfo {
 
 export interface NativeAddon {
   Engine: new (spec: ModelSpec, maxRows: number, kernels: KernelChoice) => NativeModel;
-  reduceSlots(slots: Float32Array, slotCount: number, size: number, begin: number, end: number, divisor: number): number;
-  adam(
+  gradientSumOfSquares(slots: Float32Array, slotCount: number, size: number, begin: number, end: number, scale: number): number;
+  /** The scalars are AdamScalars' (optim/adam.ts), in that order. */
+  reduceAdam(
     params: Float32Array,
     m: Float32Array,
     v: Float32Array,
-    grad: Float32Array,
+    slots: Float32Array,
+    slotCount: number,
     begin: number,
     end: number,
-    lr: number,
     beta1: number,
+    oneMinusBeta1: number,
     beta2: number,
-    epsilon: number,
+    oneMinusBeta2: number,
+    stepSize: number,
+    epsHat: number,
     gradScale: number,
-    correction1: number,
-    correction2: number,
-  ): void;
+  ): boolean;
   /**
    * One product of a dense layer (tests and benchmarks):
    * forward c[B, N] = a[B, K] · b[K, N] + bias; weightGrad c[K, N] (+)= a[B, K]ᵀ · b[B, N] and
@@ -178,20 +180,20 @@ class NativeEngine implements Engine {
   }
 }
 
-/** The addon's reduce and Adam loops, the C++ twins of optim/update-kernels.ts. */
+/** The addon's update loops, the C++ twins of optim/update-kernels.ts. */
 export function nativeUpdateKernels(): UpdateKernels {
   const addon = nativeAddon();
   return {
-    reduceSlots(slots, slotCount, size, begin, end, divisor) {
+    gradientSumOfSquares(slots, slotCount, size, begin, end, scale) {
       try {
-        return addon.reduceSlots(slots, slotCount, size, begin, end, divisor);
+        return addon.gradientSumOfSquares(slots, slotCount, size, begin, end, scale);
       } catch (e) {
         throw callError(e);
       }
     },
-    adam(params, m, v, grad, begin, end, s) {
+    reduceAdam(params, m, v, slots, slotCount, begin, end, a) {
       try {
-        addon.adam(params, m, v, grad, begin, end, s.lr, s.beta1, s.beta2, s.epsilon, s.gradScale, s.c1, s.c2);
+        return addon.reduceAdam(params, m, v, slots, slotCount, begin, end, a.beta1, a.oneMinusBeta1, a.beta2, a.oneMinusBeta2, a.stepSize, a.epsHat, a.gradScale);
       } catch (e) {
         throw callError(e);
       }

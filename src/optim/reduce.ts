@@ -1,28 +1,35 @@
 /**
- * The all-reduce of one chunk of the gradient slots (see Engine.reduceSlots). The sum
- * runs in float32 in slot order, as a C loop over `float` does, so every engine and
- * every worker count produce the same bits.
+ * The all-reduce of the gradient slots: one slot per shard, summed in float32 in slot
+ * order, as a C loop over `float` does, so that every engine and every worker count give
+ * the same bits. Adam (adam.ts) reads the sum as it updates; nothing is written back.
  */
 
-/**
- * For i in [begin, end): slots[i] = (slots[i] + slots[size + i] + … ) / divisor, slot 0
- * first. Returns Σ of the squared means over the chunk, accumulated in double.
- */
-export function reduceSlots(slots: Float32Array, slotCount: number, size: number, begin: number, end: number, divisor: number): number {
+const f32 = Math.fround;
+
+/** Throws unless `slots` holds slotCount slots of `size` floats and [begin, end) lies in one. */
+export function checkSlots(slots: Float32Array, slotCount: number, size: number, begin: number, end: number): void {
+  if (!Number.isInteger(slotCount) || slotCount < 1) throw new RangeError(`slotCount must be a whole number ≥ 1, got ${slotCount}`);
   if (slots.length < slotCount * size) {
-    throw new RangeError(`reduceSlots: ${slotCount} slots of ${size} need ${slotCount * size} floats, the buffer has ${slots.length}`);
+    throw new RangeError(`${slotCount} slots of ${size} need ${slotCount * size} floats, the buffer has ${slots.length}`);
   }
-  if (begin < 0 || end > size || begin > end) throw new RangeError(`reduceSlots: chunk [${begin}, ${end}) is outside [0, ${size})`);
-  if (!(divisor > 0)) throw new RangeError(`reduceSlots: divisor must be > 0, got ${divisor}`);
-  const f32 = Math.fround;
-  const div = f32(divisor);
+  if (begin < 0 || end > size || begin > end) throw new RangeError(`chunk [${begin}, ${end}) is outside [0, ${size})`);
+}
+
+/** g[i] = (slots[i] + slots[size + i] + …) · scale, slot 0 first, every step rounded to float32; scale is a float32. */
+export function meanGradient(slots: Float32Array, slotCount: number, size: number, i: number, scale: number): number {
+  let sum = slots[i];
+  for (let s = 1; s < slotCount; s++) sum = f32(sum + slots[s * size + i]);
+  return f32(sum * scale);
+}
+
+/** Σ over [begin, end) of g², g = meanGradient(…, f32(scale)), in double: the norm that clipping needs. */
+export function meanGradientSumOfSquares(slots: Float32Array, slotCount: number, size: number, begin: number, end: number, scale: number): number {
+  checkSlots(slots, slotCount, size, begin, end);
+  const s = f32(scale);
   let sumSq = 0;
   for (let i = begin; i < end; i++) {
-    let acc = slots[i];
-    for (let s = 1; s < slotCount; s++) acc = f32(acc + slots[s * size + i]);
-    const mean = f32(acc / div);
-    slots[i] = mean;
-    sumSq += mean * mean;
+    const g = meanGradient(slots, slotCount, size, i, s);
+    sumSq += g * g;
   }
   return sumSq;
 }

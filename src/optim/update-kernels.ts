@@ -1,22 +1,27 @@
 /**
- * The vector loops of the collective step (parallel/collective.ts): the reduce of the
- * gradient slots and the Adam update, over one chunk of the flat buffers. A kernel
- * applies the scalars it is given; what they are (the bias corrections, clipping) is
- * decided once, by the collective. The TypeScript kernels here are the reference; the
- * native engine's addon has the same loops in C++ (engine/native.ts).
+ * The vector loops of the collective step (parallel/collective.ts) over one chunk of the
+ * flat buffers: the reduce of the gradient slots fused with the Adam update, and the
+ * read-only norm pass that clipping needs first. A kernel applies the scalars it is
+ * given; what they are (the bias corrections, clipping) is decided once, by the
+ * collective. The TypeScript kernels here are the reference; the native engine's addon
+ * has the same loops in C++ (engine/native.ts).
  */
-import { adamUpdate, type AdamScalars } from './adam.js';
-import { reduceSlots } from './reduce.js';
+import { reduceAdam, type AdamScalars } from './adam.js';
+import { meanGradientSumOfSquares } from './reduce.js';
 
 export interface UpdateKernels {
   /**
-   * For i in [begin, end): slots[i] = (Σ_s slots[s·size + i]) / divisor, summing slot 0,
-   * 1, …, slotCount−1 in that order (so results do not depend on who reduces). The mean
-   * lands in slot 0. Returns Σ of the squared means over the chunk.
+   * Σ over [begin, end) of g², g = (Σ_s slots[s·size + i]) · scale, summing slot 0, 1, …,
+   * slotCount−1 in that order as reduceAdam does. The slots are only read.
    */
-  reduceSlots(slots: Float32Array, slotCount: number, size: number, begin: number, end: number, divisor: number): number;
-  /** One Adam update of params[begin, end) from grad[begin, end), tfjs semantics. */
-  adam(params: Float32Array, m: Float32Array, v: Float32Array, grad: Float32Array, begin: number, end: number, scalars: AdamScalars): void;
+  gradientSumOfSquares(slots: Float32Array, slotCount: number, size: number, begin: number, end: number, scale: number): number;
+  /**
+   * The update of params[begin, end), m and v in one pass (optim/adam.ts: reduceAdam):
+   * g = (slot 0 + slot 1 + … in that order, so results do not depend on who reduces) ·
+   * scalars.gradScale, then Adam. The slots (slotCount of params.length floats) are only
+   * read. Returns false when some g was not finite.
+   */
+  reduceAdam(params: Float32Array, m: Float32Array, v: Float32Array, slots: Float32Array, slotCount: number, begin: number, end: number, scalars: AdamScalars): boolean;
 }
 
-export const TYPESCRIPT_KERNELS: UpdateKernels = { reduceSlots, adam: adamUpdate };
+export const TYPESCRIPT_KERNELS: UpdateKernels = { gradientSumOfSquares: meanGradientSumOfSquares, reduceAdam };

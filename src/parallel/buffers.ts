@@ -46,11 +46,11 @@ export interface SharedBuffers {
   /** Adam's first and second moments [P]. */
   readonly m: Float32Array;
   readonly v: Float32Array;
-  /** One gradient slot per shard [S, P]; the mean gradient lands in slot 0. */
+  /** One gradient slot per shard [S, P]; the update reads them, summed in slot order. */
   readonly slots: Float32Array;
   /** Σ loss of each shard in the current step [S]. */
   readonly shardLoss: Float64Array;
-  /** Σ of squared mean gradients of each reduction block in the current step [S]. */
+  /** Σ of squared mean gradients of each reduction block in the current step [S], when clipping. */
   readonly blockSumSq: Float64Array;
   /** The epoch's permutation of training rows [N]. */
   readonly order: Int32Array;

@@ -8,9 +8,10 @@
  *
  * This transport is the SharedArrayBuffer of one process: worker w owns blocks w,
  * w + workers, … of the parameter vector. Another transport (MPI) reduces the same
- * blocks in the same slot order and updates them through the same kernels. A fused
- * reduce + Adam kernel replaces the two loops of `update` for a block when clipping is
- * off (with clipping, Adam waits for every block's norm).
+ * blocks in the same slot order and updates them through the same kernels. The reduce
+ * and Adam are one fused pass per chunk (UpdateKernels.reduceAdam): the slots are summed
+ * as they are read, never written back. Clipping adds a read-only norm pass before it
+ * and a barrier, since Adam then waits for every block's norm.
  */
 import type { AdamConfig } from '../model/spec.js';
 import { adamScalars } from '../optim/adam.js';
@@ -48,7 +49,6 @@ function recordDivergence(control: Int32Array, step: number, what: DivergedWhat)
 export class SharedCollective {
   private readonly paramCount: number;
   private readonly blocks: ReadonlyArray<{ readonly blk: number; readonly chunks: ReadonlyArray<[number, number]> }>;
-  private readonly meanGradient: Float32Array;
 
   constructor(
     private readonly kernels: UpdateKernels,
@@ -60,7 +60,6 @@ export class SharedCollective {
     this.paramCount = b.params.length;
     // A worker owns the reduction blocks of the shards it owns: the same split for any worker count.
     this.blocks = ownedBy(rank, plan.workers, plan.shards).map((blk) => ({ blk, chunks: blockChunks(this.paramCount, plan.shards, blk) }));
-    this.meanGradient = b.slots.subarray(0, this.paramCount);
   }
 
   /**
@@ -78,26 +77,27 @@ export class SharedCollective {
       return undefined;
     }
 
-    for (const { blk, chunks } of this.blocks) {
-      let sumSq = 0;
-      for (const [lo, hi] of chunks) sumSq += kernels.reduceSlots(b.slots, plan.shards, this.paramCount, lo, hi, rows);
-      b.blockSumSq[blk] = sumSq;
-    }
     let gradScale = 1;
     if (plan.clipNorm > 0) {
+      // Clipping needs the global norm before any update: a read-only pass, then a barrier.
+      for (const { blk, chunks } of this.blocks) {
+        let sumSq = 0;
+        for (const [lo, hi] of chunks) sumSq += kernels.gradientSumOfSquares(b.slots, plan.shards, this.paramCount, lo, hi, 1 / rows);
+        b.blockSumSq[blk] = sumSq;
+      }
       barrier(b.control, plan.workers);
       let sumSq = 0;
       for (let blk = 0; blk < plan.shards; blk++) sumSq += b.blockSumSq[blk];
       const norm = Math.sqrt(sumSq);
       if (norm > plan.clipNorm) gradScale = plan.clipNorm / norm;
     }
-    const scalars = adamScalars({ t, lr: learningRateAt(plan.schedule, t), config: this.optimizer, gradScale });
-    for (const { blk, chunks } of this.blocks) {
-      if (!Number.isFinite(b.blockSumSq[blk]) || !Number.isFinite(gradScale)) {
-        recordDivergence(b.control, t, 'gradient');
-        continue;
-      }
-      for (const [lo, hi] of chunks) kernels.adam(b.params, b.m, b.v, this.meanGradient, lo, hi, scalars);
+    const scalars = adamScalars({ t, lr: learningRateAt(plan.schedule, t), config: this.optimizer, gradScale }, rows);
+    for (const { chunks } of this.blocks) {
+      let finite = true;
+      for (const [lo, hi] of chunks) finite = kernels.reduceAdam(b.params, b.m, b.v, b.slots, plan.shards, lo, hi, scalars) && finite;
+      // The update has made this block's weights non-finite too (a non-finite norm makes
+      // g non-finite through gradScale); the coordinator stops before any checkpoint.
+      if (!finite) recordDivergence(b.control, t, 'gradient');
     }
     return stepLoss;
   }

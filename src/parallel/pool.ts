@@ -107,6 +107,11 @@ export class WorkerPool {
     Atomics.store(this.buffers.control, CONTROL.STOP_REQUESTED, 1);
   }
 
+  /** Withdraws a stop request, so that the next run goes on (the bench ends runs by time this way). */
+  clearStopRequest(): void {
+    Atomics.store(this.buffers.control, CONTROL.STOP_REQUESTED, 0);
+  }
+
   get stopRequested(): boolean {
     return Atomics.load(this.buffers.control, CONTROL.STOP_REQUESTED) !== 0;
   }
