@@ -18,8 +18,8 @@ export function firstRows(split: SharedSplit, rows: number): SharedSplit {
   return { x: split.x.subarray(0, rows * split.features), labels: split.labels.subarray(0, rows), rows, features: split.features };
 }
 
-/** Per worker: compute, wait for the slowest shard, reduce + update (seconds, summed over steps). */
-export const TIMING_FIELDS = 3;
+/** Per worker: compute, wait for the slowest shard, reduce + update (seconds), rows computed; summed over steps. */
+export const TIMING_FIELDS = 4;
 
 export interface SharedBuffers {
   /** The flat parameters [P] in tfjs weight order. */
@@ -40,7 +40,7 @@ export interface SharedBuffers {
   readonly control: Int32Array;
   /** Σ loss and Σ rows of the steps completed in the current run. */
   readonly progress: Float64Array;
-  /** [workers, TIMING_FIELDS] seconds, summed over the current run. */
+  /** [workers, TIMING_FIELDS], summed over the current run. */
   readonly timing: Float64Array;
   readonly train: SharedSplit;
   readonly test: SharedSplit;

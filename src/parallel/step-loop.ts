@@ -35,6 +35,7 @@ export function runSteps(engine: Engine, task: RunTask): number {
     const stepEnd = Math.min(stepBegin + rowsPerStep, b.train.rows);
 
     const t0 = performance.now();
+    let myRows = 0;
     for (let micro = 0; micro < accumulate; micro++) {
       const microBegin = stepBegin + micro * batchSize;
       const microRows = Math.max(0, Math.min(batchSize, stepEnd - microBegin));
@@ -50,6 +51,7 @@ export function runSteps(engine: Engine, task: RunTask): number {
           continue;
         }
         const lossSum = engine.gradients(b.params, data, rows, slots[s], micro > 0);
+        myRows += rows.length;
         b.shardLoss[s] = micro > 0 ? b.shardLoss[s] + lossSum : lossSum;
       }
     }
@@ -103,6 +105,7 @@ export function runSteps(engine: Engine, task: RunTask): number {
     timing[0] += (t1 - t0) / 1000;
     timing[1] += (t2 - t1) / 1000;
     timing[2] += (t3 - t2) / 1000;
+    timing[3] += myRows;
     done++;
     if (Atomics.load(control, CONTROL.DIVERGED_AT) !== 0 || Atomics.load(control, CONTROL.STOPPING) !== 0) break;
   }

@@ -46,13 +46,24 @@ export interface PicturesWritten {
 
 type Drawing = Buffer | { readonly skip: string };
 
-/** Draws the pictures and writes each into `dir` (created if needed) under a temporary name, then renames it. */
-export async function writeTrainingPictures(dir: string, inputs: PictureInputs): Promise<PicturesWritten> {
-  const drawings: Record<PictureFile, Drawing> = {
+/** Each picture as PNG bytes, or why it cannot be drawn. */
+export type Pictures = Readonly<Record<PictureFile, Drawing>>;
+
+export async function drawTrainingPictures(inputs: PictureInputs): Promise<Pictures> {
+  return {
     'reconstructions.png': await reconstructionsPng(inputs),
     'loss.png': lossPng(inputs.spec, inputs.history),
     'latent.png': await latentPng(inputs),
   };
+}
+
+/** Draws the pictures and writes them into `dir`. */
+export async function writeTrainingPictures(dir: string, inputs: PictureInputs): Promise<PicturesWritten> {
+  return writePictures(dir, await drawTrainingPictures(inputs));
+}
+
+/** Writes each picture into `dir` (created if needed) under a temporary name, then renames it. */
+export async function writePictures(dir: string, drawings: Pictures): Promise<PicturesWritten> {
   const written: string[] = [];
   const skipped: Array<{ file: PictureFile; reason: string }> = [];
   try {

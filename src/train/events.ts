@@ -1,6 +1,8 @@
-/** What a training run tells its caller as it goes; the CLI prints these. */
+/** What a training run tells its caller as it goes; the CLI prints these, the dashboard draws them. */
+import type { Machine } from '../bench/machine.js';
 import type { LrSchedule } from '../optim/schedule.js';
 import type { StepBreakdown } from '../parallel/pool.js';
+import type { Pictures } from '../report/training-pictures.js';
 
 export interface StartEvent {
   readonly type: 'start';
@@ -21,6 +23,7 @@ export interface StartEvent {
   /** The learning rate of every step, after scaling (see learningRateAt). */
   readonly lr_schedule: LrSchedule;
   readonly resumed_from?: string;
+  readonly machine: Machine;
 }
 
 export interface ProgressEvent {
@@ -50,6 +53,8 @@ export interface EpochEvent {
   /** Classifiers only: share of test rows whose arg-max output is the label. */
   readonly test_accuracy?: number;
   readonly samples_per_sec: number;
+  /** Each worker's share of samples_per_sec (the rows it computed per second of training), by rank. */
+  readonly worker_samples_per_sec: readonly number[];
   readonly seconds: number;
   /** Wall time since the start of training (all epochs, evaluation included). */
   readonly elapsed_seconds: number;
@@ -70,4 +75,11 @@ export interface CheckpointEvent {
   readonly step: number;
 }
 
-export type TrainEvent = StartEvent | ProgressEvent | EpochEvent | CheckpointEvent;
+/** The pictures of an epoch, drawn when the run writes them (`out`) or is asked to (`pictures`). */
+export interface PicturesEvent {
+  readonly type: 'pictures';
+  readonly epoch: number;
+  readonly pictures: Pictures;
+}
+
+export type TrainEvent = StartEvent | ProgressEvent | EpochEvent | CheckpointEvent | PicturesEvent;

@@ -18,7 +18,9 @@ import { allocateBuffers, firstRows, type SharedBuffers } from '../parallel/buff
 import { combineBreakdowns, EVAL_CHUNK, WorkerPool, ZERO_BREAKDOWN, type RunOutcome } from '../parallel/pool.js';
 import type { StepPlan } from '../parallel/tasks.js';
 import { Rng, type RngState } from '../rng.js';
-import type { EpochEvent, TrainEvent } from './events.js';
+import { describeMachine } from '../bench/machine.js';
+import type { EpochEvent, StartEvent, TrainEvent } from './events.js';
+import { writeHistoryFile } from './history-file.js';
 import { checkResumeOptions, givenDataset, newRunConfig, resolveCheckpointEvery, resolveEpochs, resolveWorkers, updatesPerEpoch, type RunConfig, type TrainOptions } from './options.js';
 
 /** Where training stands between two steps: all a checkpoint needs besides the buffers. */
@@ -147,12 +149,13 @@ export async function train(opts: TrainOptions = {}): Promise<TrainResult> {
 
   try {
     const info = await pool.info();
-    emit({
+    const started: StartEvent = {
       type: 'start', model: spec.name, engine: info.engine, backend: info.backend, note: info.note, workers, shards: config.shards,
       batch_size: config.batchSize, accumulate: config.accumulate, epochs, steps_per_epoch: stepsPerEpoch,
       train_rows: config.trainRows, test_rows: config.testRows, data: data.name, bce_floor: floor, lr_schedule: config.schedule,
-      resumed_from: start.resumedFrom,
-    });
+      resumed_from: start.resumedFrom, machine: describeMachine(info.engine, info.backend),
+    };
+    emit(started);
     let status: TrainResult['status'] = 'completed';
     const wallStart = performance.now() / 1000 - progress.elapsedSeconds;
 
@@ -209,6 +212,7 @@ export async function train(opts: TrainOptions = {}): Promise<TrainResult> {
         test_excess: testFloor === null ? null : testLoss - testFloor,
         test_accuracy: isClassLoss(spec.loss) ? await testAccuracy(pool, spec, b.test) : undefined,
         samples_per_sec: progress.epochRows / progress.epochSeconds,
+        worker_samples_per_sec: breakdown.workerRows.map((rows) => (breakdown.step === 0 ? 0 : rows / breakdown.step)),
         seconds: performance.now() / 1000 - epochStarted,
         elapsed_seconds: performance.now() / 1000 - wallStart,
         step: progress.step,
@@ -233,10 +237,13 @@ export async function train(opts: TrainOptions = {}): Promise<TrainResult> {
       };
       emit(report);
       await checkpoint();
-      if (opts.out !== undefined) {
+      if (opts.out !== undefined) await writeHistoryFile(opts.out, { start: started, epochs: progress.history });
+      if (opts.out !== undefined || opts.pictures === true) {
         // Loaded only when pictures are asked for: the chart renderer takes about a second to load.
-        const { writeTrainingPictures } = await import('../report/training-pictures.js');
-        await writeTrainingPictures(opts.out, { pool, spec, test: b.test, history: progress.history, imageShape: data.imageShape });
+        const { drawTrainingPictures, writePictures } = await import('../report/training-pictures.js');
+        const pictures = await drawTrainingPictures({ pool, spec, test: b.test, history: progress.history, imageShape: data.imageShape });
+        if (opts.out !== undefined) await writePictures(opts.out, pictures);
+        emit({ type: 'pictures', epoch: report.epoch, pictures });
       }
       if (opts.untilTestLoss !== undefined && testLoss <= opts.untilTestLoss) break;
     }

@@ -108,6 +108,7 @@ export function trainCommand(run: Runner): Command {
         process.on('SIGTERM', onSignal);
         const onEvent = (e: TrainEvent): void => {
           if (e.type === 'progress') return bar.update(e);
+          if (e.type === 'pictures') return;
           bar.stop();
           if (e.type !== 'checkpoint' || flags.json) out.record(e as unknown as Record<string, unknown>);
           if (e.type === 'start') {
