@@ -34,3 +34,10 @@ export function oneOf<T extends string>(choices: readonly T[]): (value: string) 
     return value as T;
   };
 }
+
+/** A TCP port; 0 asks for any free one. */
+export function port(value: string): number {
+  const n = wholeNumber(0)(value);
+  if (n > 65535) throw new InvalidArgumentError(`expected a port from 0 to 65535, got "${value}".`);
+  return n;
+}

@@ -8,7 +8,9 @@ import { makeOutput, fixed, thousands, type Output, type Runner } from '../outpu
 import { ProgressBar } from '../progress-bar.js';
 import { faultFromEnvironment } from '../../parallel/fault.js';
 import { resumeCommand } from '../resume-command.js';
-import { oneOf, positiveNumber, wholeNumber } from '../parse.js';
+import { oneOf, port, positiveNumber, wholeNumber } from '../parse.js';
+import { UsageError } from '../../errors.js';
+import type { Dashboard } from '../../dashboard/server.js';
 
 interface TrainFlags {
   model?: string;
@@ -33,6 +35,9 @@ interface TrainFlags {
   out?: string;
   checkpointEvery?: number;
   resume?: string;
+  dashboard: boolean;
+  dashboardPort?: number;
+  dashboardHost?: string;
   lint: boolean;
   json: boolean;
   debug: boolean;
@@ -57,6 +62,20 @@ async function lintedDataset(flags: TrainFlags, spec: ModelSpec | undefined, out
   const dataset = await loadDataset({ dir: flags.data, normalize: model.normalize });
   lintBeforeTraining(model, dataset, out);
   return dataset;
+}
+
+/** Serves the live view when --dashboard asks for it, and says where. */
+async function openDashboard(flags: TrainFlags, out: Output): Promise<Dashboard | undefined> {
+  if (!flags.dashboard) {
+    const stray = flags.dashboardPort !== undefined ? '--dashboard-port' : flags.dashboardHost !== undefined ? '--dashboard-host' : undefined;
+    if (stray !== undefined) throw new UsageError(`${stray} needs --dashboard`, 'Add --dashboard to serve the live view.');
+    return undefined;
+  }
+  const [{ startDashboard }, { RunView }] = await Promise.all([import('../../dashboard/server.js'), import('../../dashboard/run-view.js')]);
+  const dashboard = await startDashboard({ view: new RunView(), host: flags.dashboardHost, port: flags.dashboardPort });
+  out.say(`dashboard: ${dashboard.url}`);
+  out.record({ type: 'dashboard', url: dashboard.url });
+  return dashboard;
 }
 
 export function trainCommand(run: Runner): Command {
@@ -84,6 +103,9 @@ export function trainCommand(run: Runner): Command {
     .option('--out <dir>', 'write a checkpoint (tfjs LayersModel + training state) here after every epoch')
     .option('--checkpoint-every <n>', 'with --out: also checkpoint every n steps', wholeNumber(1))
     .option('--resume <dir>', 'continue from a checkpoint; the run keeps its batch size, shards, seed and schedule')
+    .option('--dashboard', 'serve a live, read-only view of the run in the browser (prints its URL)', false)
+    .option('--dashboard-port <n>', 'with --dashboard: the port (default: any free one)', port)
+    .option('--dashboard-host <address>', 'with --dashboard: the address to serve on (default 127.0.0.1; anything else shows the run to the network, see README)')
     .option('--no-lint', 'skip the model checks that run before training')
     .option('--json', 'print one JSON object per line (start, epochs, checkpoints, summary)', false)
     .option('--debug', 'print stack traces of errors', false)
@@ -94,6 +116,7 @@ export function trainCommand(run: Runner): Command {
         const [{ readSpecFile }, { train }] = await Promise.all([import('../../model/spec-file.js'), import('../../train/train.js')]);
         const spec = flags.model === undefined ? undefined : await readSpecFile(flags.model);
         const dataset = await lintedDataset(flags, spec, out);
+        const dashboard = await openDashboard(flags, out);
         const bar = new ProgressBar(!flags.json && process.stderr.isTTY === true);
         const controller = new AbortController();
         let signal: NodeJS.Signals | undefined;
@@ -107,6 +130,7 @@ export function trainCommand(run: Runner): Command {
         process.on('SIGINT', onSignal);
         process.on('SIGTERM', onSignal);
         const onEvent = (e: TrainEvent): void => {
+          dashboard?.publish(e);
           if (e.type === 'progress') return bar.update(e);
           if (e.type === 'pictures') return;
           bar.stop();
@@ -121,7 +145,13 @@ export function trainCommand(run: Runner): Command {
           }
         };
         try {
-          const result = await train({ ...flags, spec, dataset, onEvent, signal: controller.signal, fault: faultFromEnvironment(process.env) });
+          const result = await train({
+            ...flags, spec, dataset, onEvent, signal: controller.signal, fault: faultFromEnvironment(process.env), pictures: dashboard !== undefined,
+          }).catch((error: unknown) => {
+            dashboard?.finish('failed', (error as Error).message);
+            throw error;
+          });
+          dashboard?.finish(result.status);
           bar.stop();
           const last = result.epochs[result.epochs.length - 1];
           const seconds = result.progress.elapsedSeconds;
@@ -144,6 +174,7 @@ export function trainCommand(run: Runner): Command {
           return 0;
         } finally {
           bar.stop();
+          await dashboard?.close();
           process.off('SIGINT', onSignal);
           process.off('SIGTERM', onSignal);
         }

@@ -1,0 +1,202 @@
+// @ts-check
+/* The dashboard page: one event stream from the server (a snapshot, then changes) drawn
+   with echarts. It only reads; every text goes in as textContent. */
+/* global echarts */
+
+const COLORS = ['#4e79a7', '#f28e2b', '#e15759', '#76b7b2', '#59a14f', '#edc948', '#b07aa1', '#ff9da7', '#9c755f', '#bab0ac'];
+const PICTURES = ['reconstructions.png', 'latent.png'];
+
+/** Everything the page shows; replaced by a snapshot, extended by each change. */
+let state = { status: 'connecting', start: null, lr_curve: [], epochs: [], progress: [], last_progress: null, checkpoint: null, pictures: {} };
+
+const $ = (/** @type {string} */ id) => /** @type {HTMLElement} */ (document.getElementById(id));
+const charts = {
+  loss: echarts.init($('loss-chart')),
+  throughput: echarts.init($('throughput-chart')),
+  breakdown: echarts.init($('breakdown-chart')),
+  lr: echarts.init($('lr-chart')),
+};
+window.addEventListener('resize', () => Object.values(charts).forEach((c) => c.resize()));
+
+const axis = (/** @type {string} */ name, extra = {}) => ({
+  name, nameLocation: 'middle', nameGap: 28, scale: true, splitLine: { lineStyle: { color: '#eee' } }, ...extra,
+});
+const frame = (/** @type {string} */ title) => ({
+  animation: false, color: COLORS, title: { text: title, left: 'center', textStyle: { fontSize: 14 } },
+  legend: { top: 26 }, tooltip: { trigger: 'axis' }, grid: { left: 60, right: 24, top: 64, bottom: 44 },
+});
+
+function drawLoss() {
+  const epochs = state.epochs;
+  const floor = state.start?.bce_floor ?? null;
+  const last = Math.max(state.start?.epochs ?? 1, epochs.length);
+  const series = [
+    { name: 'train loss', type: 'line', data: epochs.map((e) => [e.epoch, e.train_loss]), symbolSize: 8, lineStyle: { width: 2.5 } },
+    { name: 'test loss', type: 'line', data: epochs.map((e) => [e.epoch, e.test_loss]), symbolSize: 8, lineStyle: { width: 2.5 } },
+    { name: 'train loss within the epoch', type: 'line', data: state.progress, showSymbol: false, lineStyle: { width: 1, opacity: 0.6 } },
+  ];
+  if (floor !== null) {
+    series.push({ name: `BCE floor ${floor.toFixed(4)}`, type: 'line', data: [[0, floor], [last, floor]], showSymbol: false, lineStyle: { type: 'dashed', width: 1.5, color: '#555' }, color: '#555' });
+  }
+  charts.loss.setOption({
+    ...frame('Loss per epoch' + (state.start ? ` (${lossName()})` : '')),
+    xAxis: axis('epoch', { type: 'value', min: 0, max: last, minInterval: 1 }),
+    yAxis: axis('loss', { type: 'value', nameLocation: 'end', nameGap: 10 }),
+    series,
+  }, true);
+}
+
+function lossName() {
+  return state.start?.bce_floor === null ? 'loss' : 'BCE; it never reaches 0: the floor is the targets\u2019 own entropy';
+}
+
+function drawThroughput() {
+  const epochs = state.epochs;
+  const workers = state.start?.workers ?? (epochs[0]?.worker_samples_per_sec.length ?? 0);
+  const series = Array.from({ length: workers }, (_, w) => ({
+    name: `worker ${w + 1}`, type: 'bar', stack: 'workers', data: epochs.map((e) => [e.epoch, e.worker_samples_per_sec[w] ?? 0]),
+  }));
+  series.push({ name: 'total', type: 'line', data: epochs.map((e) => [e.epoch, e.samples_per_sec]), symbolSize: 7, lineStyle: { width: 2 } });
+  charts.throughput.setOption({
+    ...frame('Samples/s per worker and in total'),
+    xAxis: axis('epoch', { type: 'category', data: epochs.map((e) => e.epoch), scale: false }),
+    yAxis: axis('samples/s', { type: 'value', nameLocation: 'end', nameGap: 10, scale: false }),
+    series: series.map((s) => ({ ...s, data: s.data.map(([, y]) => y) })),
+  }, true);
+}
+
+function drawBreakdown() {
+  const epochs = state.epochs;
+  const parts = [['compute', 'compute'], ['wait for slowest', 'waitSlowest'], ['reduce + update', 'reduceUpdate'], ['coordination', 'coordination']];
+  charts.breakdown.setOption({
+    ...frame('Step time, averaged over workers (ms)'),
+    xAxis: axis('epoch', { type: 'category', data: epochs.map((e) => e.epoch), scale: false }),
+    yAxis: axis('ms per step', { type: 'value', nameLocation: 'end', nameGap: 10, scale: false }),
+    series: parts.map(([name, key]) => ({ name, type: 'bar', stack: 'step', data: epochs.map((e) => 1000 * e.step_seconds[key]) })),
+  }, true);
+}
+
+function drawLr() {
+  const at = state.last_progress === null ? state.epochs.at(-1)?.step : stepOf(state.last_progress);
+  charts.lr.setOption({
+    ...frame('Learning rate (schedule and warmup)'),
+    xAxis: axis('step', { type: 'value' }),
+    yAxis: axis('lr', { type: 'value', nameLocation: 'end', nameGap: 10 }),
+    series: [{
+      name: 'learning rate', type: 'line', data: state.lr_curve, showSymbol: false, lineStyle: { width: 2 },
+      markLine: at === undefined ? undefined : { symbol: 'none', label: { formatter: 'now' }, data: [{ xAxis: at }] },
+    }],
+  }, true);
+}
+
+/** The global step a progress report stands at. */
+function stepOf(/** @type {any} */ p) {
+  return (p.epoch - 1) * (state.start?.steps_per_epoch ?? p.steps) + p.step;
+}
+
+function drawInfo() {
+  const s = state.start;
+  $('model').textContent = s === null ? '' : `${s.model} on ${s.data}`;
+  const status = $('status');
+  status.dataset.status = state.status;
+  status.textContent = state.status;
+  const m = s?.machine;
+  const rows = s === null ? [] : [
+    ['engine', `${s.engine} (${s.backend})`],
+    ['workers / shards', `${s.workers} / ${s.shards}`],
+    ['batch', `${s.batch_size}${s.accumulate > 1 ? ` × ${s.accumulate} accumulated` : ''}, ${s.steps_per_epoch} steps/epoch`],
+    ['epochs', String(s.epochs)],
+    ['rows', `${s.train_rows} train / ${s.test_rows} test`],
+    ['learning rate', `${s.lr_schedule.baseLr} → ${s.lr_schedule.peakLr}, ${s.lr_schedule.decay}${s.lr_schedule.warmupSteps > 0 ? `, ${s.lr_schedule.warmupSteps} warmup steps` : ''}`],
+    ['BCE floor', s.bce_floor === null ? '–' : s.bce_floor.toFixed(4)],
+    ['machine', m === undefined ? '–' : `${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.os}, Node ${m.node}`],
+    ['checkpoint', state.checkpoint === null ? 'none written' : `${state.checkpoint.dir} (epoch ${state.checkpoint.epoch}, step ${state.checkpoint.step})`],
+  ];
+  if (s?.resumed_from !== undefined) rows.push(['resumed from', s.resumed_from]);
+  const table = $('info');
+  table.replaceChildren(...rows.map(([k, v]) => {
+    const tr = document.createElement('tr');
+    for (const text of [k, v]) {
+      const td = document.createElement('td');
+      td.textContent = text;
+      tr.append(td);
+    }
+    return tr;
+  }));
+  const p = state.last_progress;
+  const e = state.epochs.at(-1);
+  $('live').textContent = p !== null && state.status === 'running'
+    ? `epoch ${p.epoch} step ${p.step}/${p.steps}  loss ${p.loss.toFixed(4)}  ${Math.round(p.samples_per_sec).toLocaleString('en-US')} samples/s  ETA ${p.eta_seconds.toFixed(0)} s`
+    : e === undefined ? '' : `epoch ${e.epoch}: train ${e.train_loss.toFixed(4)}  test ${e.test_loss.toFixed(4)}  ${Math.round(e.samples_per_sec).toLocaleString('en-US')} samples/s`;
+}
+
+function drawPictures() {
+  for (const file of PICTURES) {
+    const id = file.replace('.png', '');
+    const picture = state.pictures[file];
+    const img = /** @type {HTMLImageElement} */ ($(id));
+    if (picture !== undefined && 'epoch' in picture) {
+      // The epoch in the URL makes each epoch's picture a new image for the browser.
+      const src = `/api/pictures/${file}?epoch=${picture.epoch}`;
+      if (img.getAttribute('src') !== src) img.src = src;
+      $(`${id}-epoch`).textContent = `(epoch ${picture.epoch})`;
+    }
+    $(`${id}-skip`).textContent = picture !== undefined && 'skip' in picture ? `not drawn: ${picture.skip}` : '';
+  }
+}
+
+function draw(/** @type {{epochs?: boolean, pictures?: boolean}} */ what) {
+  if (what.epochs) {
+    drawThroughput();
+    drawBreakdown();
+  }
+  drawLoss();
+  drawLr();
+  drawInfo();
+  if (what.pictures) drawPictures();
+}
+
+/** Progress comes a few times a second; draw at most once per animation frame. */
+let pending = null;
+function drawSoon(/** @type {{epochs?: boolean, pictures?: boolean}} */ what) {
+  pending = { epochs: pending?.epochs || what.epochs, pictures: pending?.pictures || what.pictures };
+  requestAnimationFrame(() => {
+    if (pending === null) return;
+    const w = pending;
+    pending = null;
+    draw(w);
+  });
+}
+
+const events = new EventSource('/api/events');
+events.onmessage = (message) => {
+  const m = JSON.parse(message.data);
+  switch (m.type) {
+    case 'snapshot':
+      state = m;
+      return drawSoon({ epochs: true, pictures: true });
+    case 'progress':
+      state.last_progress = m;
+      state.progress.push([m.epoch - 1 + m.step / m.steps, m.loss]);
+      return drawSoon({});
+    case 'epoch':
+      state.epochs.push(m);
+      state.last_progress = null;
+      return drawSoon({ epochs: true });
+    case 'checkpoint':
+      state.checkpoint = m;
+      return drawSoon({});
+    case 'pictures':
+      state.pictures = m.pictures;
+      return drawSoon({ pictures: true });
+    case 'status':
+      state.status = m.status;
+      return drawSoon({});
+  }
+};
+events.onerror = () => {
+  // The server ends the stream when the run ends; the page keeps the last state.
+  if (state.status === 'running' || state.status === 'connecting') state.status = 'disconnected';
+  events.close();
+  drawSoon({});
+};
