@@ -57,6 +57,7 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
     if (allowedHosts.size > 0 && !allowedHosts.has(req.headers.host ?? '')) return reply(res, 421, 'unknown host name');
     const path = (req.url ?? '/').split('?')[0];
     if (path === '/') return sendStatic(req, res, '/index.html');
+    if (path === '/favicon.ico') return reply(res, 204, '');
     if (path === '/vendor/echarts.min.js') return send(req, res, 200, 'text/javascript; charset=utf-8', echarts);
     if (path === '/api/state') return send(req, res, 200, 'application/json', Buffer.from(JSON.stringify(view.snapshot())));
     if (path === '/api/events') return req.method === 'HEAD' ? reply(res, 200, '') : stream.add(res);
