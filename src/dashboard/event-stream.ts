@@ -70,8 +70,7 @@ export class EventStream {
       client.dropped++;
       return;
     }
-    // false: the socket is behind; drop until it drains rather than queue without bound.
-    if (!client.res.write(text)) client.stale = true;
+    client.res.write(text);
   }
 }
 

@@ -19,8 +19,12 @@ const LR_POINTS = 400;
 
 export type RunStatus = 'running' | 'completed' | 'stopped' | 'failed' | 'finished run';
 
-/** Each picture of the latest epoch that drew it, or why it could not be drawn. */
-type PictureState = { readonly epoch: number; readonly png: Buffer } | { readonly skip: string };
+/**
+ * Each picture of the latest epoch that drew it, as a data: URL, or why it could not be
+ * drawn. Pictures travel inside the messages (a few tens of kB), so a page has them even
+ * when the run, and its server, end right after the last epoch.
+ */
+export type PictureState = { readonly epoch: number; readonly src: string } | { readonly skip: string };
 
 export interface Snapshot {
   readonly type: 'snapshot';
@@ -33,7 +37,7 @@ export interface Snapshot {
   readonly progress: ReadonlyArray<readonly [number, number]>;
   readonly last_progress: ProgressEvent | null;
   readonly checkpoint: CheckpointEvent | null;
-  readonly pictures: Readonly<Partial<Record<PagePicture, { epoch: number } | { skip: string }>>>;
+  readonly pictures: Readonly<Partial<Record<PagePicture, PictureState>>>;
 }
 
 /** What a page is sent: the whole state, or one change to it. */
@@ -53,7 +57,7 @@ export class RunView {
   private progress: Array<readonly [number, number]> = [];
   private lastProgress: ProgressEvent | null = null;
   private checkpoint: CheckpointEvent | null = null;
-  private pictures = new Map<PagePicture, PictureState>();
+  private pictures: Partial<Record<PagePicture, PictureState>> = {};
 
   /** A finished run, from its history file and the pictures found beside it. */
   static finished(history: RunHistory, checkpointDir: string, pictures: ReadonlyMap<PagePicture, Buffer>): RunView {
@@ -62,7 +66,7 @@ export class RunView {
     for (const e of history.epochs) view.apply(e);
     const last = history.epochs[history.epochs.length - 1];
     view.checkpoint = { type: 'checkpoint', dir: checkpointDir, epoch: last?.epoch ?? 0, step: last?.step ?? 0 };
-    for (const [name, png] of pictures) view.pictures.set(name, { epoch: last?.epoch ?? 0, png });
+    for (const [name, png] of pictures) view.pictures[name] = { epoch: last?.epoch ?? 0, src: dataUrl(png) };
     view.status = 'finished run';
     return view;
   }
@@ -89,9 +93,9 @@ export class RunView {
       case 'pictures':
         for (const name of PAGE_PICTURES) {
           const drawing = e.pictures[name];
-          this.pictures.set(name, Buffer.isBuffer(drawing) ? { epoch: e.epoch, png: drawing } : { skip: drawing.skip });
+          this.pictures[name] = Buffer.isBuffer(drawing) ? { epoch: e.epoch, src: dataUrl(drawing) } : { skip: drawing.skip };
         }
-        return { type: 'pictures', epoch: e.epoch, pictures: this.pictureList() };
+        return { type: 'pictures', epoch: e.epoch, pictures: { ...this.pictures } };
     }
   }
 
@@ -111,21 +115,13 @@ export class RunView {
       progress: this.progress,
       last_progress: this.lastProgress,
       checkpoint: this.checkpoint,
-      pictures: this.pictureList(),
+      pictures: { ...this.pictures },
     };
   }
+}
 
-  /** The latest PNG of a picture, if one was drawn. */
-  picture(name: PagePicture): Buffer | undefined {
-    const p = this.pictures.get(name);
-    return p !== undefined && 'png' in p ? p.png : undefined;
-  }
-
-  private pictureList(): Snapshot['pictures'] {
-    const list: Partial<Record<PagePicture, { epoch: number } | { skip: string }>> = {};
-    for (const [name, p] of this.pictures) list[name] = 'png' in p ? { epoch: p.epoch } : { skip: p.skip };
-    return list;
-  }
+function dataUrl(png: Buffer): string {
+  return `data:image/png;base64,${png.toString('base64')}`;
 }
 
 function lrCurve(start: StartEvent): Array<readonly [number, number]> {

@@ -1,6 +1,6 @@
 /**
  * The dashboard's HTTP server: the page, echarts, the run's state and its live
- * events, and the latest pictures. Read-only: GET and HEAD only, and no route changes
+ * events. Read-only: GET and HEAD only, and no route changes
  * the run. It binds to 127.0.0.1 unless told otherwise, and then answers only requests
  * addressed to that name (so a web page elsewhere cannot reach it by DNS rebinding).
  */
@@ -11,10 +11,12 @@ import { UsageError } from '../errors.js';
 import { DASHBOARD_PAGE_DIR, ECHARTS_BROWSER_BUILD } from '../paths.js';
 import type { TrainEvent } from '../train/events.js';
 import { EventStream, type ClientStats } from './event-stream.js';
-import { PAGE_PICTURES, type PagePicture, type RunStatus, type RunView } from './run-view.js';
+import type { RunStatus, RunView } from './run-view.js';
 import { readStaticFile } from './static-files.js';
 
 export const DEFAULT_HOST = '127.0.0.1';
+/** How long closing waits for pages to receive the last messages. */
+const CLOSE_GRACE_MS = 1000;
 
 export interface DashboardOptions {
   readonly view: RunView;
@@ -37,7 +39,7 @@ export interface Dashboard {
 const SECURITY_HEADERS = {
   'X-Content-Type-Options': 'nosniff',
   'Referrer-Policy': 'no-referrer',
-  'Content-Security-Policy': "default-src 'self'; img-src 'self'; style-src 'self' 'unsafe-inline'; script-src 'self'; connect-src 'self'",
+  'Content-Security-Policy': "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; connect-src 'self'",
 };
 
 export async function startDashboard(opts: DashboardOptions): Promise<Dashboard> {
@@ -61,11 +63,6 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
     if (path === '/vendor/echarts.min.js') return send(req, res, 200, 'text/javascript; charset=utf-8', echarts);
     if (path === '/api/state') return send(req, res, 200, 'application/json', Buffer.from(JSON.stringify(view.snapshot())));
     if (path === '/api/events') return req.method === 'HEAD' ? reply(res, 200, '') : stream.add(res);
-    if (path.startsWith('/api/pictures/')) {
-      const name = path.slice('/api/pictures/'.length) as PagePicture;
-      const png = PAGE_PICTURES.includes(name) ? view.picture(name) : undefined;
-      return png === undefined ? reply(res, 404, 'no such picture yet') : send(req, res, 200, 'image/png', png);
-    }
     if (path.startsWith('/static/')) return sendStatic(req, res, path.slice('/static'.length));
     return reply(res, 404, 'no such page');
   }
@@ -95,9 +92,13 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
     finish: (status, message) => stream.publish(view.finish(status, message)),
     clients: () => stream.stats(),
     close: async () => {
+      // Ended streams still flush what pages have not received; a page that stopped reading gets a moment, no more.
       stream.close();
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const stalled = setTimeout(() => server.closeAllConnections(), CLOSE_GRACE_MS);
+      await closed;
+      clearTimeout(stalled);
     },
   };
 }

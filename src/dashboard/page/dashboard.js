@@ -135,10 +135,8 @@ function drawPictures() {
     const id = file.replace('.png', '');
     const picture = state.pictures[file];
     const img = /** @type {HTMLImageElement} */ ($(id));
-    if (picture !== undefined && 'epoch' in picture) {
-      // The epoch in the URL makes each epoch's picture a new image for the browser.
-      const src = `/api/pictures/${file}?epoch=${picture.epoch}`;
-      if (img.getAttribute('src') !== src) img.src = src;
+    if (picture !== undefined && 'src' in picture) {
+      if (img.getAttribute('src') !== picture.src) img.src = picture.src;
       $(`${id}-epoch`).textContent = `(epoch ${picture.epoch})`;
     }
     $(`${id}-skip`).textContent = picture !== undefined && 'skip' in picture ? `not drawn: ${picture.skip}` : '';
