@@ -9,17 +9,15 @@
  * The page needs Debian's chromium at /usr/bin/chromium; without it, an event-stream
  * reader in this process stands in for the page, and the report says so.
  */
-import { existsSync } from 'node:fs';
 import { request } from 'node:http';
 import { parseArgs } from 'node:util';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { chromiumMissing, launchChromium } from './chromium.js';
 import { loadDataset } from '../src/data/dataset.js';
 import { DEFAULT_SPEC } from '../src/model/spec.js';
 import { RunView } from '../src/dashboard/run-view.js';
 import { startDashboard } from '../src/dashboard/server.js';
 import { train } from '../src/train/train.js';
-
-const CHROMIUM = '/usr/bin/chromium';
 
 const { values } = parseArgs({
   options: {
@@ -33,13 +31,8 @@ const epochs = Number(values.epochs);
 const trainRows = Number(values['train-rows']);
 
 const dataset = await loadDataset({ normalize: DEFAULT_SPEC.normalize });
-const browser: Browser | undefined = existsSync(CHROMIUM)
-  ? await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    })
-  : undefined;
-const watcher = browser === undefined ? 'an event-stream reader (no Chromium here)' : 'a Chromium page';
+const browser: Browser | undefined = chromiumMissing === undefined ? await launchChromium() : undefined;
+const watcher = browser === undefined ? `an event-stream reader (${chromiumMissing})` : 'a Chromium page';
 
 /** Mean training samples/s over the epochs of one run (steps only, as every epoch line reports it). */
 async function samplesPerSec(watched: boolean): Promise<number> {

@@ -12,7 +12,7 @@ import { CLIENT_BUFFER_BYTES } from '../src/dashboard/event-stream.js';
 import { RunView } from '../src/dashboard/run-view.js';
 import { startDashboard, type Dashboard } from '../src/dashboard/server.js';
 import { readStaticFile } from '../src/dashboard/static-files.js';
-import type { CheckpointEvent, ProgressEvent } from '../src/train/events.js';
+import type { CheckpointEvent } from '../src/train/events.js';
 import { freshDirs } from './helpers/temp-dirs.js';
 
 const fresh = freshDirs('corefit-dashboard-');
@@ -36,13 +36,13 @@ function get(url: string, path: string, opts: { method?: string; host?: string }
   });
 }
 
-function progress(step: number): ProgressEvent {
-  return { type: 'progress', epoch: 1, step, steps: 1_000_000, loss: 0.2, excess: null, samples_per_sec: 1000, eta_seconds: 1 };
-}
-
 /** A message of about 8 kB, so that the stream outgrows the kernel's socket buffers quickly. */
 function bulky(step: number): CheckpointEvent {
-  return { type: 'checkpoint', dir: 'x'.repeat(8000), epoch: 1, step };
+  return checkpointAt(step, 'x'.repeat(8000));
+}
+
+function checkpointAt(step: number, dir = 'out'): CheckpointEvent {
+  return { type: 'checkpoint', dir, epoch: 1, step };
 }
 
 let dashboard: Dashboard | undefined;
@@ -152,7 +152,7 @@ describe('event stream', () => {
     while (dashboard.clients().length < 1) await new Promise((r) => setTimeout(r, 10));
     page.destroy();
     while (dashboard.clients().length > 0) await new Promise((r) => setTimeout(r, 10));
-    for (let i = 1; i <= 100; i++) dashboard.publish(progress(i));
-    expect((await get(dashboard.url, '/api/state')).body).toContain('"step":100,');
+    for (let i = 1; i <= 100; i++) dashboard.publish(checkpointAt(i));
+    expect((await get(dashboard.url, '/api/state')).body).toContain('"step":100}');
   });
 });

@@ -14,6 +14,12 @@ export type PagePicture = (typeof PAGE_PICTURES)[number];
 
 /** Points of the within-epoch train loss kept for new pages; older ones are thinned beyond this. */
 export const MAX_PROGRESS_POINTS = 2000;
+/**
+ * Progress goes to pages at most this often (the run reports it 4 times a second):
+ * a page redraws on each, and on a machine whose every core trains, a browser's
+ * redraws are what watching costs.
+ */
+export const PROGRESS_EVERY_MS = 1000;
 /** Points of the learning-rate curve over the run's steps. */
 const LR_POINTS = 400;
 
@@ -58,6 +64,7 @@ export class RunView {
   private lastProgress: ProgressEvent | null = null;
   private checkpoint: CheckpointEvent | null = null;
   private pictures: Partial<Record<PagePicture, PictureState>> = {};
+  private progressSentAt = -Infinity;
 
   /** A finished run, from its history file and the pictures found beside it. */
   static finished(history: RunHistory, checkpointDir: string, pictures: ReadonlyMap<PagePicture, Buffer>): RunView {
@@ -71,21 +78,26 @@ export class RunView {
     return view;
   }
 
-  /** Takes one train event in; returns what to send to open pages. */
-  apply(e: TrainEvent): PageMessage {
+  /** Takes one train event in; returns what to send to open pages, if anything. */
+  apply(e: TrainEvent): PageMessage | undefined {
     switch (e.type) {
       case 'start':
         this.start = e;
         this.lrCurve = lrCurve(e);
         return this.snapshot();
-      case 'progress':
+      case 'progress': {
+        const now = performance.now();
+        if (now - this.progressSentAt < PROGRESS_EVERY_MS) return undefined;
+        this.progressSentAt = now;
         this.lastProgress = e;
         this.progress.push([e.epoch - 1 + e.step / e.steps, e.loss]);
         // Halving keeps the shape of a long run's curve at a bounded cost per page.
         if (this.progress.length > MAX_PROGRESS_POINTS) this.progress = this.progress.filter((_, i) => i % 2 === 1);
         return e;
+      }
       case 'epoch':
         this.epochs.push(e);
+        this.lastProgress = null;
         return e;
       case 'checkpoint':
         this.checkpoint = e;

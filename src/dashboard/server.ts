@@ -88,7 +88,10 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
 
   return {
     url: `http://${name}:${bound}/`,
-    publish: (event) => stream.publish(view.apply(event)),
+    publish: (event) => {
+      const message = view.apply(event);
+      if (message !== undefined) stream.publish(message);
+    },
     finish: (status, message) => stream.publish(view.finish(status, message)),
     clients: () => stream.stats(),
     close: async () => {

@@ -31,9 +31,9 @@ function drawLoss() {
   const floor = state.start?.bce_floor ?? null;
   const last = Math.max(state.start?.epochs ?? 1, epochs.length);
   const series = [
-    { name: 'train loss', type: 'line', data: epochs.map((e) => [e.epoch, e.train_loss]), symbolSize: 8, lineStyle: { width: 2.5 } },
-    { name: 'test loss', type: 'line', data: epochs.map((e) => [e.epoch, e.test_loss]), symbolSize: 8, lineStyle: { width: 2.5 } },
-    { name: 'train loss within the epoch', type: 'line', data: state.progress, showSymbol: false, lineStyle: { width: 1, opacity: 0.6 } },
+    { id: 'train', name: 'train loss', type: 'line', data: epochs.map((e) => [e.epoch, e.train_loss]), symbolSize: 8, lineStyle: { width: 2.5 } },
+    { id: 'test', name: 'test loss', type: 'line', data: epochs.map((e) => [e.epoch, e.test_loss]), symbolSize: 8, lineStyle: { width: 2.5 } },
+    { id: 'within', name: 'train loss within the epoch', type: 'line', data: state.progress, showSymbol: false, lineStyle: { width: 1, opacity: 0.6 } },
   ];
   if (floor !== null) {
     series.push({ name: `BCE floor ${floor.toFixed(4)}`, type: 'line', data: [[0, floor], [last, floor]], showSymbol: false, lineStyle: { type: 'dashed', width: 1.5, color: '#555' }, color: '#555' });
@@ -123,6 +123,11 @@ function drawInfo() {
     }
     return tr;
   }));
+  drawLive();
+}
+
+/** The line under the title: where the run stands. */
+function drawLive() {
   const p = state.last_progress;
   const e = state.epochs.at(-1);
   $('live').textContent = p !== null && state.status === 'running'
@@ -143,21 +148,28 @@ function drawPictures() {
   }
 }
 
-function draw(/** @type {{epochs?: boolean, pictures?: boolean}} */ what) {
-  if (what.epochs) {
+/**
+ * Progress (once a second) redraws only the within-epoch loss and the live line, merged
+ * into what is drawn: the page's redraws take CPU from the training beside it.
+ */
+function draw(/** @type {{all?: boolean, pictures?: boolean}} */ what) {
+  if (what.all) {
     drawThroughput();
     drawBreakdown();
+    drawLoss();
+    drawLr();
+    drawInfo();
+  } else {
+    charts.loss.setOption({ series: [{ id: 'within', data: state.progress }] });
+    drawLive();
   }
-  drawLoss();
-  drawLr();
-  drawInfo();
   if (what.pictures) drawPictures();
 }
 
-/** Progress comes a few times a second; draw at most once per animation frame. */
+/** Draw at most once per animation frame. */
 let pending = null;
-function drawSoon(/** @type {{epochs?: boolean, pictures?: boolean}} */ what) {
-  pending = { epochs: pending?.epochs || what.epochs, pictures: pending?.pictures || what.pictures };
+function drawSoon(/** @type {{all?: boolean, pictures?: boolean}} */ what) {
+  pending = { all: pending?.all || what.all, pictures: pending?.pictures || what.pictures };
   requestAnimationFrame(() => {
     if (pending === null) return;
     const w = pending;
@@ -172,7 +184,7 @@ events.onmessage = (message) => {
   switch (m.type) {
     case 'snapshot':
       state = m;
-      return drawSoon({ epochs: true, pictures: true });
+      return drawSoon({ all: true, pictures: true });
     case 'progress':
       state.last_progress = m;
       state.progress.push([m.epoch - 1 + m.step / m.steps, m.loss]);
@@ -180,21 +192,21 @@ events.onmessage = (message) => {
     case 'epoch':
       state.epochs.push(m);
       state.last_progress = null;
-      return drawSoon({ epochs: true });
+      return drawSoon({ all: true });
     case 'checkpoint':
       state.checkpoint = m;
-      return drawSoon({});
+      return drawSoon({ all: true });
     case 'pictures':
       state.pictures = m.pictures;
       return drawSoon({ pictures: true });
     case 'status':
       state.status = m.status;
-      return drawSoon({});
+      return drawSoon({ all: true });
   }
 };
 events.onerror = () => {
   // The server ends the stream when the run ends; the page keeps the last state.
   if (state.status === 'running' || state.status === 'connecting') state.status = 'disconnected';
   events.close();
-  drawSoon({});
+  drawSoon({ all: true });
 };
