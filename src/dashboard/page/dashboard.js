@@ -1,4 +1,3 @@
-// @ts-check
 /* The dashboard page: one event stream from the server (a snapshot, then changes) drawn
    with echarts. It only reads; every text goes in as textContent. */
 /* global echarts */
