@@ -11,7 +11,7 @@ import { runCli, startCli } from './helpers/cli.js';
 import { freshDirs } from './helpers/temp-dirs.js';
 
 // What the page scripts see; these callbacks run in the browser.
-declare const echarts: { getInstanceByDom(el: unknown): { getOption(): { series: Array<{ name: string; data: unknown[] }> }; on(event: string, f: () => void): void } };
+declare const echarts: { getInstanceByDom(el: unknown): { getOption(): { series: Array<{ name: string; data: unknown[] }> } | undefined; on(event: string, f: () => void): void } | undefined };
 declare const document: { getElementById(id: string): { src: string; naturalWidth: number; textContent: string } };
 declare const window: Record<string, unknown[]>;
 declare const MutationObserver: new (f: () => void) => { observe(target: unknown, opts: unknown): void };
@@ -26,8 +26,9 @@ interface Series {
 /** The series a chart of the page draws now. */
 function chartSeries(page: Page, id: string): Promise<Series[]> {
   return page.evaluate((chartId) => {
-    const chart = echarts.getInstanceByDom(document.getElementById(chartId));
-    return chart === undefined ? [] : chart.getOption().series.map((s) => ({ name: s.name, data: s.data }));
+    // Before its first drawing a chart has no option yet.
+    const series = echarts.getInstanceByDom(document.getElementById(chartId))?.getOption()?.series ?? [];
+    return series.map((s) => ({ name: s.name, data: s.data }));
   }, id);
 }
 
@@ -75,14 +76,15 @@ describe.skipIf(browserMissing !== undefined)(`in Chromium${browserMissing === u
     const first = await browser.newPage({ viewport: { width: 1300, height: 1400 } });
     const errors: string[] = [];
     first.on('pageerror', (e) => errors.push(e.message));
-    await first.goto(url);
+    // This page redraws its charts on every change (the default waits 10 s between redraws to spare the run's CPU).
+    await first.goto(`${url}?refresh=0.2`);
     await first.waitForFunction(() => echarts.getInstanceByDom(document.getElementById('loss-chart')) !== undefined);
     // Record every drawing of the loss chart and every new reconstruction picture.
     await first.evaluate(() => {
       window.seen = [];
       window.pictures = [];
-      const chart = echarts.getInstanceByDom(document.getElementById('loss-chart'));
-      chart.on('finished', () => window.seen.push(chart.getOption().series.find((s) => s.name === 'train loss')!.data.length));
+      const chart = echarts.getInstanceByDom(document.getElementById('loss-chart'))!;
+      chart.on('finished', () => window.seen.push(chart.getOption()?.series.find((s) => s.name === 'train loss')?.data.length ?? 0));
       const img = document.getElementById('reconstructions');
       new MutationObserver(() => window.pictures.push(img.src)).observe(img, { attributes: true, attributeFilter: ['src'] });
     });

@@ -8,12 +8,15 @@ const PICTURES = ['reconstructions.png', 'latent.png'];
 /** Everything the page shows; replaced by a snapshot, extended by each change. */
 let state = { status: 'connecting', start: null, lr_curve: [], epochs: [], progress: [], last_progress: null, checkpoint: null, pictures: {} };
 
+/** Charts are built anew only from a snapshot; changes are merged into what is drawn, which costs the browser less. */
+let rebuild = true;
+
 const $ = (/** @type {string} */ id) => /** @type {HTMLElement} */ (document.getElementById(id));
 const charts = {
-  loss: echarts.init($('loss-chart')),
-  throughput: echarts.init($('throughput-chart')),
-  breakdown: echarts.init($('breakdown-chart')),
-  lr: echarts.init($('lr-chart')),
+  loss: echarts.init($('loss-chart'), null, { renderer: 'svg' }),
+  throughput: echarts.init($('throughput-chart'), null, { renderer: 'svg' }),
+  breakdown: echarts.init($('breakdown-chart'), null, { renderer: 'svg' }),
+  lr: echarts.init($('lr-chart'), null, { renderer: 'svg' }),
 };
 window.addEventListener('resize', () => Object.values(charts).forEach((c) => c.resize()));
 
@@ -42,7 +45,7 @@ function drawLoss() {
     xAxis: axis('epoch', { type: 'value', min: 0, max: last, minInterval: 1 }),
     yAxis: axis('loss', { type: 'value', nameLocation: 'end', nameGap: 10 }),
     series,
-  }, true);
+  }, rebuild);
 }
 
 function lossName() {
@@ -61,7 +64,7 @@ function drawThroughput() {
     xAxis: axis('epoch', { type: 'category', data: epochs.map((e) => e.epoch), scale: false }),
     yAxis: axis('samples/s', { type: 'value', nameLocation: 'end', nameGap: 10, scale: false }),
     series: series.map((s) => ({ ...s, data: s.data.map(([, y]) => y) })),
-  }, true);
+  }, rebuild);
 }
 
 function drawBreakdown() {
@@ -72,25 +75,19 @@ function drawBreakdown() {
     xAxis: axis('epoch', { type: 'category', data: epochs.map((e) => e.epoch), scale: false }),
     yAxis: axis('ms per step', { type: 'value', nameLocation: 'end', nameGap: 10, scale: false }),
     series: parts.map(([name, key]) => ({ name, type: 'bar', stack: 'step', data: epochs.map((e) => 1000 * e.step_seconds[key]) })),
-  }, true);
+  }, rebuild);
 }
 
+/** The schedule is known from the start: drawn once per snapshot. */
 function drawLr() {
-  const at = state.last_progress === null ? state.epochs.at(-1)?.step : stepOf(state.last_progress);
   charts.lr.setOption({
     ...frame('Learning rate (schedule and warmup)'),
     xAxis: axis('step', { type: 'value' }),
     yAxis: axis('lr', { type: 'value', nameLocation: 'end', nameGap: 10 }),
     series: [{
       name: 'learning rate', type: 'line', data: state.lr_curve, showSymbol: false, lineStyle: { width: 2 },
-      markLine: at === undefined ? undefined : { symbol: 'none', label: { formatter: 'now' }, data: [{ xAxis: at }] },
     }],
-  }, true);
-}
-
-/** The global step a progress report stands at. */
-function stepOf(/** @type {any} */ p) {
-  return (p.epoch - 1) * (state.start?.steps_per_epoch ?? p.steps) + p.step;
+  }, rebuild);
 }
 
 function drawInfo() {
@@ -148,32 +145,50 @@ function drawPictures() {
 }
 
 /**
- * Progress (once a second) redraws only the within-epoch loss and the live line, merged
- * into what is drawn: the page's redraws take CPU from the training beside it.
+ * What watching costs the run is the browser's CPU on a machine whose every core
+ * trains, and a chart redraw costs tens of milliseconds there. So the live line follows
+ * each progress message (once a second), while charts and pictures are redrawn at most
+ * every 10 s (?refresh=SECONDS in the page's URL changes it), with all that changed
+ * meanwhile; a new snapshot and the end of the run are drawn at once.
  */
-function draw(/** @type {{all?: boolean, pictures?: boolean}} */ what) {
-  if (what.all) {
-    drawThroughput();
-    drawBreakdown();
-    drawLoss();
-    drawLr();
-    drawInfo();
-  } else {
-    charts.loss.setOption({ series: [{ id: 'within', data: state.progress }] });
-    drawLive();
-  }
-  if (what.pictures) drawPictures();
+const CHARTS_EVERY_MS = 1000 * (Number(new URLSearchParams(location.search).get('refresh')) || 10);
+let chartsDrawnAt = -Infinity;
+/** @type {ReturnType<typeof setTimeout> | null} */
+let chartsTimer = null;
+let picturesChanged = false;
+let liveQueued = false;
+
+function drawCharts() {
+  chartsTimer = null;
+  chartsDrawnAt = performance.now();
+  drawThroughput();
+  drawBreakdown();
+  drawLoss();
+  if (rebuild) drawLr();
+  drawInfo();
+  if (picturesChanged) drawPictures();
+  picturesChanged = false;
+  rebuild = false;
 }
 
-/** Draw at most once per animation frame. */
-let pending = null;
-function drawSoon(/** @type {{all?: boolean, pictures?: boolean}} */ what) {
-  pending = { all: pending?.all || what.all, pictures: pending?.pictures || what.pictures };
+function chartsSoon(/** @type {boolean} */ now) {
+  if (now) {
+    if (chartsTimer !== null) clearTimeout(chartsTimer);
+    chartsTimer = null;
+    requestAnimationFrame(drawCharts);
+    return;
+  }
+  if (chartsTimer !== null) return;
+  const wait = Math.max(0, chartsDrawnAt + CHARTS_EVERY_MS - performance.now());
+  chartsTimer = setTimeout(() => requestAnimationFrame(drawCharts), wait);
+}
+
+function liveSoon() {
+  if (liveQueued) return;
+  liveQueued = true;
   requestAnimationFrame(() => {
-    if (pending === null) return;
-    const w = pending;
-    pending = null;
-    draw(w);
+    liveQueued = false;
+    drawLive();
   });
 }
 
@@ -183,29 +198,33 @@ events.onmessage = (message) => {
   switch (m.type) {
     case 'snapshot':
       state = m;
-      return drawSoon({ all: true, pictures: true });
+      rebuild = true;
+      picturesChanged = true;
+      return chartsSoon(true);
     case 'progress':
       state.last_progress = m;
       state.progress.push([m.epoch - 1 + m.step / m.steps, m.loss]);
-      return drawSoon({});
+      return liveSoon();
     case 'epoch':
       state.epochs.push(m);
       state.last_progress = null;
-      return drawSoon({ all: true });
+      liveSoon();
+      return chartsSoon(false);
     case 'checkpoint':
       state.checkpoint = m;
-      return drawSoon({ all: true });
+      return chartsSoon(false);
     case 'pictures':
       state.pictures = m.pictures;
-      return drawSoon({ pictures: true });
+      picturesChanged = true;
+      return chartsSoon(false);
     case 'status':
       state.status = m.status;
-      return drawSoon({ all: true });
+      return chartsSoon(true);
   }
 };
 events.onerror = () => {
   // The server ends the stream when the run ends; the page keeps the last state.
   if (state.status === 'running' || state.status === 'connecting') state.status = 'disconnected';
   events.close();
-  drawSoon({ all: true });
+  chartsSoon(true);
 };
