@@ -95,6 +95,9 @@ async function openWatcher(url: string): Promise<{ close(): Promise<void> }> {
   if (browser !== undefined) {
     const page = await browser.newPage({ viewport: { width: 1300, height: 1400 } });
     await page.goto(url);
+    // Loading the page (echarts, the first drawing) is not watching: let it settle before the run starts.
+    await page.waitForSelector('#status[data-status="running"]');
+    await page.waitForTimeout(2000);
     return page;
   }
   const { hostname, port } = new URL(url);
