@@ -4,7 +4,7 @@
  * may close a cycle. `npm run lint` checks it.
  */
 const LAYERS = [
-  ['base', '^src/(errors|rng|paths|output|output-dir|io-problem)\\.ts$'],
+  ['base', '^src/(errors|rng|paths|output|output-dir|io-problem|machine)\\.ts$'],
   ['model', '^src/model/'],
   ['data', '^src/data/'],
   ['optim', '^src/optim/'],
@@ -15,6 +15,7 @@ const LAYERS = [
   ['lint', '^src/lint/'],
   ['eval', '^src/eval/'],
   ['train', '^src/train/'],
+  ['dashboard', '^src/dashboard/'],
   ['bench', '^src/bench/'],
   ['cli', '^src/(cli/|cli\\.ts$|index\\.ts$)'],
 ];

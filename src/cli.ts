@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-/** The `corefit` command: train, eval, bench, lint. */
+/** The `corefit` command: train, eval, bench, lint, dashboard. */
 import { Command, CommanderError } from 'commander';
 import { EXIT_CODES, INTERRUPTED } from './errors.js';
 import { reportError, type Runner } from './cli/run.js';
@@ -7,6 +7,7 @@ import { trainCommand } from './cli/commands/train.js';
 import { evalCommand } from './cli/commands/eval.js';
 import { benchCommand } from './cli/commands/bench.js';
 import { lintCommand } from './cli/commands/lint.js';
+import { dashboardCommand } from './cli/commands/dashboard.js';
 
 const EXIT_HELP = `
 Exit codes:
@@ -57,7 +58,7 @@ const program = new Command('corefit')
   .addHelpText('after', EXIT_HELP)
   .exitOverride(exitOnCommanderError);
 
-for (const command of [trainCommand(run), evalCommand(run), benchCommand(run), lintCommand(run)]) {
+for (const command of [trainCommand(run), evalCommand(run), benchCommand(run), lintCommand(run), dashboardCommand(run)]) {
   command
     .showHelpAfterError(`(run corefit ${command.name()} --help for usage)`)
     .configureOutput(errorOutput)

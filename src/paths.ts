@@ -1,5 +1,6 @@
 /** Locates files that ship with the package, whether code runs from src/ (tests) or dist/. */
 import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -23,3 +24,9 @@ export const TRAIN_WORKER = join(PACKAGE_ROOT, 'dist', 'workers', 'train-worker.
 
 /** The native addon built by `npm install`. */
 export const NATIVE_ADDON = join(PACKAGE_ROOT, 'build', 'Release', 'corefit.node');
+
+/** The dashboard page's own files (HTML, script, style), served from this folder only. */
+export const DASHBOARD_PAGE_DIR = join(PACKAGE_ROOT, 'src', 'dashboard', 'page');
+
+/** echarts' browser build, which the dashboard serves and bench.html inlines: no CDN. */
+export const ECHARTS_BROWSER_BUILD = createRequire(import.meta.url).resolve('echarts/dist/echarts.min.js');

@@ -133,7 +133,7 @@ describe('checkpoint reader fuzzing', () => {
       Buffer.from([0xdb, 0xff, 0xff, 0xff, 0xf0, 0x61]), // str32 of ~4 GiB holding one character
     ];
     for (const body of lies) {
-      const envelope = packr.pack({ format: 'corefit-training-state', version: 3, sha256: sha256(body), body });
+      const envelope = packr.pack({ format: 'corefit-training-state', version: 4, sha256: sha256(body), body });
       for (const state of [body, envelope]) expect(await outcome({ ...valid, 'state.msgpack': state })).toBe('CheckpointError');
       cases += 2;
     }

@@ -18,8 +18,8 @@ import { allocateBuffers } from '../src/parallel/buffers.js';
 import { EVAL_CHUNK, WorkerPool } from '../src/parallel/pool.js';
 import { CATEGORY_COLORS } from '../src/report/chart.js';
 import { digitGridLayout, LABEL_BAND, TITLE_BAND, type DigitGridLayout } from '../src/report/image-grid.js';
-import { writePictures } from '../src/eval/pictures.js';
-import { FLOOR_COLOR, PICTURE_FILES, RECONSTRUCTED_IMAGES, RECONSTRUCTION_GRID } from '../src/report/training-pictures.js';
+import { drawPictures } from '../src/eval/pictures.js';
+import { FLOOR_COLOR, PICTURE_FILES, RECONSTRUCTED_IMAGES, RECONSTRUCTION_GRID, writeTrainingPictures } from '../src/report/training-pictures.js';
 import { Rng } from '../src/rng.js';
 import { train, type TrainResult } from '../src/train/train.js';
 import { lineRow } from './helpers/chart-pixels.js';
@@ -240,7 +240,7 @@ describe('pictures that do not apply', () => {
     const pool = new WorkerPool({ workers: 1, buffers, setup: { spec: DEFAULT_SPEC, engine: 'auto', tfjsBackend: 'auto', maxRows: EVAL_CHUNK } });
     try {
       const out = join(dir, 'flat');
-      const pictures = await writePictures(out, pool, { spec: DEFAULT_SPEC, test, history: [], imageShape: [PIXELS] });
+      const pictures = await writeTrainingPictures(out, await drawPictures(pool, { spec: DEFAULT_SPEC, test, history: [], imageShape: [PIXELS] }));
       expect(pictures.written).toEqual([join(out, 'latent.png')]);
       expect(pictures.skipped.map((s) => s.file)).toEqual(['reconstructions.png', 'loss.png']);
       expect(pictures.skipped[0].reason).toMatch(/not images \(shape 784, 784 values\)/);
@@ -248,7 +248,8 @@ describe('pictures that do not apply', () => {
       expect(await readdir(out)).toEqual(['latent.png']);
 
       const blocked = join(out, 'latent.png', 'sub');
-      await expect(writePictures(blocked, pool, { spec: DEFAULT_SPEC, test, history: [], imageShape: [28, 28] }))
+      const drawn = await drawPictures(pool, { spec: DEFAULT_SPEC, test, history: [], imageShape: [28, 28] });
+      await expect(writeTrainingPictures(blocked, drawn))
         .rejects.toMatchObject({ name: 'OutputError', exitCode: 66, message: `cannot write pictures into ${blocked}: a part of the path is a file, not a folder` });
     } finally {
       await pool.close();

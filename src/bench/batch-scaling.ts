@@ -12,7 +12,7 @@ import { formatMarkdownTable, type Column } from '../report/table.js';
 import { writeReportFiles } from '../report/write-files.js';
 import type { EpochEvent, StartEvent } from '../train/events.js';
 import { train } from '../train/train.js';
-import { describeMachine, machineSummary, type Machine } from './machine.js';
+import { describeMachine, machineSummary, type Machine } from '../machine.js';
 
 export const STUDY_BATCH_SIZES: readonly number[] = [100, 400, 1600, 6400];
 /** The seed question's batch: the lr of the spec is meant for it. */

@@ -11,7 +11,7 @@ import { assertFitsInMemory } from '../parallel/memory.js';
 import { EVAL_CHUNK, WorkerPool } from '../parallel/pool.js';
 import { allocateBuffers } from '../parallel/buffers.js';
 import { paramLayout } from '../model/layout.js';
-import { describeMachine, type Machine } from './machine.js';
+import { describeMachine, type Machine } from '../machine.js';
 import { measureThroughput, type ThroughputSample } from './throughput.js';
 import { summarize, type Cell } from './summary.js';
 import { timeToQuality, type TimeToQuality } from './time-to-quality.js';

@@ -1,9 +1,10 @@
-/** The bench report as people read it: tables for the terminal and Markdown, PNG charts, raw JSON. */
-import { CATEGORY_COLORS, renderLineChartPng, type LineSeries } from '../report/chart.js';
-import { formatMarkdownTable, formatTerminalTable, type Column } from '../report/table.js';
+/** The bench report as people read it: tables for the terminal and Markdown, PNG charts, one HTML page, raw JSON. */
+import { CATEGORY_COLORS, renderLineChartPng, type LineChartSpec, type LineSeries } from '../report/chart.js';
+import { htmlReport } from '../report/html-report.js';
+import { escapeHtml, formatHtmlTable, formatMarkdownTable, formatTerminalTable, type Column } from '../report/table.js';
 import { writeReportFiles } from '../report/write-files.js';
 import type { BenchReport } from './bench.js';
-import { machineSummary } from './machine.js';
+import { machineSummary } from '../machine.js';
 import type { Cell } from './summary.js';
 
 const ms = (s: number): number => s * 1000;
@@ -37,12 +38,18 @@ const peerColumns: Column<PeerRow>[] = [
   { kind: 'number', header: 'corefit ×', value: (r) => (r.corefit === undefined ? undefined : r.corefit / r.samplesPerSec), decimals: 2, suffix: '×' },
 ];
 
-type Format = <Row>(columns: readonly Column<Row>[], rows: readonly Row[]) => string;
+interface Style {
+  readonly table: <Row>(columns: readonly Column<Row>[], rows: readonly Row[]) => string;
+  readonly heading: (text: string) => string;
+  readonly text: (text: string) => string;
+}
 
 const INDEPENDENT_CEILING =
   'Independent ceiling: W single-worker trainers at once, each on its own copy of the model with the per-worker batch (forward, backward, a full Adam update, no communication), their samples/s summed, measured right after each repetition of the cell. Efficiency = samples/s over that ceiling (median of the paired ratios); it can pass 100 % because data parallelism splits Adam over the workers.';
 
-function tables(r: BenchReport, format: Format, heading: (text: string) => string): string {
+const plain = (text: string): string => text;
+
+function tables(r: BenchReport, { table: format, heading, text }: Style): string {
   const parts: string[] = [];
   for (const batchSize of r.options.batchSizes) {
     const cells = r.cells.filter((c) => c.batchSize === batchSize);
@@ -50,7 +57,7 @@ function tables(r: BenchReport, format: Format, heading: (text: string) => strin
     parts.push(heading(`Global batch ${batchSize}`));
     parts.push(format(cellColumns(engineCeiling?.samplesPerSec), cells));
     if (engineCeiling !== undefined) {
-      parts.push(`Engine ceiling, one core: ${Math.round(engineCeiling.samplesPerSec).toLocaleString('en-US')} samples/s (${engineCeiling.gflops.toFixed(0)} GFLOP/s: the engine's GEMM kernels alone, same shapes, per-worker batch ${batchSize}).`);
+      parts.push(text(`Engine ceiling, one core: ${Math.round(engineCeiling.samplesPerSec).toLocaleString('en-US')} samples/s (${engineCeiling.gflops.toFixed(0)} GFLOP/s: the engine's GEMM kernels alone, same shapes, per-worker batch ${batchSize}).`));
     }
     if (r.peer !== null && 'cells' in r.peer) {
       const rows = r.peer.cells.filter((c) => c.batchSize === batchSize).map((p) => ({
@@ -61,7 +68,7 @@ function tables(r: BenchReport, format: Format, heading: (text: string) => strin
       parts.push(format(peerColumns, rows));
     }
   }
-  if (r.peer !== null && 'unavailable' in r.peer) parts.push(`PyTorch peer unavailable: ${r.peer.unavailable}`);
+  if (r.peer !== null && 'unavailable' in r.peer) parts.push(text(`PyTorch peer unavailable: ${r.peer.unavailable}`));
   if (r.timeToQuality.length > 0) {
     parts.push(heading(`Time to test loss ≤ ${r.options.target}`));
     parts.push(format<BenchReport['timeToQuality'][number]>([
@@ -77,27 +84,46 @@ function tables(r: BenchReport, format: Format, heading: (text: string) => strin
     const pt = r.peer !== null && 'timeToQuality' in r.peer ? r.peer.timeToQuality : null;
     if (pt !== null) {
       const hit = pt.epochs.find((e) => e.testBce <= r.options.target);
-      parts.push(`PyTorch, batch ${pt.batchSize}, 1 thread: ${hit === undefined ? `not reached in ${pt.epochs.length} epochs` : `reached in ${hit.epoch} epochs, ${hit.wallSeconds.toFixed(1)} s of training`} (test loss per epoch: ${pt.epochs.map((e) => e.testBce.toFixed(4)).join(', ')}).`);
+      parts.push(text(`PyTorch, batch ${pt.batchSize}, 1 thread: ${hit === undefined ? `not reached in ${pt.epochs.length} epochs` : `reached in ${hit.epoch} epochs, ${hit.wallSeconds.toFixed(1)} s of training`} (test loss per epoch: ${pt.epochs.map((e) => e.testBce.toFixed(4)).join(', ')}).`));
     }
   }
   return parts.join('\n\n');
 }
 
 export function terminalTables(r: BenchReport): string {
-  return tables(r, formatTerminalTable, (t) => t);
+  return tables(r, { table: formatTerminalTable, heading: plain, text: plain });
+}
+
+/** What the tables are: the machine, the command, how cells were measured. */
+function preamble(r: BenchReport, command: string, code: (text: string) => string): string[] {
+  return [
+    `Machine: ${machineSummary(r.machine)}.`,
+    `Command: ${code(command)} (${r.created}). Each cell is the median of ${r.options.repeats} interleaved repetitions; warm-up steps are not counted. Times per step are averaged over the workers.`,
+    INDEPENDENT_CEILING,
+  ];
 }
 
 export function markdownReport(r: BenchReport, command: string): string {
   return [
     `# corefit bench: ${r.model}`,
-    `Machine: ${machineSummary(r.machine)}.`,
-    `Command: \`${command}\` (${r.created}). Each cell is the median of ${r.options.repeats} interleaved repetitions; warm-up steps are not counted. Times per step are averaged over the workers.`,
-    INDEPENDENT_CEILING,
-    tables(r, formatMarkdownTable, (t) => `## ${t}`),
+    ...preamble(r, command, (c) => `\`${c}\``),
+    tables(r, { table: formatMarkdownTable, heading: (t) => `## ${t}`, text: plain }),
   ].join('\n\n') + '\n';
 }
 
-function charts(r: BenchReport): Record<string, Buffer> {
+/** bench.md's tables and the charts of the PNG files, interactive, in one self-contained page. */
+export function htmlBenchReport(r: BenchReport, command: string): string {
+  const paragraph = (t: string): string => `<p>${escapeHtml(t)}</p>`;
+  const body = [
+    `<h1>${escapeHtml(`corefit bench: ${r.model}`)}</h1>`,
+    ...preamble(r, command, (c) => `“${c}”`).map(paragraph),
+    tables(r, { table: formatHtmlTable, heading: (t) => `<h2>${escapeHtml(t)}</h2>`, text: paragraph }),
+  ].join('\n');
+  return htmlReport({ title: `corefit bench: ${r.model}`, body, charts: chartSpecs(r) });
+}
+
+/** The charts, by the name of their PNG file without .png. */
+function chartSpecs(r: BenchReport): Record<string, LineChartSpec> {
   const workers = [...new Set(r.cells.map((c) => c.workers))].sort((a, b) => a - b);
   const speedup: LineSeries[] = r.options.batchSizes.flatMap((b, i) => {
     const cells = r.cells.filter((c) => c.batchSize === b);
@@ -119,10 +145,10 @@ function charts(r: BenchReport): Record<string, Buffer> {
       if (pts.length > 0) throughput.push({ name: `PyTorch ${w === 1 ? '1 process' : `DDP ${w}`}`, points: pts, dashed: true });
     }
   }
-  const files: Record<string, Buffer> = {
+  const specs: Record<string, LineChartSpec> = {
     // From 0, so that a point twice as high is twice the speed.
-    'speedup.png': renderLineChartPng({ title: 'Speedup over 1 worker, and the independent ceiling', xLabel: 'workers', yLabel: 'speedup (×)', series: speedup, integerX: true, yFromZero: true }),
-    'throughput.png': renderLineChartPng({ title: 'Training throughput', xLabel: 'global batch size', yLabel: 'samples/s', series: throughput, logX: true, yFromZero: true }),
+    speedup: { title: 'Speedup over 1 worker, and the independent ceiling', xLabel: 'workers', yLabel: 'speedup (×)', series: speedup, integerX: true, yFromZero: true },
+    throughput: { title: 'Training throughput', xLabel: 'global batch size', yLabel: 'samples/s', series: throughput, logX: true, yFromZero: true },
   };
   if (r.timeToQuality.length > 0) {
     const quality: LineSeries[] = r.timeToQuality.map((t) => ({
@@ -133,16 +159,18 @@ function charts(r: BenchReport): Record<string, Buffer> {
     quality.push({ name: `target ${r.options.target}`, points: [[0, r.options.target], [maxSeconds, r.options.target]], dashed: true });
     const floor = r.timeToQuality[0].testFloor;
     if (floor !== null) quality.push({ name: `BCE floor ${floor.toFixed(4)}`, points: [[0, floor], [maxSeconds, floor]], dashed: true });
-    files['quality.png'] = renderLineChartPng({ title: 'Test loss over wall time', xLabel: 'seconds', yLabel: 'test loss', series: quality });
+    specs.quality = { title: 'Test loss over wall time', xLabel: 'seconds', yLabel: 'test loss', series: quality };
   }
-  return files;
+  return specs;
 }
 
-/** Writes bench.json, bench.md and the charts; returns the paths written. */
+/** Writes bench.json, bench.md, bench.html and the PNG charts; returns the paths written. */
 export function writeBenchFiles(dir: string, r: BenchReport, command: string): Promise<string[]> {
+  const pngs = Object.entries(chartSpecs(r)).map(([name, spec]) => [`${name}.png`, renderLineChartPng(spec)] as const);
   return writeReportFiles(dir, {
     'bench.json': JSON.stringify(r, null, 2) + '\n',
     'bench.md': markdownReport(r, command),
-    ...charts(r),
+    'bench.html': htmlBenchReport(r, command),
+    ...Object.fromEntries(pngs),
   });
 }

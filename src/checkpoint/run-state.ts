@@ -39,6 +39,8 @@ export interface EpochRecord {
   /** Classifiers only: share of test rows whose arg-max output is the label. */
   readonly test_accuracy?: number;
   readonly samples_per_sec: number;
+  /** Each worker's share of samples_per_sec (the rows it computed per second of training), by rank. */
+  readonly worker_samples_per_sec: readonly number[];
   readonly seconds: number;
   /** Wall time since the start of training (all epochs, evaluation included). */
   readonly elapsed_seconds: number;
@@ -135,6 +137,11 @@ class Fields {
     const v = this.o[key];
     return Array.isArray(v) ? v : this.fail(key, 'an array');
   }
+
+  numbers(key: string): readonly number[] {
+    const v = this.o[key];
+    return Array.isArray(v) && v.every((n) => typeof n === 'number' && Number.isFinite(n)) ? (v as number[]) : this.fail(key, 'an array of finite numbers');
+  }
 }
 
 function scheduleFrom(f: Fields): LrSchedule {
@@ -168,7 +175,7 @@ function configFrom(f: Fields): RunConfig {
 
 function breakdownFrom(f: Fields): StepBreakdown {
   const [step, compute, waitSlowest, reduceUpdate, coordination] = (['step', 'compute', 'waitSlowest', 'reduceUpdate', 'coordination'] as const).map((k) => f.number(k));
-  return { step, compute, waitSlowest, reduceUpdate, coordination };
+  return { step, compute, waitSlowest, reduceUpdate, coordination, workerRows: f.numbers('workerRows') };
 }
 
 function epochFrom(f: Fields): EpochRecord {
@@ -183,6 +190,7 @@ function epochFrom(f: Fields): EpochRecord {
     test_excess: f.numberOrNull('test_excess'),
     ...(accuracy === undefined ? {} : { test_accuracy: accuracy }),
     samples_per_sec: f.number('samples_per_sec'),
+    worker_samples_per_sec: f.numbers('worker_samples_per_sec'),
     seconds: f.number('seconds'),
     elapsed_seconds: f.number('elapsed_seconds'),
     step: f.count('step'),
@@ -194,6 +202,11 @@ function epochFrom(f: Fields): EpochRecord {
     shards: f.count('shards', 1),
     batch_size: f.count('batch_size', 1),
   };
+}
+
+/** Reads one epoch record (as history.json keeps them too); throws an Error naming the first field that is wrong. */
+export function epochRecordFromJson(where: string, v: unknown): EpochRecord {
+  return epochFrom(Fields.of(where, v));
 }
 
 function progressFrom(f: Fields): RunProgress {

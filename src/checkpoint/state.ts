@@ -11,8 +11,11 @@ import { Packr } from 'msgpackr';
 import { runStateFromJson, runStateToJson, type RunState } from './run-state.js';
 
 const STATE_FORMAT = 'corefit-training-state';
-/** 3: the run state stored once (config, progress, rng); 2 kept step, epoch, rng and history twice. */
-const STATE_VERSION = 3;
+/**
+ * 4: each epoch records its workers' samples/s (worker_samples_per_sec, step_seconds.workerRows);
+ * 3: the run state stored once (config, progress, rng); 2 kept step, epoch, rng and history twice.
+ */
+const STATE_VERSION = 4;
 
 export interface TrainingState {
   /** Adam's first and second moments, in the flat parameter layout. */

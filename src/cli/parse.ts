@@ -29,3 +29,10 @@ export function oneOf<T extends string>(choices: readonly T[]): (value: string) 
     return value as T;
   };
 }
+
+/** A TCP port; 0 asks for any free one. A number outside 0–65535 is no port at all. */
+export function port(value: string): number {
+  const n = wholeNumber(value);
+  if (n < 0 || n > 65535) throw new InvalidArgumentError(`expected a port from 0 to 65535, got "${value}".`);
+  return n;
+}

@@ -17,7 +17,7 @@ import { EVAL_CHUNK, WorkerPool } from '../parallel/pool.js';
 import { UsageError } from '../errors.js';
 import { assertWritableDirectory } from '../output-dir.js';
 import type { PicturesWritten } from '../report/training-pictures.js';
-import { writePictures } from './pictures.js';
+import { drawPictures } from './pictures.js';
 
 export interface EvaluateOptions {
   readonly data?: string;
@@ -66,7 +66,9 @@ export async function evaluate(checkpointDir: string, opts: EvaluateOptions = {}
     const accuracy = isClassLoss(spec.loss) ? await testAccuracy(pool, spec, test) : undefined;
     let images: PicturesWritten | undefined;
     if (opts.images !== undefined) {
-      images = await writePictures(opts.images, pool, { spec, test, history: checkpoint.state.run.progress.history, imageShape: data.imageShape });
+      const pictures = await drawPictures(pool, { spec, test, history: checkpoint.state.run.progress.history, imageShape: data.imageShape });
+      const { writeTrainingPictures } = await import('../report/training-pictures.js');
+      images = await writeTrainingPictures(opts.images, pictures);
     }
     return {
       spec, test_loss: testLoss, bce_floor: floor, excess: floor === null ? null : testLoss - floor, test_accuracy: accuracy,

@@ -1,12 +1,13 @@
 /**
  * The pictures of what a model learned (report/training-pictures.ts), drawn from the
- * predictions of the model on the pool: the one way both `train --out` and
- * `eval --images` write them.
+ * predictions of the model on the pool: the one way `train --out`, `train --dashboard`
+ * and `eval --images` get them. Writing them is report/training-pictures.ts's
+ * `writeTrainingPictures`.
  */
 import type { ModelSpec } from '../model/spec.js';
 import type { SharedSplit } from '../parallel/buffers.js';
 import type { WorkerPool } from '../parallel/pool.js';
-import type { LossPoint, PicturePredictions, PicturesWritten } from '../report/training-pictures.js';
+import type { LossPoint, PicturePredictions, Pictures } from '../report/training-pictures.js';
 
 export interface PictureSource {
   readonly spec: ModelSpec;
@@ -16,10 +17,10 @@ export interface PictureSource {
   readonly imageShape: readonly number[];
 }
 
-/** Predicts what the pictures draw on `pool` (whose parameters are the model's) and writes them into `dir`. */
-export async function writePictures(dir: string, pool: WorkerPool, source: PictureSource): Promise<PicturesWritten> {
+/** Predicts what the pictures draw on `pool` (whose parameters are the model's) and draws them. */
+export async function drawPictures(pool: WorkerPool, source: PictureSource): Promise<Pictures> {
   // Loaded only when pictures are asked for: the chart renderer takes about a second to load.
-  const { picturePredictions, writeTrainingPictures } = await import('../report/training-pictures.js');
+  const { picturePredictions, drawTrainingPictures } = await import('../report/training-pictures.js');
   const wanted = picturePredictions(source.spec, source.test.rows);
   const predictions: PicturePredictions = {
     ...(wanted.reconstructions === undefined
@@ -29,5 +30,5 @@ export async function writePictures(dir: string, pool: WorkerPool, source: Pictu
       ? {}
       : { latent: { ...wanted.latent, values: await pool.predict('test', wanted.latent.rows, wanted.latent.layer) } }),
   };
-  return writeTrainingPictures(dir, { ...source, predictions });
+  return drawTrainingPictures({ ...source, predictions });
 }

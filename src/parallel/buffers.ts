@@ -28,17 +28,19 @@ export const PROGRESS = {
 
 export const PROGRESS_FIELDS = 2;
 
-/** The words of each worker's row of `timing`: seconds, summed over the steps of the current run. */
+/** The words of each worker's row of `timing`, summed over the steps of the current run. */
 export const TIMING = {
-  /** Forward and backward of the worker's shards. */
+  /** Seconds of forward and backward of the worker's shards. */
   COMPUTE: 0,
-  /** Waiting at the barrier for the slowest shard. */
+  /** Seconds waiting at the barrier for the slowest shard. */
   WAIT_SLOWEST: 1,
-  /** The collective step: reduce, clipping and Adam on the worker's blocks. */
+  /** Seconds of the collective step: reduce, clipping and Adam on the worker's blocks. */
   REDUCE_UPDATE: 2,
+  /** Rows the worker computed (its shards' rows): its share of the run's throughput. */
+  ROWS: 3,
 } as const;
 
-export const TIMING_FIELDS = 3;
+export const TIMING_FIELDS = 4;
 
 export interface SharedBuffers {
   /** The flat parameters [P] in tfjs weight order. */

@@ -32,9 +32,11 @@ export interface StepBreakdown {
   readonly waitSlowest: number;
   readonly reduceUpdate: number;
   readonly coordination: number;
+  /** Rows each worker computed per step, by rank: its share of the throughput is rows / step. */
+  readonly workerRows: readonly number[];
 }
 
-export const ZERO_BREAKDOWN: StepBreakdown = { step: 0, compute: 0, waitSlowest: 0, reduceUpdate: 0, coordination: 0 };
+export const ZERO_BREAKDOWN: StepBreakdown = { step: 0, compute: 0, waitSlowest: 0, reduceUpdate: 0, coordination: 0, workerRows: [] };
 
 /** The per-step average over aSteps steps of `a` followed by bSteps steps of `b`. */
 export function combineBreakdowns(a: StepBreakdown, aSteps: number, b: StepBreakdown, bSteps: number): StepBreakdown {
@@ -47,6 +49,7 @@ export function combineBreakdowns(a: StepBreakdown, aSteps: number, b: StepBreak
     waitSlowest: mix(a.waitSlowest, b.waitSlowest),
     reduceUpdate: mix(a.reduceUpdate, b.reduceUpdate),
     coordination: mix(a.coordination, b.coordination),
+    workerRows: b.workerRows.map((rows, w) => mix(a.workerRows[w] ?? 0, rows)),
   };
 }
 
@@ -232,7 +235,8 @@ export class WorkerPool {
     const compute = perStep(TIMING.COMPUTE);
     const waitSlowest = perStep(TIMING.WAIT_SLOWEST);
     const reduceUpdate = perStep(TIMING.REDUCE_UPDATE);
-    return { step, compute, waitSlowest, reduceUpdate, coordination: Math.max(0, step - compute - waitSlowest - reduceUpdate) };
+    const workerRows = this.ranks().map((w) => (steps === 0 ? 0 : this.buffers.timing[w * TIMING_FIELDS + TIMING.ROWS] / steps));
+    return { step, compute, waitSlowest, reduceUpdate, coordination: Math.max(0, step - compute - waitSlowest - reduceUpdate), workerRows };
   }
 }
 

@@ -35,6 +35,7 @@ export function runSteps(engine: Engine, kernels: UpdateKernels, task: RunTask):
     const stepEnd = Math.min(stepBegin + rowsPerStep, b.train.rows);
 
     const t0 = performance.now();
+    let myRows = 0;
     for (let micro = 0; micro < accumulate; micro++) {
       const microBegin = stepBegin + micro * batchSize;
       const microRows = Math.max(0, Math.min(batchSize, stepEnd - microBegin));
@@ -50,6 +51,7 @@ export function runSteps(engine: Engine, kernels: UpdateKernels, task: RunTask):
           continue;
         }
         const lossSum = engine.gradients(b.params, data, rows, slots[s], micro > 0);
+        myRows += rows.length;
         b.shardLoss[s] = micro > 0 ? b.shardLoss[s] + lossSum : lossSum;
       }
     }
@@ -71,6 +73,7 @@ export function runSteps(engine: Engine, kernels: UpdateKernels, task: RunTask):
     timing[TIMING.COMPUTE] += (t1 - t0) / 1000;
     timing[TIMING.WAIT_SLOWEST] += (t2 - t1) / 1000;
     timing[TIMING.REDUCE_UPDATE] += (t3 - t2) / 1000;
+    timing[TIMING.ROWS] += myRows;
     done++;
     const stopping = Atomics.load(control, CONTROL.STOPPING) !== 0;
     if (stopping || k + 1 === task.stepEnd) collective.checkWeights(t);

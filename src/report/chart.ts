@@ -15,7 +15,7 @@ import { chartFont } from './font.js';
 
 echarts.use([LineChart, ScatterChart, GridComponent, LegendComponent, MarkLineComponent, TitleComponent, SVGRenderer]);
 
-type ChartOption = ComposeOption<
+export type ChartOption = ComposeOption<
   LineSeriesOption | ScatterSeriesOption | GridComponentOption | LegendComponentOption | TitleComponentOption
 >;
 
@@ -78,6 +78,11 @@ const DEFAULT_HEIGHT = 500;
 const MAX_MARKED_POINTS = 40;
 
 export function renderLineChartPng(spec: LineChartSpec): Buffer {
+  return renderPng(spec, lineChartOption(spec));
+}
+
+/** The echarts option of a line chart: what the PNG is drawn from, and what a report page hands echarts in the browser. */
+export function lineChartOption(spec: LineChartSpec): ChartOption {
   if (spec.series.length === 0) throw new RangeError(`chart "${spec.title}": no series to draw`);
   for (const s of spec.series) {
     for (const [x, y] of s.points) {
@@ -116,7 +121,7 @@ export function renderLineChartPng(spec: LineChartSpec): Buffer {
   const xAxis: XAxis = spec.xCategories
     ? { type: 'category', data: categories.map(String), boundaryGap: true }
     : spec.logX ? { type: 'log' } : { type: 'value', scale: true, minInterval: spec.integerX ? 1 : 0 };
-  return renderPng(spec, frameOption(spec, xAxis, series, { yMin: spec.yFromZero ? 0 : undefined }));
+  return frameOption(spec, xAxis, series, { yMin: spec.yFromZero ? 0 : undefined });
 }
 
 export function renderScatterChartPng(spec: ScatterChartSpec): Buffer {

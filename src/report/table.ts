@@ -51,6 +51,19 @@ export function formatMarkdownTable<Row>(columns: readonly Column<Row>[], rows: 
   return [line(columns.map((c) => escape(c.header))), `| ${delimiter.join(' | ')} |`, ...cells.map(line)].join('\n');
 }
 
+/** An HTML table (for a report page), number cells right-aligned; every text is escaped. */
+export function formatHtmlTable<Row>(columns: readonly Column<Row>[], rows: readonly Row[]): string {
+  const cell = (tag: 'th' | 'td', text: string, c: number): string =>
+    `<${tag}${columns[c].kind === 'number' ? ' class="number"' : ''}>${escapeHtml(text)}</${tag}>`;
+  const line = (tag: 'th' | 'td', texts: readonly string[]): string => `<tr>${texts.map((t, c) => cell(tag, t, c)).join('')}</tr>`;
+  const { cells } = layout(columns, rows);
+  return `<table>\n<thead>${line('th', columns.map((c) => c.header))}</thead>\n<tbody>\n${cells.map((r) => line('td', r)).join('\n')}\n</tbody>\n</table>`;
+}
+
+export function escapeHtml(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+}
+
 function layout<Row>(
   columns: readonly Column<Row>[],
   rows: readonly Row[],

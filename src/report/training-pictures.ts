@@ -1,6 +1,6 @@
 /**
  * The pictures of what a model learned, written next to a checkpoint after every epoch
- * and by `corefit eval --images`: reconstructions.png (test digits above, their
+ * and by `corefit eval --images`, and shown by the dashboard: reconstructions.png (test digits above, their
  * reconstructions below), loss.png (train and test loss, and the BCE floor, per epoch)
  * and latent.png (the bottleneck codes of test digits, PCA to 2-d, one colour a label).
  * Reconstructions and latent codes exist only for an autoencoder; a picture that cannot
@@ -83,13 +83,20 @@ export interface PicturesWritten {
 
 type Drawing = Buffer | { readonly skip: string };
 
-/** Draws the pictures and writes each into `dir` (created if needed) under a temporary name, then renames it. */
-export async function writeTrainingPictures(dir: string, inputs: PictureInputs): Promise<PicturesWritten> {
-  const drawings: Record<PictureFile, Drawing> = {
+/** Each picture as PNG bytes, or why it cannot be drawn. */
+export type Pictures = Readonly<Record<PictureFile, Drawing>>;
+
+/** Draws the pictures from the predictions the caller computed (eval/pictures.ts). */
+export function drawTrainingPictures(inputs: PictureInputs): Pictures {
+  return {
     'reconstructions.png': reconstructionsPng(inputs),
     'loss.png': lossPng(inputs.spec, inputs.history),
     'latent.png': latentPng(inputs),
   };
+}
+
+/** Writes each picture into `dir` (created if needed) under a temporary name, then renames it. */
+export async function writeTrainingPictures(dir: string, drawings: Pictures): Promise<PicturesWritten> {
   const written: string[] = [];
   const skipped: Array<{ file: PictureFile; reason: string }> = [];
   try {
@@ -131,7 +138,7 @@ function reconstructionsPng({ spec, test, imageShape, predictions, history }: Pi
     return { skip: `the data's rows are not images (shape ${imageShape.join('×')}, ${test.features} values), so there is nothing to draw them as` };
   }
   const predicted = predictions.reconstructions;
-  if (predicted === undefined) throw new TypeError('writeTrainingPictures: the reconstructions that picturePredictions asks for are missing');
+  if (predicted === undefined) throw new TypeError('drawTrainingPictures: the reconstructions that picturePredictions asks for are missing');
   const count = predicted.rows;
   const originals = test.x.subarray(0, count * test.features);
   const reconstructions = predicted.values;
@@ -165,7 +172,7 @@ function latentPng({ spec, test, predictions }: PictureInputs): Drawing {
   const units = spec.layers[layer].units;
   if (units < 2) return { skip: `the bottleneck has ${units} unit, too few to project to 2-d` };
   const codes = predictions.latent;
-  if (codes === undefined || codes.layer !== layer) throw new TypeError('writeTrainingPictures: the bottleneck codes that picturePredictions asks for are missing');
+  if (codes === undefined || codes.layer !== layer) throw new TypeError('drawTrainingPictures: the bottleneck codes that picturePredictions asks for are missing');
   const rows = codes.rows;
   const { projected } = pca2(codes.values, rows, units);
   const labels = test.labels.subarray(0, rows);

@@ -1,6 +1,8 @@
-/** What a training run tells its caller as it goes; the CLI prints these. */
+/** What a training run tells its caller as it goes; the CLI prints these, the dashboard draws them. */
+import type { Machine } from '../machine.js';
 import type { LrSchedule } from '../optim/schedule.js';
 import type { EpochRecord } from '../checkpoint/run-state.js';
+import type { Pictures } from '../report/training-pictures.js';
 
 export interface StartEvent {
   readonly type: 'start';
@@ -26,6 +28,7 @@ export interface StartEvent {
   /** The learning rate of every step, after scaling (see learningRateAt). */
   readonly lr_schedule: LrSchedule;
   readonly resumed_from?: string;
+  readonly machine: Machine;
 }
 
 export interface ProgressEvent {
@@ -53,4 +56,11 @@ export interface CheckpointEvent {
   readonly step: number;
 }
 
-export type TrainEvent = StartEvent | ProgressEvent | EpochEvent | CheckpointEvent;
+/** The pictures of an epoch, drawn when the run writes them (`out`) or is asked to (`pictures`). */
+export interface PicturesEvent {
+  readonly type: 'pictures';
+  readonly epoch: number;
+  readonly pictures: Pictures;
+}
+
+export type TrainEvent = StartEvent | ProgressEvent | EpochEvent | CheckpointEvent | PicturesEvent;

@@ -67,6 +67,8 @@ export interface TrainOptions {
   /** Continue from this checkpoint directory. */
   readonly resume?: string;
   readonly onEvent?: (event: TrainEvent) => void;
+  /** Draw the pictures after every epoch and pass them in a 'pictures' event, even without `out` (a live view). */
+  readonly pictures?: boolean;
   /** Aborting it stops training after the step in progress, with a checkpoint if `out` is set. */
   readonly signal?: AbortSignal;
   /** Tests only: make a worker fail. */

@@ -8,7 +8,8 @@ import type { EpochRecord, RunConfig, RunProgress, RunState } from '../checkpoin
 import { bceFloor } from '../data/floor.js';
 import { DivergenceError } from '../errors.js';
 import { testAccuracy } from '../eval/accuracy.js';
-import { writePictures } from '../eval/pictures.js';
+import { drawPictures } from '../eval/pictures.js';
+import { describeMachine } from '../machine.js';
 import { isClassLoss, type ModelSpec } from '../model/spec.js';
 import { learningRateAt } from '../optim/schedule.js';
 import { PROGRESS } from '../parallel/buffers.js';
@@ -16,7 +17,8 @@ import { crashInWrite } from '../parallel/fault.js';
 import { combineBreakdowns, WorkerPool, ZERO_BREAKDOWN, type RunOutcome, type StepBreakdown } from '../parallel/pool.js';
 import type { EngineInfo, StepPlan } from '../parallel/tasks.js';
 import { Rng, type RngState } from '../rng.js';
-import type { TrainEvent } from './events.js';
+import type { StartEvent, TrainEvent } from './events.js';
+import { writeHistoryFile } from './history-file.js';
 import { optionWarnings, updatesPerEpoch, type TrainOptions } from './options.js';
 import { setUpRun, type RunSetup } from './setup.js';
 
@@ -48,6 +50,8 @@ interface Run extends RunSetup {
   readonly testFloor: number | null;
   /** performance.now() in seconds at the run's start, less the time of the run before a resume. */
   readonly wallStart: number;
+  /** The start event, which history.json keeps beside the checkpoint. */
+  readonly started: StartEvent;
   /** The last checkpoint written or resumed from, for a DivergenceError to name. */
   lastCheckpoint: { dir: string; step: number } | undefined;
 }
@@ -76,22 +80,24 @@ export async function train(opts: TrainOptions = {}): Promise<TrainResult> {
 
   try {
     const info = await pool.info();
+    const started: StartEvent = {
+      type: 'start', model: spec.name, engine: info.engine, backend: info.backend, note: info.note, workers, shards: config.shards,
+      batch_size: config.batchSize, accumulate: config.accumulate, epochs: setup.epochs, steps_per_epoch: updatesPerEpoch(config),
+      train_rows: config.trainRows, test_rows: config.testRows, data: setup.data.name, bce_floor: bceFloor(spec, b.train), test_bce_floor: bceFloor(spec, b.test),
+      warnings: optionWarnings(opts, workers), lr_schedule: config.schedule,
+      resumed_from: setup.resumedFrom, machine: describeMachine(info.engine, info.backend),
+    };
     const run: Run = {
       ...setup, opts, emit, pool, info,
       plan: { workers, shards: config.shards, batchSize: config.batchSize, accumulate: config.accumulate, schedule: config.schedule, clipNorm: config.clipNorm },
-      stepsPerEpoch: updatesPerEpoch(config),
-      floor: bceFloor(spec, b.train),
-      testFloor: bceFloor(spec, b.test),
+      stepsPerEpoch: started.steps_per_epoch,
+      floor: started.bce_floor,
+      testFloor: started.test_bce_floor,
       wallStart: now() - start.progress.elapsedSeconds,
+      started,
       lastCheckpoint: opts.resume === undefined ? undefined : { dir: opts.resume, step: start.progress.step },
     };
-    emit({
-      type: 'start', model: spec.name, engine: info.engine, backend: info.backend, note: info.note, workers, shards: config.shards,
-      batch_size: config.batchSize, accumulate: config.accumulate, epochs: setup.epochs, steps_per_epoch: run.stepsPerEpoch,
-      train_rows: config.trainRows, test_rows: config.testRows, data: setup.data.name, bce_floor: run.floor, test_bce_floor: run.testFloor,
-      warnings: optionWarnings(opts, workers), lr_schedule: config.schedule,
-      resumed_from: setup.resumedFrom,
-    });
+    emit(started);
     let state = start;
     let status: TrainResult['status'] = 'completed';
     while (state.progress.epoch < setup.epochs) {
@@ -168,7 +174,7 @@ async function runEpoch(run: Run, state: RunState): Promise<EpochSteps> {
   return { progress, stopped: false, rngAfter: rng.state(), breakdown, started };
 }
 
-/** After an epoch's last step: evaluation, the epoch event, the checkpoint and the pictures. */
+/** After an epoch's last step: evaluation, the epoch event, the checkpoint, history.json and the pictures. */
 async function reportEpoch(run: Run, before: RunState, steps: EpochSteps): Promise<{ state: RunState; testLoss: number }> {
   const { spec, buffers: b, pool, info, floor, testFloor } = run;
   const { config } = before;
@@ -187,6 +193,7 @@ async function reportEpoch(run: Run, before: RunState, steps: EpochSteps): Promi
     test_excess: testFloor === null ? null : testLoss - testFloor,
     ...(accuracy === undefined ? {} : { test_accuracy: accuracy }),
     samples_per_sec: p.epochRows / p.epochSeconds,
+    worker_samples_per_sec: steps.breakdown.workerRows.map((rows) => (steps.breakdown.step === 0 ? 0 : rows / steps.breakdown.step)),
     seconds: now() - steps.started,
     elapsed_seconds: elapsed,
     step: p.step,
@@ -211,8 +218,16 @@ async function reportEpoch(run: Run, before: RunState, steps: EpochSteps): Promi
   const state = { ...before, progress, rng: steps.rngAfter };
   run.emit({ type: 'epoch', ...record });
   await checkpoint(run, state);
-  if (run.opts.out !== undefined) {
-    await writePictures(run.opts.out, pool, { spec, test: b.test, history: progress.history, imageShape: run.data.imageShape });
+  const { out } = run.opts;
+  if (out !== undefined) await writeHistoryFile(out, { start: run.started, epochs: progress.history.map((e) => ({ type: 'epoch', ...e })) });
+  if (out !== undefined || run.opts.pictures === true) {
+    const pictures = await drawPictures(pool, { spec, test: b.test, history: progress.history, imageShape: run.data.imageShape });
+    if (out !== undefined) {
+      // Loaded by drawPictures already: the chart renderer is loaded only when pictures are asked for.
+      const { writeTrainingPictures } = await import('../report/training-pictures.js');
+      await writeTrainingPictures(out, pictures);
+    }
+    run.emit({ type: 'pictures', epoch: record.epoch, pictures });
   }
   return { state, testLoss };
 }

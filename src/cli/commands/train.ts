@@ -11,9 +11,11 @@ import { fitFields, terminalWidth } from '../fit-width.js';
 import { ProgressBar } from '../progress-bar.js';
 import { faultFromEnvironment } from '../../parallel/fault.js';
 import { resumeCommand } from '../resume-command.js';
-import { finiteNumber, oneOf, wholeNumber } from '../parse.js';
+import { finiteNumber, oneOf, port, wholeNumber } from '../parse.js';
 import { ENGINE_CHOICES } from '../../engine/engine.js';
 import { LR_DECAYS, LR_SCALINGS } from '../../optim/schedule.js';
+import { UsageError } from '../../errors.js';
+import type { Dashboard } from '../../dashboard/server.js';
 
 interface TrainFlags {
   model?: string;
@@ -39,6 +41,9 @@ interface TrainFlags {
   checkpointEvery?: number;
   overwrite?: boolean;
   resume?: string;
+  dashboard?: boolean;
+  dashboardPort?: number;
+  dashboardHost?: string;
   lint: boolean;
   json: boolean;
   debug: boolean;
@@ -71,6 +76,23 @@ async function lintedDataset(flags: TrainFlags, spec: ModelSpec | undefined, out
   return dataset;
 }
 
+/** --dashboard-port and --dashboard-host mean nothing without --dashboard. */
+function checkDashboardFlags(flags: TrainFlags): void {
+  if (flags.dashboard === true) return;
+  const stray = flags.dashboardPort !== undefined ? '--dashboard-port' : flags.dashboardHost !== undefined ? '--dashboard-host' : undefined;
+  if (stray !== undefined) throw new UsageError(`${stray} needs --dashboard`, 'Add --dashboard to serve the live view.');
+}
+
+/** Serves the live view when --dashboard asks for it, and says where. */
+async function openDashboard(flags: TrainFlags, out: Output): Promise<Dashboard | undefined> {
+  if (flags.dashboard !== true) return undefined;
+  const [{ startDashboard }, { RunView }] = await Promise.all([import('../../dashboard/server.js'), import('../../dashboard/run-view.js')]);
+  const dashboard = await startDashboard({ view: new RunView(), host: flags.dashboardHost, port: flags.dashboardPort });
+  out.say(`dashboard: ${dashboard.url}`);
+  out.record({ type: 'dashboard', url: dashboard.url });
+  return dashboard;
+}
+
 /** The flags of `corefit train`, in --help's order: flag, what it does, and its parser when it takes a value that is not a path. */
 const TRAIN_FLAGS: ReadonlyArray<readonly [string, string, ((value: string) => unknown)?]> = [
   ['--model <file>', 'model spec JSON or tfjs/Keras model.json (default: 784-128-64-28-64-128-784, sigmoid + BCE)'],
@@ -96,6 +118,9 @@ const TRAIN_FLAGS: ReadonlyArray<readonly [string, string, ((value: string) => u
   ['--checkpoint-every <n>', 'with --out: also checkpoint every n steps', wholeNumber],
   ['--overwrite', 'with --out: replace the checkpoint that folder already holds with this new run'],
   ['--resume <dir>', 'continue from a checkpoint; the run keeps its batch size, shards, seed and schedule'],
+  ['--dashboard', 'serve a live, read-only view of the run in the browser (prints its URL)'],
+  ['--dashboard-port <n>', 'with --dashboard: the port (default: any free one)', port],
+  ['--dashboard-host <address>', 'with --dashboard: the address to serve on (default 127.0.0.1; anything else shows the run to the network, see README)'],
   ['--no-lint', 'skip the model checks that run before training'],
 ];
 
@@ -119,6 +144,7 @@ export function trainCommand(run: Runner): Command {
         ]);
         // Bad values are refused before the model and the data are read.
         checkTrainOptions(flags);
+        checkDashboardFlags(flags);
         const bar = new ProgressBar(!flags.json && process.stderr.isTTY === true, () => terminalWidth(process.stderr));
         const controller = new AbortController();
         let signal: keyof typeof INTERRUPTED | undefined;
@@ -144,8 +170,11 @@ export function trainCommand(run: Runner): Command {
         };
         process.on('SIGINT', onSignal);
         process.on('SIGTERM', onSignal);
+        let dashboard: Dashboard | undefined;
         const onEvent = (e: TrainEvent): void => {
+          dashboard?.publish(e);
           if (e.type === 'progress') return bar.update(e);
+          if (e.type === 'pictures') return;
           bar.stop();
           if (e.type !== 'checkpoint' || flags.json) out.record(e as unknown as Record<string, unknown>);
           if (e.type === 'start') {
@@ -171,7 +200,14 @@ export function trainCommand(run: Runner): Command {
             out.warn(`corefit: note: ${note}`);
           });
           const dataset = await lintedDataset(flags, spec, out);
-          const result = await train({ ...flags, spec, dataset, onEvent, signal: controller.signal, fault: faultFromEnvironment(process.env) });
+          dashboard = await openDashboard(flags, out);
+          const result = await train({
+            ...flags, spec, dataset, onEvent, signal: controller.signal, fault: faultFromEnvironment(process.env), pictures: dashboard !== undefined,
+          }).catch((error: unknown) => {
+            dashboard?.finish('failed', (error as Error).message);
+            throw error;
+          });
+          dashboard?.finish(result.status);
           bar.stop();
           const last = result.epochs[result.epochs.length - 1];
           // Wall time counts Node's start-up, loading and checking the data, and starting the workers; training time does not.
@@ -197,6 +233,7 @@ export function trainCommand(run: Runner): Command {
           return 0;
         } finally {
           bar.stop();
+          await dashboard?.close();
           process.off('SIGINT', onSignal);
           process.off('SIGTERM', onSignal);
         }

@@ -1,0 +1,132 @@
+/**
+ * What watching a run costs it: training samples/s with the dashboard served and a
+ * Chromium page open on it, against the same run without, interleaved in one process
+ * so both see the same machine. Pictures are drawn in both (as with --out), so the
+ * difference is the server, the event stream and the page.
+ *
+ *   npm run bench:dashboard    (node dist/scripts/dashboard-cost.js [--repeats 3] [--epochs 2] [--train-rows 60000])
+ *
+ * Shared machines drift by more than the effect, so it also reports the median of the
+ * with/without ratios of adjacent pairs, and the CPU time the browser took during the
+ * watched runs as a share of the cores' time: on a machine whose every core trains, that
+ * share is about what watching can cost.
+ *
+ * The page needs Debian's chromium at /usr/bin/chromium; without it, an event-stream
+ * reader in this process stands in for the page, and the report says so.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { availableParallelism } from 'node:os';
+import { parseArgs } from 'node:util';
+import type { Browser } from 'playwright-core';
+import { chromiumMissing, launchChromium } from './chromium.js';
+import { loadDataset } from '../src/data/dataset.js';
+import { DEFAULT_SPEC } from '../src/model/spec.js';
+import { RunView } from '../src/dashboard/run-view.js';
+import { startDashboard } from '../src/dashboard/server.js';
+import { train } from '../src/train/train.js';
+
+const { values } = parseArgs({
+  options: {
+    repeats: { type: 'string', default: '3' },
+    epochs: { type: 'string', default: '2' },
+    'train-rows': { type: 'string', default: '60000' },
+  },
+});
+const repeats = Number(values.repeats);
+const epochs = Number(values.epochs);
+const trainRows = Number(values['train-rows']);
+
+const dataset = await loadDataset({ normalize: DEFAULT_SPEC.normalize });
+const browser: Browser | undefined = chromiumMissing === undefined ? await launchChromium() : undefined;
+const watcher = browser === undefined ? `an event-stream reader (${chromiumMissing})` : 'a Chromium page';
+
+/** CPU seconds used so far by this process's child processes (the browser), from /proc. */
+function childCpuSeconds(): number {
+  const parent = new Map<number, number>();
+  const ticks = new Map<number, number>();
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      // Fields after "(comm) ": state ppid … utime(12th) stime(13th).
+      const fields = readFileSync(`/proc/${name}/stat`, 'utf8').split(') ')[1].split(' ');
+      parent.set(Number(name), Number(fields[1]));
+      ticks.set(Number(name), Number(fields[11]) + Number(fields[12]));
+    } catch {
+      // The process ended while being read.
+    }
+  }
+  const isMine = (pid: number): boolean => {
+    for (let p = parent.get(pid); p !== undefined && p > 1; p = parent.get(p)) if (p === process.pid) return true;
+    return false;
+  };
+  let sum = 0;
+  for (const [pid, t] of ticks) if (isMine(pid)) sum += t;
+  return sum / 100; // USER_HZ
+}
+
+interface RunFigures {
+  readonly samplesPerSec: number;
+  /** Browser CPU seconds during training, per second of training, per core. */
+  readonly browserShare: number;
+}
+
+/** Mean training samples/s over the epochs of one run (steps only, as every epoch line reports it). */
+async function measure(watched: boolean): Promise<RunFigures> {
+  const view = new RunView();
+  const dashboard = watched ? await startDashboard({ view }) : undefined;
+  const page = dashboard === undefined ? undefined : await openWatcher(dashboard.url);
+  try {
+    const cpuBefore = childCpuSeconds();
+    const started = performance.now();
+    const result = await train({ dataset, epochs, trainRows, pictures: true, onEvent: (e) => dashboard?.publish(e) });
+    const seconds = (performance.now() - started) / 1000;
+    return {
+      samplesPerSec: result.epochs.reduce((s, e) => s + e.samples_per_sec, 0) / result.epochs.length,
+      browserShare: (childCpuSeconds() - cpuBefore) / seconds / availableParallelism(),
+    };
+  } finally {
+    await page?.close();
+    await dashboard?.close();
+  }
+}
+
+async function openWatcher(url: string): Promise<{ close(): Promise<void> }> {
+  if (browser !== undefined) {
+    const page = await browser.newPage({ viewport: { width: 1300, height: 1400 } });
+    await page.goto(url);
+    // Loading the page (echarts, the first drawing) is not watching: let it settle before the run starts.
+    await page.waitForSelector('#status[data-status="running"]');
+    await page.waitForTimeout(2000);
+    return page;
+  }
+  const { hostname, port } = new URL(url);
+  const req = request({ hostname, port, path: '/api/events' }, (res) => res.resume());
+  req.end();
+  return { close: async () => void req.destroy() };
+}
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const without: number[] = [];
+const watched: number[] = [];
+const ratios: number[] = [];
+const shares: number[] = [];
+await measure(false); // warm-up: caches, the chart renderer, the engines
+for (let r = 0; r < repeats; r++) {
+  // Alternate which goes first, so a drift of the machine does not favour one side.
+  for (const w of r % 2 === 0 ? [false, true] : [true, false]) {
+    const m = await measure(w);
+    (w ? watched : without).push(m.samplesPerSec);
+    if (w) shares.push(m.browserShare);
+  }
+  ratios.push(watched[r] / without[r]);
+  console.log(`repeat ${r + 1}: without ${Math.round(without[r])}  with ${Math.round(watched[r])} samples/s  (${ratios[r].toFixed(3)}; browser ${(100 * shares[r]).toFixed(2)} % of the cores)`);
+}
+await browser?.close();
+const a = median(without);
+const b = median(watched);
+console.log(`\n${epochs} epoch(s) of ${trainRows} rows per run, ${repeats} interleaved pairs, watched by ${watcher}`);
+console.log(`median samples/s without the dashboard: ${Math.round(a)}`);
+console.log(`median samples/s with it open:         ${Math.round(b)}`);
+console.log(`median with/without ratio of adjacent pairs: ${median(ratios).toFixed(3)} (${(100 * (median(ratios) - 1)).toFixed(1)} %)`);
+console.log(`browser CPU while watching: median ${(100 * median(shares)).toFixed(2)} % of the ${availableParallelism()} cores' time`);

@@ -1,0 +1,230 @@
+/* The dashboard page: one event stream from the server (a snapshot, then changes) drawn
+   with echarts. It only reads; every text goes in as textContent. */
+/* global echarts */
+
+const COLORS = ['#4e79a7', '#f28e2b', '#e15759', '#76b7b2', '#59a14f', '#edc948', '#b07aa1', '#ff9da7', '#9c755f', '#bab0ac'];
+const PICTURES = ['reconstructions.png', 'latent.png'];
+
+/** Everything the page shows; replaced by a snapshot, extended by each change. */
+let state = { status: 'connecting', start: null, lr_curve: [], epochs: [], progress: [], last_progress: null, checkpoint: null, pictures: {} };
+
+/** Charts are built anew only from a snapshot; changes are merged into what is drawn, which costs the browser less. */
+let rebuild = true;
+
+const $ = (/** @type {string} */ id) => /** @type {HTMLElement} */ (document.getElementById(id));
+const charts = {
+  loss: echarts.init($('loss-chart'), null, { renderer: 'svg' }),
+  throughput: echarts.init($('throughput-chart'), null, { renderer: 'svg' }),
+  breakdown: echarts.init($('breakdown-chart'), null, { renderer: 'svg' }),
+  lr: echarts.init($('lr-chart'), null, { renderer: 'svg' }),
+};
+window.addEventListener('resize', () => Object.values(charts).forEach((c) => c.resize()));
+
+const axis = (/** @type {string} */ name, extra = {}) => ({
+  name, nameLocation: 'middle', nameGap: 28, scale: true, splitLine: { lineStyle: { color: '#eee' } }, ...extra,
+});
+const frame = (/** @type {string} */ title) => ({
+  animation: false, color: COLORS, title: { text: title, left: 'center', textStyle: { fontSize: 14 } },
+  legend: { top: 26 }, tooltip: { trigger: 'axis' }, grid: { left: 60, right: 24, top: 64, bottom: 44 },
+});
+
+function drawLoss() {
+  const epochs = state.epochs;
+  const floor = state.start?.bce_floor ?? null;
+  const last = Math.max(state.start?.epochs ?? 1, epochs.length);
+  const series = [
+    { id: 'train', name: 'train loss', type: 'line', data: epochs.map((e) => [e.epoch, e.train_loss]), symbolSize: 8, lineStyle: { width: 2.5 } },
+    { id: 'test', name: 'test loss', type: 'line', data: epochs.map((e) => [e.epoch, e.test_loss]), symbolSize: 8, lineStyle: { width: 2.5 } },
+    { id: 'within', name: 'train loss within the epoch', type: 'line', data: state.progress, showSymbol: false, lineStyle: { width: 1, opacity: 0.6 } },
+  ];
+  if (floor !== null) {
+    series.push({ name: `BCE floor ${floor.toFixed(4)}`, type: 'line', data: [[0, floor], [last, floor]], showSymbol: false, lineStyle: { type: 'dashed', width: 1.5, color: '#555' }, color: '#555' });
+  }
+  charts.loss.setOption({
+    ...frame('Loss per epoch' + (state.start ? ` (${lossName()})` : '')),
+    xAxis: axis('epoch', { type: 'value', min: 0, max: last, minInterval: 1 }),
+    yAxis: axis('loss', { type: 'value', nameLocation: 'end', nameGap: 10 }),
+    series,
+  }, rebuild);
+}
+
+function lossName() {
+  return state.start?.bce_floor === null ? 'loss' : 'BCE; it never reaches 0: the floor is the targets\u2019 own entropy';
+}
+
+function drawThroughput() {
+  const epochs = state.epochs;
+  const workers = state.start?.workers ?? (epochs[0]?.worker_samples_per_sec.length ?? 0);
+  const series = Array.from({ length: workers }, (_, w) => ({
+    name: `worker ${w + 1}`, type: 'bar', stack: 'workers', data: epochs.map((e) => [e.epoch, e.worker_samples_per_sec[w] ?? 0]),
+  }));
+  series.push({ name: 'total', type: 'line', data: epochs.map((e) => [e.epoch, e.samples_per_sec]), symbolSize: 7, lineStyle: { width: 2 } });
+  charts.throughput.setOption({
+    ...frame('Samples/s per worker and in total'),
+    xAxis: axis('epoch', { type: 'category', data: epochs.map((e) => e.epoch), scale: false }),
+    yAxis: axis('samples/s', { type: 'value', nameLocation: 'end', nameGap: 10, scale: false }),
+    series: series.map((s) => ({ ...s, data: s.data.map(([, y]) => y) })),
+  }, rebuild);
+}
+
+function drawBreakdown() {
+  const epochs = state.epochs;
+  const parts = [['compute', 'compute'], ['wait for slowest', 'waitSlowest'], ['reduce + update', 'reduceUpdate'], ['coordination', 'coordination']];
+  charts.breakdown.setOption({
+    ...frame('Step time, averaged over workers (ms)'),
+    xAxis: axis('epoch', { type: 'category', data: epochs.map((e) => e.epoch), scale: false }),
+    yAxis: axis('ms per step', { type: 'value', nameLocation: 'end', nameGap: 10, scale: false }),
+    series: parts.map(([name, key]) => ({ name, type: 'bar', stack: 'step', data: epochs.map((e) => 1000 * e.step_seconds[key]) })),
+  }, rebuild);
+}
+
+/** The schedule is known from the start: drawn once per snapshot. */
+function drawLr() {
+  charts.lr.setOption({
+    ...frame('Learning rate (schedule and warmup)'),
+    xAxis: axis('step', { type: 'value' }),
+    yAxis: axis('lr', { type: 'value', nameLocation: 'end', nameGap: 10 }),
+    series: [{
+      name: 'learning rate', type: 'line', data: state.lr_curve, showSymbol: false, lineStyle: { width: 2 },
+    }],
+  }, rebuild);
+}
+
+function drawInfo() {
+  const s = state.start;
+  $('model').textContent = s === null ? '' : `${s.model} on ${s.data}`;
+  const status = $('status');
+  status.dataset.status = state.status;
+  status.textContent = state.status;
+  const m = s?.machine;
+  const rows = s === null ? [] : [
+    ['engine', `${s.engine} (${s.backend})`],
+    ['workers / shards', `${s.workers} / ${s.shards}`],
+    ['batch', `${s.batch_size}${s.accumulate > 1 ? ` × ${s.accumulate} accumulated` : ''}, ${s.steps_per_epoch} steps/epoch`],
+    ['epochs', String(s.epochs)],
+    ['rows', `${s.train_rows} train / ${s.test_rows} test`],
+    ['learning rate', `${s.lr_schedule.baseLr} → ${s.lr_schedule.peakLr}, ${s.lr_schedule.decay}${s.lr_schedule.warmupSteps > 0 ? `, ${s.lr_schedule.warmupSteps} warmup steps` : ''}`],
+    ['BCE floor', s.bce_floor === null ? '–' : s.bce_floor.toFixed(4)],
+    ['machine', m === undefined ? '–' : `${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.os}, Node ${m.node}`],
+    ['checkpoint', state.checkpoint === null ? 'none written' : `${state.checkpoint.dir} (epoch ${state.checkpoint.epoch}, step ${state.checkpoint.step})`],
+  ];
+  if (s?.resumed_from !== undefined) rows.push(['resumed from', s.resumed_from]);
+  const table = $('info');
+  table.replaceChildren(...rows.map(([k, v]) => {
+    const tr = document.createElement('tr');
+    for (const text of [k, v]) {
+      const td = document.createElement('td');
+      td.textContent = text;
+      tr.append(td);
+    }
+    return tr;
+  }));
+  drawLive();
+}
+
+/** The line under the title: where the run stands. */
+function drawLive() {
+  const p = state.last_progress;
+  const e = state.epochs.at(-1);
+  $('live').textContent = p !== null && state.status === 'running'
+    ? `epoch ${p.epoch} step ${p.step}/${p.steps}  loss ${p.loss.toFixed(4)}  ${Math.round(p.samples_per_sec).toLocaleString('en-US')} samples/s  ETA ${p.eta_seconds.toFixed(0)} s`
+    : e === undefined ? '' : `epoch ${e.epoch}: train ${e.train_loss.toFixed(4)}  test ${e.test_loss.toFixed(4)}  ${Math.round(e.samples_per_sec).toLocaleString('en-US')} samples/s`;
+}
+
+function drawPictures() {
+  for (const file of PICTURES) {
+    const id = file.replace('.png', '');
+    const picture = state.pictures[file];
+    const img = /** @type {HTMLImageElement} */ ($(id));
+    if (picture !== undefined && 'src' in picture) {
+      if (img.getAttribute('src') !== picture.src) img.src = picture.src;
+      $(`${id}-epoch`).textContent = `(epoch ${picture.epoch})`;
+    }
+    $(`${id}-skip`).textContent = picture !== undefined && 'skip' in picture ? `not drawn: ${picture.skip}` : '';
+  }
+}
+
+/**
+ * What watching costs the run is the browser's CPU on a machine whose every core
+ * trains, and a chart redraw costs tens of milliseconds there. So the live line follows
+ * each progress message (once a second), while charts and pictures are redrawn at most
+ * every 10 s (?refresh=SECONDS in the page's URL changes it), with all that changed
+ * meanwhile; a new snapshot and the end of the run are drawn at once.
+ */
+const CHARTS_EVERY_MS = 1000 * (Number(new URLSearchParams(location.search).get('refresh')) || 10);
+let chartsDrawnAt = -Infinity;
+/** @type {ReturnType<typeof setTimeout> | null} */
+let chartsTimer = null;
+let picturesChanged = false;
+let liveQueued = false;
+
+function drawCharts() {
+  chartsTimer = null;
+  chartsDrawnAt = performance.now();
+  drawThroughput();
+  drawBreakdown();
+  drawLoss();
+  if (rebuild) drawLr();
+  drawInfo();
+  if (picturesChanged) drawPictures();
+  picturesChanged = false;
+  rebuild = false;
+}
+
+function chartsSoon(/** @type {boolean} */ now) {
+  if (now) {
+    if (chartsTimer !== null) clearTimeout(chartsTimer);
+    chartsTimer = null;
+    requestAnimationFrame(drawCharts);
+    return;
+  }
+  if (chartsTimer !== null) return;
+  const wait = Math.max(0, chartsDrawnAt + CHARTS_EVERY_MS - performance.now());
+  chartsTimer = setTimeout(() => requestAnimationFrame(drawCharts), wait);
+}
+
+function liveSoon() {
+  if (liveQueued) return;
+  liveQueued = true;
+  requestAnimationFrame(() => {
+    liveQueued = false;
+    drawLive();
+  });
+}
+
+const events = new EventSource('/api/events');
+events.onmessage = (message) => {
+  const m = JSON.parse(message.data);
+  switch (m.type) {
+    case 'snapshot':
+      state = m;
+      rebuild = true;
+      picturesChanged = true;
+      return chartsSoon(true);
+    case 'progress':
+      state.last_progress = m;
+      state.progress.push([m.epoch - 1 + m.step / m.steps, m.loss]);
+      return liveSoon();
+    case 'epoch':
+      state.epochs.push(m);
+      state.last_progress = null;
+      liveSoon();
+      return chartsSoon(false);
+    case 'checkpoint':
+      state.checkpoint = m;
+      return chartsSoon(false);
+    case 'pictures':
+      state.pictures = m.pictures;
+      picturesChanged = true;
+      return chartsSoon(false);
+    case 'status':
+      state.status = m.status;
+      return chartsSoon(true);
+  }
+};
+events.onerror = () => {
+  // The server ends the stream when the run ends; the page keeps the last state.
+  if (state.status === 'running' || state.status === 'connecting') state.status = 'disconnected';
+  events.close();
+  chartsSoon(true);
+};

@@ -1,0 +1,146 @@
+/**
+ * What the dashboard knows of one run, built only from train events (or from the
+ * history.json of a finished run): enough to draw the whole page for a browser that
+ * connects at any moment, and the message each new event sends to pages already open.
+ */
+import { learningRateAt } from '../optim/schedule.js';
+import type { PictureFile } from '../report/training-pictures.js';
+import type { RunHistory } from '../train/history-file.js';
+import type { CheckpointEvent, EpochEvent, ProgressEvent, StartEvent, TrainEvent } from '../train/events.js';
+
+/** The pictures a page shows; loss.png is the loss chart drawn live. */
+export const PAGE_PICTURES = ['reconstructions.png', 'latent.png'] as const satisfies readonly PictureFile[];
+export type PagePicture = (typeof PAGE_PICTURES)[number];
+
+/** Points of the within-epoch train loss kept for new pages; older ones are thinned beyond this. */
+export const MAX_PROGRESS_POINTS = 2000;
+/**
+ * Progress goes to pages at most this often (the run reports it 4 times a second):
+ * a page redraws on each, and on a machine whose every core trains, a browser's
+ * redraws are what watching costs.
+ */
+export const PROGRESS_EVERY_MS = 1000;
+/** Points of the learning-rate curve over the run's steps. */
+const LR_POINTS = 400;
+
+export type RunStatus = 'running' | 'completed' | 'stopped' | 'failed' | 'finished run';
+
+/**
+ * Each picture of the latest epoch that drew it, as a data: URL, or why it could not be
+ * drawn. Pictures travel inside the messages (a few tens of kB), so a page has them even
+ * when the run, and its server, end right after the last epoch.
+ */
+export type PictureState = { readonly epoch: number; readonly src: string } | { readonly skip: string };
+
+export interface Snapshot {
+  readonly type: 'snapshot';
+  readonly status: RunStatus;
+  readonly start: StartEvent | null;
+  /** [step, lr] over the planned steps. */
+  readonly lr_curve: ReadonlyArray<readonly [number, number]>;
+  readonly epochs: readonly EpochEvent[];
+  /** [epoch − 1 + step / steps, mean loss so far in that epoch]. */
+  readonly progress: ReadonlyArray<readonly [number, number]>;
+  readonly last_progress: ProgressEvent | null;
+  readonly checkpoint: CheckpointEvent | null;
+  readonly pictures: Readonly<Partial<Record<PagePicture, PictureState>>>;
+}
+
+/** What a page is sent: the whole state, or one change to it. */
+export type PageMessage =
+  | Snapshot
+  | Omit<ProgressEvent, 'type'> & { readonly type: 'progress' }
+  | EpochEvent
+  | CheckpointEvent
+  | { readonly type: 'pictures'; readonly epoch: number; readonly pictures: Snapshot['pictures'] }
+  | { readonly type: 'status'; readonly status: RunStatus; readonly message?: string };
+
+export class RunView {
+  private status: RunStatus = 'running';
+  private start: StartEvent | null = null;
+  private lrCurve: Array<readonly [number, number]> = [];
+  private epochs: EpochEvent[] = [];
+  private progress: Array<readonly [number, number]> = [];
+  private lastProgress: ProgressEvent | null = null;
+  private checkpoint: CheckpointEvent | null = null;
+  private pictures: Partial<Record<PagePicture, PictureState>> = {};
+  private progressSentAt = -Infinity;
+
+  /** A finished run, from its history file and the pictures found beside it. */
+  static finished(history: RunHistory, checkpointDir: string, pictures: ReadonlyMap<PagePicture, Buffer>): RunView {
+    const view = new RunView();
+    view.apply(history.start);
+    for (const e of history.epochs) view.apply(e);
+    const last = history.epochs[history.epochs.length - 1];
+    view.checkpoint = { type: 'checkpoint', dir: checkpointDir, epoch: last?.epoch ?? 0, step: last?.step ?? 0 };
+    for (const [name, png] of pictures) view.pictures[name] = { epoch: last?.epoch ?? 0, src: dataUrl(png) };
+    view.status = 'finished run';
+    return view;
+  }
+
+  /** Takes one train event in; returns what to send to open pages, if anything. */
+  apply(e: TrainEvent): PageMessage | undefined {
+    switch (e.type) {
+      case 'start':
+        this.start = e;
+        this.lrCurve = lrCurve(e);
+        return this.snapshot();
+      case 'progress': {
+        const now = performance.now();
+        if (now - this.progressSentAt < PROGRESS_EVERY_MS) return undefined;
+        this.progressSentAt = now;
+        this.lastProgress = e;
+        this.progress.push([e.epoch - 1 + e.step / e.steps, e.loss]);
+        // Halving keeps the shape of a long run's curve at a bounded cost per page.
+        if (this.progress.length > MAX_PROGRESS_POINTS) this.progress = this.progress.filter((_, i) => i % 2 === 1);
+        return e;
+      }
+      case 'epoch':
+        this.epochs.push(e);
+        this.lastProgress = null;
+        return e;
+      case 'checkpoint':
+        this.checkpoint = e;
+        return e;
+      case 'pictures':
+        for (const name of PAGE_PICTURES) {
+          const drawing = e.pictures[name];
+          this.pictures[name] = Buffer.isBuffer(drawing) ? { epoch: e.epoch, src: dataUrl(drawing) } : { skip: drawing.skip };
+        }
+        return { type: 'pictures', epoch: e.epoch, pictures: { ...this.pictures } };
+    }
+  }
+
+  /** The run ended (or failed); pages keep what they show and say so. */
+  finish(status: RunStatus, message?: string): PageMessage {
+    this.status = status;
+    return { type: 'status', status, message };
+  }
+
+  snapshot(): Snapshot {
+    return {
+      type: 'snapshot',
+      status: this.status,
+      start: this.start,
+      lr_curve: this.lrCurve,
+      epochs: this.epochs,
+      progress: this.progress,
+      last_progress: this.lastProgress,
+      checkpoint: this.checkpoint,
+      pictures: { ...this.pictures },
+    };
+  }
+}
+
+function dataUrl(png: Buffer): string {
+  return `data:image/png;base64,${png.toString('base64')}`;
+}
+
+function lrCurve(start: StartEvent): Array<readonly [number, number]> {
+  const steps = Math.max(1, start.epochs * start.steps_per_epoch);
+  const every = Math.max(1, Math.floor(steps / LR_POINTS));
+  const curve: Array<readonly [number, number]> = [];
+  for (let t = 1; t <= steps; t += every) curve.push([t, learningRateAt(start.lr_schedule, t)]);
+  if (curve[curve.length - 1][0] !== steps) curve.push([steps, learningRateAt(start.lr_schedule, steps)]);
+  return curve;
+}
