@@ -22,7 +22,9 @@ const LAYERS = [
 
 const upward = LAYERS.slice(0, -1).map(([name, path], i) => ({
   name: `${name}-looks-down-only`,
-  comment: `${name} may import only ${LAYERS.slice(0, i + 1).map(([n]) => n).join(', ')}`,
+  comment: `${name} may import only ${LAYERS.slice(0, i + 1)
+    .map(([n]) => n)
+    .join(', ')}`,
   severity: 'error',
   from: { path },
   to: { path: LAYERS.slice(i + 1).map(([, p]) => p) },

@@ -7,7 +7,9 @@ const NODE_GLOBALS = { process: 'readonly', console: 'readonly', Buffer: 'readon
 
 /** What the dashboard page's script (it runs in the browser) uses of the browser's globals. */
 const BROWSER_GLOBALS = Object.fromEntries(
-  ['window', 'document', 'location', 'performance', 'setTimeout', 'clearTimeout', 'requestAnimationFrame', 'URLSearchParams', 'EventSource', 'console'].map((name) => [name, 'readonly']),
+  ['window', 'document', 'location', 'performance', 'setTimeout', 'clearTimeout', 'requestAnimationFrame', 'URLSearchParams', 'EventSource', 'console'].map(
+    (name) => [name, 'readonly'],
+  ),
 );
 
 export default tseslint.config(

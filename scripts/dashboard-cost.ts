@@ -120,7 +120,9 @@ for (let r = 0; r < repeats; r++) {
     if (w) shares.push(m.browserShare);
   }
   ratios.push(watched[r] / without[r]);
-  console.log(`repeat ${r + 1}: without ${Math.round(without[r])}  with ${Math.round(watched[r])} samples/s  (${ratios[r].toFixed(3)}; browser ${(100 * shares[r]).toFixed(2)} % of the cores)`);
+  console.log(
+    `repeat ${r + 1}: without ${Math.round(without[r])}  with ${Math.round(watched[r])} samples/s  (${ratios[r].toFixed(3)}; browser ${(100 * shares[r]).toFixed(2)} % of the cores)`,
+  );
 }
 await browser?.close();
 const a = median(without);

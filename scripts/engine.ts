@@ -87,7 +87,11 @@ function table(cells: readonly Cell[], flopsPerSample: number, peak: number): st
     ];
   });
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
-  const format = (cells: string[]): string => cells.map((c, i) => (i === 1 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ').trimEnd();
+  const format = (cells: string[]): string =>
+    cells
+      .map((c, i) => (i === 1 ? c.padEnd(widths[i]) : c.padStart(widths[i])))
+      .join('  ')
+      .trimEnd();
   return [format(header), ...body.map(format)].join('\n');
 }
 
@@ -111,7 +115,8 @@ async function main(): Promise<void> {
 
   console.log(`seed model ${[spec.inputSize, ...spec.layers.map((l) => l.units)].join('-')}, one worker, MNIST train rows`);
   console.log(`a step: gather, forward, loss, backward (no Adam); ${(flopsPerSample / 1e6).toFixed(2)} MFLOP per sample`);
-  for (const p of info.paths) console.log(`kernels ${p.name} (${p.isa}): ${p.runs ? (p.name === info.chosen ? 'runs, chosen by auto' : 'runs') : `skipped: ${p.whyNot}`}`);
+  for (const p of info.paths)
+    console.log(`kernels ${p.name} (${p.isa}): ${p.runs ? (p.name === info.chosen ? 'runs, chosen by auto' : 'runs') : `skipped: ${p.whyNot}`}`);
 
   const openblas = buildOpenblasStep();
   const dir = mkdtempSync(join(tmpdir(), 'corefit-bench-'));
@@ -162,7 +167,8 @@ async function main(): Promise<void> {
     rmSync(dir, { recursive: true, force: true });
   }
 
-  for (const [p, gflops] of peaks) console.log(`FMA peak, ${p}: ${gflops.toFixed(1)} GFLOP/s = ${Math.round((gflops * 1e9) / flopsPerSample).toLocaleString('en-US')} samples/s`);
+  for (const [p, gflops] of peaks)
+    console.log(`FMA peak, ${p}: ${gflops.toFixed(1)} GFLOP/s = ${Math.round((gflops * 1e9) / flopsPerSample).toLocaleString('en-US')} samples/s`);
   for (const [who, r] of openblasCores) {
     const unset = who === OPENBLAS_BEST ? 'OPENBLAS_CORETYPE, OPENBLAS_L2_SIZE unset' : `OPENBLAS_CORETYPE=${process.env.OPENBLAS_CORETYPE ?? '(unset)'}`;
     console.log(`${who} (${unset}): core ${r.core}; ${r.config}`);

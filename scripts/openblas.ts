@@ -31,7 +31,9 @@ interface Flags {
 function findOpenblas(): Flags | undefined {
   try {
     const flags = (what: string): string[] =>
-      execFileSync('pkg-config', [what, 'openblas'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).split(/\s+/).filter(Boolean);
+      execFileSync('pkg-config', [what, 'openblas'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })
+        .split(/\s+/)
+        .filter(Boolean);
     return { includeDirs: flags('--cflags-only-I').map((f) => f.slice(2)), libraries: flags('--libs') };
   } catch {
     // no pkg-config, or it does not know openblas
@@ -44,7 +46,11 @@ function findOpenblas(): Flags | undefined {
 
 /** The newest modification time of native/'s sources and headers. */
 function sourcesChanged(): number {
-  const files = [NATIVE, join(NATIVE, 'compare')].flatMap((d) => readdirSync(d).filter((f) => /\.(cc|h)$/.test(f)).map((f) => join(d, f)));
+  const files = [NATIVE, join(NATIVE, 'compare')].flatMap((d) =>
+    readdirSync(d)
+      .filter((f) => /\.(cc|h)$/.test(f))
+      .map((f) => join(d, f)),
+  );
   return Math.max(...files.map((f) => statSync(f).mtimeMs));
 }
 
@@ -62,10 +68,7 @@ export function buildOpenblasStep(): { program: string } | { reason: string } {
     return object;
   };
   try {
-    const objects = [
-      ...SOURCES.map((s) => compile(s.slice(NATIVE.length + 1), [])),
-      ...ISA_SOURCES.map(([s, extra]) => compile(s, extra)),
-    ];
+    const objects = [...SOURCES.map((s) => compile(s.slice(NATIVE.length + 1), [])), ...ISA_SOURCES.map(([s, extra]) => compile(s, extra))];
     const link = spawnSync('g++', [...objects, '-o', PROGRAM, ...openblas.libraries, '-lm'], { encoding: 'utf8' });
     if (link.status !== 0) return { reason: `linking against OpenBLAS failed: ${link.stderr}` };
   } catch (e) {
@@ -87,7 +90,14 @@ export interface OpenblasStep {
  * `seconds`. env: the environment it runs in (the benchmark unsets OpenBLAS's core and
  * cache overrides for its "best kernel" row, in that one command only).
  */
-export function runOpenblasStep(program: string, rowsFile: string, batch: number, seconds: number, layers: readonly string[], env: NodeJS.ProcessEnv): OpenblasStep {
+export function runOpenblasStep(
+  program: string,
+  rowsFile: string,
+  batch: number,
+  seconds: number,
+  layers: readonly string[],
+  env: NodeJS.ProcessEnv,
+): OpenblasStep {
   const run = spawnSync(program, [rowsFile, String(batch), String(seconds), ...layers], { encoding: 'utf8', env });
   if (run.status !== 0) throw new Error(`${program} failed: ${run.error?.message ?? run.stderr}`);
   return JSON.parse(run.stdout) as OpenblasStep;

@@ -34,7 +34,10 @@ const MB = 2 ** 20;
 /** The first `rows` rows of each MNIST split as an IDX folder, so that every resume loads only the subset. */
 async function writeSubset(dir: string, trainRows: number, testRows: number): Promise<void> {
   await mkdir(dir, { recursive: true });
-  for (const [split, rows] of [['train', trainRows], ['test', testRows]] as const) {
+  for (const [split, rows] of [
+    ['train', trainRows],
+    ['test', testRows],
+  ] as const) {
     for (const name of [DATA_FILES[split].images, DATA_FILES[split].labels]) {
       const idx = await readIdx(join(defaultDataDir(), name));
       const perRow = idx.data.length / idx.dims[0];
@@ -93,7 +96,14 @@ async function main(): Promise<number> {
         }
       };
       const result = await train({
-        ...config, workers, epochs: target, out, checkpointEvery: CHECKPOINT_EVERY, resume: cycle === 0 ? undefined : out, signal: controller.signal, onEvent,
+        ...config,
+        workers,
+        epochs: target,
+        out,
+        checkpointEvery: CHECKPOINT_EVERY,
+        resume: cycle === 0 ? undefined : out,
+        signal: controller.signal,
+        onEvent,
       });
       epochsDone = result.progress.epoch;
       const rss = samples.filter((s) => s.cycle === cycle).map((s) => s.rssMb);
@@ -115,8 +125,12 @@ async function main(): Promise<number> {
     const last = median(samples.slice(2 * third).map((s) => s.rssMb));
     const flat = last - middle <= toleranceMb;
     console.log(`RSS per epoch (MB): ${samples.map((s) => s.rssMb.toFixed(0)).join(' ')}`);
-    console.log(`RSS median of the middle third ${middle.toFixed(0)} MB, of the last third ${last.toFixed(0)} MB: ${last >= middle ? '+' : ''}${(last - middle).toFixed(0)} MB (tolerance ${toleranceMb} MB): ${flat ? 'flat' : 'GROWING'}`);
-    console.log(`final weights after ${samples.length} epochs in cycles vs. one uninterrupted run: ${exact ? 'bitwise equal' : 'DIFFERENT'} (${resumed.length} floats)`);
+    console.log(
+      `RSS median of the middle third ${middle.toFixed(0)} MB, of the last third ${last.toFixed(0)} MB: ${last >= middle ? '+' : ''}${(last - middle).toFixed(0)} MB (tolerance ${toleranceMb} MB): ${flat ? 'flat' : 'GROWING'}`,
+    );
+    console.log(
+      `final weights after ${samples.length} epochs in cycles vs. one uninterrupted run: ${exact ? 'bitwise equal' : 'DIFFERENT'} (${resumed.length} floats)`,
+    );
     console.log(`soak: ${flat && exact ? 'PASS' : 'FAIL'}`);
     return flat && exact ? 0 : 1;
   } finally {

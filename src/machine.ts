@@ -15,7 +15,9 @@ export interface Machine {
 
 /** One line for a report: CPU, cores, memory, OS, Node, engine and any OpenBLAS tuning. */
 export function machineSummary(m: Machine): string {
-  const blas = Object.entries(m.blasEnv).map(([k, v]) => `${k}=${v}`).join(' ');
+  const blas = Object.entries(m.blasEnv)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(' ');
   return `${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.os}, Node ${m.node}; engine ${m.engine} (${m.backend})${blas === '' ? '' : `; ${blas}`}`;
 }
 

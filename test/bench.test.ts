@@ -54,7 +54,10 @@ describe('corefit bench --quick', () => {
         expect(cell!.samplesPerSec).toBe(rates[(rates.length - 1) >> 1]);
         for (const s of samples) {
           expect(s.independent.trainers).toHaveLength(workers);
-          expect(s.independent.samplesPerSec).toBeCloseTo(s.independent.trainers.reduce((a, b) => a + b, 0), 6);
+          expect(s.independent.samplesPerSec).toBeCloseTo(
+            s.independent.trainers.reduce((a, b) => a + b, 0),
+            6,
+          );
           expect(s.independent.breakdown.compute).toBeGreaterThan(0);
         }
         const ceilings = samples.map((s) => s.independent.samplesPerSec).sort((a, b) => a - b);

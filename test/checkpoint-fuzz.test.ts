@@ -36,7 +36,15 @@ let valid: Record<FileName, Uint8Array>;
 let dir: string;
 
 beforeAll(async () => {
-  const spec = validateSpec({ ...DEFAULT_SPEC, name: 'fuzz', inputSize: 6, layers: [{ units: 3, activation: 'relu' }, { units: 6, activation: 'sigmoid' }] });
+  const spec = validateSpec({
+    ...DEFAULT_SPEC,
+    name: 'fuzz',
+    inputSize: 6,
+    layers: [
+      { units: 3, activation: 'relu' },
+      { units: 6, activation: 'sigmoid' },
+    ],
+  });
   const rng = Rng.fromSeed(5);
   const params = new Float32Array(paramLayout(spec).size);
   glorotUniformInit(paramLayout(spec), params, rng);
@@ -94,34 +102,49 @@ describe('checkpoint reader fuzzing', () => {
   });
 
   it('random bytes in place of one file give a CheckpointError', async () => {
-    await check(fc.asyncProperty(fileName, fc.uint8Array({ maxLength: 4096 }), async (name, bytes) => {
-      expect(await outcome({ ...valid, [name]: bytes })).toBe('CheckpointError');
-    }));
+    await check(
+      fc.asyncProperty(fileName, fc.uint8Array({ maxLength: 4096 }), async (name, bytes) => {
+        expect(await outcome({ ...valid, [name]: bytes })).toBe('CheckpointError');
+      }),
+    );
   });
 
   it('damage to one file gives a CheckpointError unless it left the file as it was', async () => {
-    await check(fc.asyncProperty(fileName, damages, async (name, ds) => {
-      const damaged = applyAll(valid[name], ds);
-      expect(await outcome({ ...valid, [name]: damaged })).toBe(Buffer.from(damaged).equals(valid[name]) ? 'loaded' : 'CheckpointError');
-    }));
+    await check(
+      fc.asyncProperty(fileName, damages, async (name, ds) => {
+        const damaged = applyAll(valid[name], ds);
+        expect(await outcome({ ...valid, [name]: damaged })).toBe(Buffer.from(damaged).equals(valid[name]) ? 'loaded' : 'CheckpointError');
+      }),
+    );
   });
 
   it('damage to every file gives a CheckpointError unless it left them as they were', async () => {
-    await check(fc.asyncProperty(damages, damages, damages, async (dm, dw, ds) => {
-      const damaged = { 'model.json': applyAll(valid['model.json'], dm), 'weights.bin': applyAll(valid['weights.bin'], dw), 'state.msgpack': applyAll(valid['state.msgpack'], ds) };
-      const intact = FILES.every((f) => Buffer.from(damaged[f]).equals(valid[f]));
-      expect(await outcome(damaged)).toBe(intact ? 'loaded' : 'CheckpointError');
-    }));
+    await check(
+      fc.asyncProperty(damages, damages, damages, async (dm, dw, ds) => {
+        const damaged = {
+          'model.json': applyAll(valid['model.json'], dm),
+          'weights.bin': applyAll(valid['weights.bin'], dw),
+          'state.msgpack': applyAll(valid['state.msgpack'], ds),
+        };
+        const intact = FILES.every((f) => Buffer.from(damaged[f]).equals(valid[f]));
+        expect(await outcome(damaged)).toBe(intact ? 'loaded' : 'CheckpointError');
+      }),
+    );
   });
 
   it('damaged pending files of an interrupted write never hide or replace an intact checkpoint', async () => {
-    const pending = fc.record({ 'model.json.tmp': fc.uint8Array({ maxLength: 512 }), 'state.msgpack.tmp': fc.uint8Array({ maxLength: 512 }) }, { requiredKeys: [] });
-    await check(fc.asyncProperty(pending, fileName, damages, async (tmp, name, ds) => {
-      expect(await outcome({ ...valid, ...tmp })).toBe('loaded');
-      // With the final set damaged too, the pending set cannot stand in for it.
-      const damaged = applyAll(valid[name], ds);
-      if (!Buffer.from(damaged).equals(valid[name])) expect(await outcome({ ...valid, ...tmp, [name]: damaged })).toBe('CheckpointError');
-    }));
+    const pending = fc.record(
+      { 'model.json.tmp': fc.uint8Array({ maxLength: 512 }), 'state.msgpack.tmp': fc.uint8Array({ maxLength: 512 }) },
+      { requiredKeys: [] },
+    );
+    await check(
+      fc.asyncProperty(pending, fileName, damages, async (tmp, name, ds) => {
+        expect(await outcome({ ...valid, ...tmp })).toBe('loaded');
+        // With the final set damaged too, the pending set cannot stand in for it.
+        const damaged = applyAll(valid[name], ds);
+        if (!Buffer.from(damaged).equals(valid[name])) expect(await outcome({ ...valid, ...tmp, [name]: damaged })).toBe('CheckpointError');
+      }),
+    );
   });
 
   it('a state file whose sizes lie gives a CheckpointError without allocating them', async () => {

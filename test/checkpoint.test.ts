@@ -38,7 +38,10 @@ const SMALL: ModelSpec = validateSpec({
   ...DEFAULT_SPEC,
   name: 'small',
   inputSize: 5,
-  layers: [{ units: 3, activation: 'relu' }, { units: 5, activation: 'sigmoid' }],
+  layers: [
+    { units: 3, activation: 'relu' },
+    { units: 5, activation: 'sigmoid' },
+  ],
 });
 
 function makeCheckpoint(spec: ModelSpec, seed: number): Checkpoint {

@@ -75,10 +75,26 @@ describe('an --out that already holds a checkpoint', () => {
 
 describe('a folder that cannot be created ends the run at once, with a reason', () => {
   const cases: Array<[string, () => string[], RegExp]> = [
-    ['train --out under /proc', () => ['train', ...tiny(), '--out', '/proc/corefit/out'], /--out \/proc\/corefit\/out cannot be written: folders cannot be created there \(a pseudo file system such as \/proc/],
-    ['train --out under /sys', () => ['train', ...tiny(), '--out', '/sys/corefit'], /--out \/sys\/corefit cannot be written: (permission denied|the file system is read-only)/],
-    ['eval --images under /proc', () => ['eval', '--checkpoint', '/proc/corefit-missing', '--images', '/proc/corefit/images'], /--images \/proc\/corefit\/images cannot be written: folders cannot be created there/],
-    ['bench --out under /proc', () => ['bench', '--workers', '1', '--batch-sizes', '100', '--steps', '1', '--repeats', '1', '--target', '0', '--out', '/proc/corefit/bench'], /--out \/proc\/corefit\/bench cannot be written: folders cannot be created there/],
+    [
+      'train --out under /proc',
+      () => ['train', ...tiny(), '--out', '/proc/corefit/out'],
+      /--out \/proc\/corefit\/out cannot be written: folders cannot be created there \(a pseudo file system such as \/proc/,
+    ],
+    [
+      'train --out under /sys',
+      () => ['train', ...tiny(), '--out', '/sys/corefit'],
+      /--out \/sys\/corefit cannot be written: (permission denied|the file system is read-only)/,
+    ],
+    [
+      'eval --images under /proc',
+      () => ['eval', '--checkpoint', '/proc/corefit-missing', '--images', '/proc/corefit/images'],
+      /--images \/proc\/corefit\/images cannot be written: folders cannot be created there/,
+    ],
+    [
+      'bench --out under /proc',
+      () => ['bench', '--workers', '1', '--batch-sizes', '100', '--steps', '1', '--repeats', '1', '--target', '0', '--out', '/proc/corefit/bench'],
+      /--out \/proc\/corefit\/bench cannot be written: folders cannot be created there/,
+    ],
   ];
   it.each(cases)('%s', async (_, args, says) => {
     const run = await startCli([...args(), '--json'], {}, LIMIT_MS).done;

@@ -11,7 +11,11 @@ import { runCli, startCli } from './helpers/cli.js';
 import { freshDirs } from './helpers/temp-dirs.js';
 
 // What the page scripts see; these callbacks run in the browser.
-declare const echarts: { getInstanceByDom(el: unknown): { getOption(): { series: Array<{ name: string; data: unknown[] }> } | undefined; on(event: string, f: () => void): void } | undefined };
+declare const echarts: {
+  getInstanceByDom(
+    el: unknown,
+  ): { getOption(): { series: Array<{ name: string; data: unknown[] }> } | undefined; on(event: string, f: () => void): void } | undefined;
+};
 declare const document: { getElementById(id: string): { src: string; naturalWidth: number; textContent: string } };
 declare const window: Record<string, unknown[]>;
 declare const MutationObserver: new (f: () => void) => { observe(target: unknown, opts: unknown): void };
@@ -160,7 +164,22 @@ describe.skipIf(browserMissing !== undefined)(`in Chromium${browserMissing === u
 
   it('bench.html opens from disk without network and draws the speedup chart', async () => {
     const dir = fresh();
-    const bench = await runCli(['bench', '--quick', '--workers', '1,2', '--batch-sizes', '100', '--steps', '5', '--repeats', '1', '--target', '0', '--out', dir]);
+    const bench = await runCli([
+      'bench',
+      '--quick',
+      '--workers',
+      '1,2',
+      '--batch-sizes',
+      '100',
+      '--steps',
+      '5',
+      '--repeats',
+      '1',
+      '--target',
+      '0',
+      '--out',
+      dir,
+    ]);
     expect(bench.code, bench.stderr).toBe(0);
     const context = await browser.newContext({ offline: true });
     const requests: string[] = [];

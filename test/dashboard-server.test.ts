@@ -59,11 +59,26 @@ describe('static files', () => {
     expect(ok.body).toContain('EventSource');
     expect((await get(dashboard.url, '/')).body).toContain('<title>corefit dashboard</title>');
     const escapes = [
-      '/static/../package.json', '/static/../../package.json', '/static/%2e%2e/package.json', '/static/%2E%2E/%2E%2E/package.json',
-      '/static/..%2fpackage.json', '/static/..%2F..%2Fpackage.json', '/static/%2e%2e%2f%2e%2e%2fpackage.json', '/static/.%2e/package.json',
-      '/static/..%5c..%5cpackage.json', '/static/..\\..\\package.json', '/static/%252e%252e/package.json', '/static/dashboard.js%00.png',
-      '/static/%c0%ae%c0%ae/package.json', '/static//etc/passwd', '/static/%2fetc%2fpasswd', '/static/.hidden.js', '/static/%e0%a4%a',
-      '/../../package.json', '/static/run-view.ts', '/static/../server.js',
+      '/static/../package.json',
+      '/static/../../package.json',
+      '/static/%2e%2e/package.json',
+      '/static/%2E%2E/%2E%2E/package.json',
+      '/static/..%2fpackage.json',
+      '/static/..%2F..%2Fpackage.json',
+      '/static/%2e%2e%2f%2e%2e%2fpackage.json',
+      '/static/.%2e/package.json',
+      '/static/..%5c..%5cpackage.json',
+      '/static/..\\..\\package.json',
+      '/static/%252e%252e/package.json',
+      '/static/dashboard.js%00.png',
+      '/static/%c0%ae%c0%ae/package.json',
+      '/static//etc/passwd',
+      '/static/%2fetc%2fpasswd',
+      '/static/.hidden.js',
+      '/static/%e0%a4%a',
+      '/../../package.json',
+      '/static/run-view.ts',
+      '/static/../server.js',
     ];
     for (const path of escapes) {
       const reply = await get(dashboard.url, path);

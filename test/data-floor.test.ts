@@ -18,10 +18,13 @@ describe('binaryEntropy', () => {
   });
 
   it('is the smallest BCE a prediction can reach on a target y, at p = y', () => {
-    fc.assert(fc.property(fc.double({ min: 0.001, max: 0.999, noNaN: true }), fc.double({ min: 0.001, max: 0.999, noNaN: true }), (y, p) => {
-      expect(bce(y, y)).toBeCloseTo(binaryEntropy(y), 12);
-      expect(bce(y, p)).toBeGreaterThanOrEqual(binaryEntropy(y) - 1e-12);
-    }), { numRuns: 300 });
+    fc.assert(
+      fc.property(fc.double({ min: 0.001, max: 0.999, noNaN: true }), fc.double({ min: 0.001, max: 0.999, noNaN: true }), (y, p) => {
+        expect(bce(y, y)).toBeCloseTo(binaryEntropy(y), 12);
+        expect(bce(y, p)).toBeGreaterThanOrEqual(binaryEntropy(y) - 1e-12);
+      }),
+      { numRuns: 300 },
+    );
   });
 });
 

@@ -104,7 +104,10 @@ describe('loadDataset on other IDX folders', () => {
   }
 
   async function loadError(dir: string, normalize = true): Promise<DataError> {
-    const error = await loadDataset({ dir, normalize }).then(() => undefined, (e: unknown) => e);
+    const error = await loadDataset({ dir, normalize }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(DataError);
     expect((error as DataError).hint).toBeTruthy();
     return error as DataError;
@@ -132,7 +135,10 @@ describe('loadDataset on other IDX folders', () => {
 
   it('takes 2-d image files (count × features) and float values', async () => {
     const floats: IdxArray = { dtype: 'float', dims: [5, 6], data: Float32Array.from({ length: 30 }, (_, i) => i / 29) };
-    const ds = await loadDataset({ dir: await makeSet({ trainImages: floats, testImages: { ...floats, dims: [4, 6], data: floats.data.subarray(0, 24) } }), normalize: false });
+    const ds = await loadDataset({
+      dir: await makeSet({ trainImages: floats, testImages: { ...floats, dims: [4, 6], data: floats.data.subarray(0, 24) } }),
+      normalize: false,
+    });
     expect(ds.imageShape).toEqual([6]);
     expect([ds.train.min, ds.train.max]).toEqual([0, 1]);
     expect(ds.train.x).toEqual(floats.data);

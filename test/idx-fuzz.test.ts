@@ -37,57 +37,80 @@ const validFile = fc.constantFrom(...VALID.map((a) => encodeIdx(a)));
 
 describe('IDX reader fuzzing', () => {
   it('random bytes give a DataError or a consistent array', async () => {
-    await fc.assert(fc.asyncProperty(fc.uint8Array({ maxLength: 2048 }), async (bytes) => {
-      await outcome(bytes);
-    }), { numRuns: RUNS });
+    await fc.assert(
+      fc.asyncProperty(fc.uint8Array({ maxLength: 2048 }), async (bytes) => {
+        await outcome(bytes);
+      }),
+      { numRuns: RUNS },
+    );
   });
 
   it('a valid header with random sizes and a random body never allocates what is not there', async () => {
-    const headerThenBody = fc.tuple(
-      fc.constantFrom(0x08, 0x09, 0x0b, 0x0c, 0x0d, 0x0e),
-      fc.array(fc.oneof(fc.nat({ max: 8 }), fc.nat({ max: 0xffffffff })), { minLength: 1, maxLength: 6 }),
-      fc.uint8Array({ maxLength: 512 }),
-    ).map(([dtype, dims, body]) => {
-      const header = new Uint8Array(4 + 4 * dims.length);
-      header[2] = dtype;
-      header[3] = dims.length;
-      dims.forEach((d, i) => new DataView(header.buffer).setUint32(4 + 4 * i, d, false));
-      return Uint8Array.from([...header, ...body]);
-    });
-    await fc.assert(fc.asyncProperty(headerThenBody, async (bytes) => {
-      await outcome(bytes);
-    }), { numRuns: RUNS });
+    const headerThenBody = fc
+      .tuple(
+        fc.constantFrom(0x08, 0x09, 0x0b, 0x0c, 0x0d, 0x0e),
+        fc.array(fc.oneof(fc.nat({ max: 8 }), fc.nat({ max: 0xffffffff })), { minLength: 1, maxLength: 6 }),
+        fc.uint8Array({ maxLength: 512 }),
+      )
+      .map(([dtype, dims, body]) => {
+        const header = new Uint8Array(4 + 4 * dims.length);
+        header[2] = dtype;
+        header[3] = dims.length;
+        dims.forEach((d, i) => new DataView(header.buffer).setUint32(4 + 4 * i, d, false));
+        return Uint8Array.from([...header, ...body]);
+      });
+    await fc.assert(
+      fc.asyncProperty(headerThenBody, async (bytes) => {
+        await outcome(bytes);
+      }),
+      { numRuns: RUNS },
+    );
   });
 
   it('damaged raw files give a DataError or a consistent array', async () => {
-    await fc.assert(fc.asyncProperty(validFile, damages, async (file, ds) => {
-      await outcome(applyAll(file, ds));
-    }), { numRuns: RUNS });
+    await fc.assert(
+      fc.asyncProperty(validFile, damages, async (file, ds) => {
+        await outcome(applyAll(file, ds));
+      }),
+      { numRuns: RUNS },
+    );
   });
 
   it('damaged gzip files give a DataError or a consistent array', async () => {
-    await fc.assert(fc.asyncProperty(validFile, damages, async (file, ds) => {
-      await outcome(applyAll(gzipSync(file), ds));
-    }), { numRuns: RUNS });
+    await fc.assert(
+      fc.asyncProperty(validFile, damages, async (file, ds) => {
+        await outcome(applyAll(gzipSync(file), ds));
+      }),
+      { numRuns: RUNS },
+    );
   });
 
   it('gzip of damaged files gives a DataError or a consistent array', async () => {
-    await fc.assert(fc.asyncProperty(validFile, damages, async (file, ds) => {
-      await outcome(gzipSync(applyAll(file, ds)));
-    }), { numRuns: RUNS });
+    await fc.assert(
+      fc.asyncProperty(validFile, damages, async (file, ds) => {
+        await outcome(gzipSync(applyAll(file, ds)));
+      }),
+      { numRuns: RUNS },
+    );
   });
 
   it('a truncated valid file is always refused, raw or gzipped', async () => {
-    await fc.assert(fc.asyncProperty(validFile, fc.nat(), fc.boolean(), async (file, cut, gzip) => {
-      const short = file.subarray(0, cut % file.length);
-      expect(await outcome(gzip ? gzipSync(short) : short)).toBe('DataError');
-    }), { numRuns: RUNS });
+    await fc.assert(
+      fc.asyncProperty(validFile, fc.nat(), fc.boolean(), async (file, cut, gzip) => {
+        const short = file.subarray(0, cut % file.length);
+        expect(await outcome(gzip ? gzipSync(short) : short)).toBe('DataError');
+      }),
+      { numRuns: RUNS },
+    );
   });
 
   it('a valid file with bytes appended is always refused, raw or gzipped', async () => {
-    await fc.assert(fc.asyncProperty(validFile, fc.uint8Array({ minLength: 1, maxLength: 32 }), fc.boolean(), async (file, extra, gzip) => {
-      const long = Uint8Array.from([...file, ...extra]);
-      expect(await outcome(gzip ? gzipSync(long) : long)).toBe('DataError');
-    }), { numRuns: RUNS });
+    await fc.assert(
+      fc.asyncProperty(validFile, fc.uint8Array({ minLength: 1, maxLength: 32 }), fc.boolean(), async (file, extra, gzip) => {
+        const long = Uint8Array.from([...file, ...extra]);
+        expect(await outcome(gzip ? gzipSync(long) : long)).toBe('DataError');
+      }),
+      { numRuns: RUNS },
+    );
   });
 });

@@ -99,7 +99,11 @@ describe('readIdx refuses bad files, naming the file and the problem', () => {
     ['truncated dims', valid.subarray(0, 10), /truncated: its header is incomplete, but it has 10 bytes/],
     ['truncated data', valid.subarray(0, 20), /truncated: its header declares 3×2×2 ubyte, which needs 28 bytes, but it has 20 bytes/],
     ['trailing bytes', Uint8Array.from([...valid, 1, 2, 3]), /3 trailing bytes after the 3×2×2 ubyte its header declares/],
-    ['wrong dims', Uint8Array.from([...HEADER.slice(0, 8), 0, 0, 0, 3, ...HEADER.slice(12), ...IMAGES.data]), /truncated: its header declares 3×3×2 ubyte, which needs 34 bytes, but it has 28 bytes/],
+    [
+      'wrong dims',
+      Uint8Array.from([...HEADER.slice(0, 8), 0, 0, 0, 3, ...HEADER.slice(12), ...IMAGES.data]),
+      /truncated: its header declares 3×3×2 ubyte, which needs 34 bytes, but it has 28 bytes/,
+    ],
     ['huge dims', Uint8Array.of(0, 0, 0x0e, 3, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 1), /impossible size/],
     ['large dims', Uint8Array.of(0, 0, 0x08, 2, 0, 1, 0, 0, 0, 1, 0, 0, 7), /needs 4294967308 bytes, but it has 13 bytes/],
   ];

@@ -39,8 +39,16 @@ function refusal(json: unknown): string {
 }
 
 /** A bare Keras Sequential with the given layers. */
-const sequential = (layers: unknown[]): Record<string, unknown> => ({ class_name: 'Sequential', config: { name: 's', layers }, keras_version: '2.12.0', backend: 'tensorflow' });
-const dense = (units: number, activation: string, extra: Record<string, unknown> = {}): unknown => ({ class_name: 'Dense', config: { name: `d${units}`, units, activation, ...extra } });
+const sequential = (layers: unknown[]): Record<string, unknown> => ({
+  class_name: 'Sequential',
+  config: { name: 's', layers },
+  keras_version: '2.12.0',
+  backend: 'tensorflow',
+});
+const dense = (units: number, activation: string, extra: Record<string, unknown> = {}): unknown => ({
+  class_name: 'Dense',
+  config: { name: `d${units}`, units, activation, ...extra },
+});
 
 describe('Keras and tfjs files of a Sequential of Dense layers are read', () => {
   it.each(ACCEPTED)('%s: the seed autoencoder, layer by layer', (name) => {
@@ -82,7 +90,9 @@ describe('what corefit cannot train is refused, naming it', () => {
   });
 
   it('an input that is not flat and not flattened', () => {
-    expect(refusal(sequential([{ class_name: 'InputLayer', config: { batch_shape: [null, 28, 28] } }, dense(784, 'sigmoid')]))).toMatch(/the input shape \[null,28,28\] is not flat/);
+    expect(refusal(sequential([{ class_name: 'InputLayer', config: { batch_shape: [null, 28, 28] } }, dense(784, 'sigmoid')]))).toMatch(
+      /the input shape \[null,28,28\] is not flat/,
+    );
   });
 
   it('a functional model', () => {
@@ -90,11 +100,16 @@ describe('what corefit cannot train is refused, naming it', () => {
   });
 
   it('a Dense layer without a bias', () => {
-    expect(refusal(sequential([{ class_name: 'InputLayer', config: { batch_shape: [null, 8] } }, dense(8, 'sigmoid', { use_bias: false })]))).toMatch(/a Dense layer without a bias is not supported/);
+    expect(refusal(sequential([{ class_name: 'InputLayer', config: { batch_shape: [null, 8] } }, dense(8, 'sigmoid', { use_bias: false })]))).toMatch(
+      /a Dense layer without a bias is not supported/,
+    );
   });
 
   it('a loss computed from logits', () => {
-    const json = { ...sequential([{ class_name: 'InputLayer', config: { batch_shape: [null, 8] } }, dense(8, 'linear')]), compile_config: { loss: { class_name: 'BinaryCrossentropy', config: { from_logits: true } } } };
+    const json = {
+      ...sequential([{ class_name: 'InputLayer', config: { batch_shape: [null, 8] } }, dense(8, 'linear')]),
+      compile_config: { loss: { class_name: 'BinaryCrossentropy', config: { from_logits: true } } },
+    };
     expect(refusal(json)).toMatch(/from_logits=True is not supported/);
   });
 
@@ -142,7 +157,9 @@ describe('a Keras file does not say how its inputs are scaled', () => {
     const train = await runCli(['train', '--model', fixture('keras2-to-json.json'), '--data', data, '--epochs', '1', '--workers', '1', '--json']);
     expect(train.code, train.stderr).toBe(0);
     expect(train.stderr).toContain('keras2-to-json.json does not say how its inputs are scaled, so corefit divides the pixels by 255');
-    expect(jsonLines(train.stdout)).toContainEqual(expect.objectContaining({ type: 'note', message: expect.stringContaining('"corefit": {"normalize": false}') }));
+    expect(jsonLines(train.stdout)).toContainEqual(
+      expect.objectContaining({ type: 'note', message: expect.stringContaining('"corefit": {"normalize": false}') }),
+    );
     const lint = await runCli(['lint', fixture('tfjs-model.json'), '--data', data]);
     expect(lint.stdout).toContain('note: ');
     expect(lint.stdout).toContain('tfjs-model.json does not say how its inputs are scaled');

@@ -17,8 +17,17 @@ const freshDir = freshDirs('corefit-large-batch-');
 describe('resuming a run during warmup', () => {
   // 2,000 rows in updates of 2 × 100 rows: 10 steps an epoch; warmup to 2× the lr over 15 steps, then a cosine to step 30.
   const opts: TrainOptions = {
-    trainRows: 2000, testRows: 1000, epochs: 3, batchSize: 100, accumulate: 2, shards: 2, workers: 2, seed: 11,
-    lrScaling: 'linear', warmupEpochs: 1.5, lrSchedule: 'cosine',
+    trainRows: 2000,
+    testRows: 1000,
+    epochs: 3,
+    batchSize: 100,
+    accumulate: 2,
+    shards: 2,
+    workers: 2,
+    seed: 11,
+    lrScaling: 'linear',
+    warmupEpochs: 1.5,
+    lrSchedule: 'cosine',
   };
 
   it('gives the weights and losses of the uninterrupted run, bit for bit', async () => {
@@ -28,7 +37,10 @@ describe('resuming a run during warmup', () => {
     const dir = freshDir();
     const controller = new AbortController();
     const first = await train({
-      ...opts, out: dir, checkpointEvery: 4, signal: controller.signal,
+      ...opts,
+      out: dir,
+      checkpointEvery: 4,
+      signal: controller.signal,
       onEvent: (e) => {
         if (e.type === 'checkpoint' && e.step >= 8) controller.abort();
       },
@@ -54,8 +66,14 @@ describe('resuming a run during warmup', () => {
 describe('a diverging run', () => {
   // 20 steps an epoch; a "step decay" by a huge factor after 10 steps makes step 11 blow the weights up.
   const opts: TrainOptions = {
-    trainRows: 2000, testRows: 1000, epochs: 1, batchSize: 100, workers: 2, seed: 3,
-    lrSchedule: 'step', lrStepEpochs: 0.5,
+    trainRows: 2000,
+    testRows: 1000,
+    epochs: 1,
+    batchSize: 100,
+    workers: 2,
+    seed: 3,
+    lrSchedule: 'step',
+    lrStepEpochs: 0.5,
   };
 
   async function expectLastGoodCheckpoint(dir: string, step: number): Promise<void> {

@@ -30,10 +30,7 @@ beforeAll(async () => {
 });
 
 /** A pool over fresh buffers: seeded weights, zero Adam moments, a seeded permutation of the rows. */
-async function withPool<T>(
-  o: { workers: number; shards: number; maxRows: number },
-  use: (pool: WorkerPool, b: SharedBuffers) => Promise<T>,
-): Promise<T> {
+async function withPool<T>(o: { workers: number; shards: number; maxRows: number }, use: (pool: WorkerPool, b: SharedBuffers) => Promise<T>): Promise<T> {
   const b = allocateBuffers({ paramCount, shards: o.shards, workers: o.workers, train: data.train, test: data.test });
   glorotUniformInit(paramLayout(spec), b.params, Rng.fromSeed(21));
   for (let i = 0; i < b.order.length; i++) b.order[i] = i;
@@ -124,9 +121,24 @@ describe('--clip-norm C', () => {
       await pool.run({ ...p, clipNorm }, 1, 1, 2);
       expect(sameBits(b.slots, slots)).toBe(true);
       const expected = Float32Array.from(before.params);
-      reduceAdam(expected, Float32Array.from(before.m), Float32Array.from(before.v), slots, 2, 0, paramCount, adamScalars({
-        t: 2, lr: LR, config: spec.optimizer, gradScale: clipNorm / norm,
-      }, 100));
+      reduceAdam(
+        expected,
+        Float32Array.from(before.m),
+        Float32Array.from(before.v),
+        slots,
+        2,
+        0,
+        paramCount,
+        adamScalars(
+          {
+            t: 2,
+            lr: LR,
+            config: spec.optimizer,
+            gradScale: clipNorm / norm,
+          },
+          100,
+        ),
+      );
       expect(relativeError(b.params, expected)).toBeLessThanOrEqual(1e-6);
       expect(relativeError(b.params, unclipped)).toBeGreaterThan(1e-4);
 

@@ -112,7 +112,10 @@ describe('each rule', () => {
   it('softmax-bce-classifier: softmax + BCE on classes warns and suggests categorical cross-entropy', () => {
     const classifier: ModelSpec = {
       ...DEFAULT_SPEC,
-      layers: [{ units: 64, activation: 'relu' }, { units: 10, activation: 'softmax' }],
+      layers: [
+        { units: 64, activation: 'relu' },
+        { units: 10, activation: 'softmax' },
+      ],
       loss: 'binary_crossentropy',
       target: 'label',
     };
@@ -128,7 +131,15 @@ describe('each rule', () => {
     expect(ids(lintSpec(autoencoder('sigmoid', 'mse', true, [1024, 784, 1024]), PIXELS))).toEqual(['bottleneck-not-narrower']);
     expect(ids(lintSpec(autoencoder('sigmoid', 'mse', true, [1024, 783, 1024]), PIXELS))).toEqual([]);
     expect(ids(lintSpec(autoencoder('sigmoid', 'mse', true, []), PIXELS))).toEqual([]);
-    const wideClassifier: ModelSpec = { ...DEFAULT_SPEC, layers: [{ units: 1000, activation: 'relu' }, { units: 10, activation: 'softmax' }], loss: 'sparse_categorical_crossentropy', target: 'label' };
+    const wideClassifier: ModelSpec = {
+      ...DEFAULT_SPEC,
+      layers: [
+        { units: 1000, activation: 'relu' },
+        { units: 10, activation: 'softmax' },
+      ],
+      loss: 'sparse_categorical_crossentropy',
+      target: 'label',
+    };
     expect(lintSpec(wideClassifier, PIXELS)).toEqual([]);
   });
 });
@@ -145,7 +156,12 @@ describe('exit codes and output', () => {
     [['error'], false, 2],
     [['warning', 'error'], true, 2],
   ] as [Severity[], boolean, number][])('%j with strict %s exits %i', (severities, strict, code) => {
-    expect(lintExitCode(severities.map((s) => finding(s)), strict)).toBe(code);
+    expect(
+      lintExitCode(
+        severities.map((s) => finding(s)),
+        strict,
+      ),
+    ).toBe(code);
   });
 
   it('prints errors first, each with why and fix, then the counts', () => {
@@ -185,11 +201,17 @@ describe('runLint and lintBeforeTraining', () => {
       class_name: 'Dense',
       config: { units, activation, ...(first ? { batch_input_shape: [null, 784] } : {}) },
     });
-    await writeFile(modelJson, JSON.stringify({
-      modelTopology: { class_name: 'Sequential', config: { name: 'keras-seed', layers: [dense(128, 'relu', true), dense(28, 'relu'), dense(784, 'softmax')] } },
-      trainingConfig: { loss: 'binary_crossentropy' },
-      corefit: { normalize: false },
-    }));
+    await writeFile(
+      modelJson,
+      JSON.stringify({
+        modelTopology: {
+          class_name: 'Sequential',
+          config: { name: 'keras-seed', layers: [dense(128, 'relu', true), dense(28, 'relu'), dense(784, 'softmax')] },
+        },
+        trainingConfig: { loss: 'binary_crossentropy' },
+        corefit: { normalize: false },
+      }),
+    );
     expect(ids((await runLint(modelJson, { strict: false })).findings)).toEqual(SEED_ERRORS);
   });
 

@@ -14,17 +14,28 @@ let huge: string;
 beforeAll(async () => {
   huge = `${freshDir()}.json`;
   // Two layers 100,000 wide: 10 billion parameters, 40 GB each for the weights, m, v and every gradient slot.
-  await writeFile(huge, JSON.stringify({
-    name: 'huge', input: { size: 784 }, loss: 'binary_crossentropy',
-    layers: [{ units: 100000, activation: 'relu' }, { units: 100000, activation: 'relu' }, { units: 784, activation: 'sigmoid' }],
-  }));
+  await writeFile(
+    huge,
+    JSON.stringify({
+      name: 'huge',
+      input: { size: 784 },
+      loss: 'binary_crossentropy',
+      layers: [
+        { units: 100000, activation: 'relu' },
+        { units: 100000, activation: 'relu' },
+        { units: 784, activation: 'sigmoid' },
+      ],
+    }),
+  );
 });
 
 describe('a model too large to allocate', () => {
   it('is refused by train, saying how much it needs and how much is available', async () => {
     const run = await runCli(['train', '--model', huge, '--train-rows', '200', '--test-rows', '100', '--workers', '2', '--epochs', '1', '--json']);
     expect(run.code, run.stderr).toBe(EXIT_CODES.MEMORY);
-    expect(run.stderr).toMatch(/model "huge" needs about \d+\.\d GiB of memory, but \d+\.\d+ GiB is available: .* for its 10,157,000,784 parameters, Adam's moments and 2 gradient slots/);
+    expect(run.stderr).toMatch(
+      /model "huge" needs about \d+\.\d GiB of memory, but \d+\.\d+ GiB is available: .* for its 10,157,000,784 parameters, Adam's moments and 2 gradient slots/,
+    );
     expect(run.stderr).not.toContain('bug in corefit');
     expect(jsonLines(run.stdout).at(-1)).toMatchObject({ type: 'error', code: 'MEMORY' });
   });
@@ -37,7 +48,7 @@ describe('a model too large to allocate', () => {
 });
 
 describe('memoryNeeded', () => {
-  it('counts parameters, both moments and a slot per shard, and each worker\'s workspaces', () => {
+  it("counts parameters, both moments and a slot per shard, and each worker's workspaces", () => {
     const p = paramLayout(DEFAULT_SPEC).size;
     const need = memoryNeeded(DEFAULT_SPEC, { shards: 4, workers: 2, maxRows: 1000, rows: 60000 });
     expect(need.shared).toBe(4 * p * 7 + 8 * 60000);

@@ -270,13 +270,19 @@ describeNative('native engine: calls', () => {
     expect(() => createNativeEngine({ ...spec, layers: [{ units: 6, activation: 'swish' as Activation }] }, 4)).toThrow(
       /unknown activation "swish"; supported: linear, relu, sigmoid, tanh, elu, softmax/,
     );
-    expect(() => createNativeEngine({ ...spec, layers: [{ units: 6, activation: 'softmax' }, ...spec.layers] }, 4)).toThrow(/softmax is only supported on the last layer/);
+    expect(() => createNativeEngine({ ...spec, layers: [{ units: 6, activation: 'softmax' }, ...spec.layers] }, 4)).toThrow(
+      /softmax is only supported on the last layer/,
+    );
     expect(() => createNativeEngine({ ...spec, loss: 'hinge' as LossName }, 4)).toThrow(/unknown loss "hinge"/);
     expect(() => createNativeEngine(spec, 0)).toThrow(/maxRows must be a whole number in \[1, 2147483647\], got 0/);
     expect(() => createNativeEngine(spec, 2.5)).toThrow(EngineError);
     expect(() => createNativeEngine(spec, 2 ** 30)).toThrow(/over 2\^31 floats/);
     expect(() => createNativeEngine(null as unknown as ModelSpec, 4)).toThrow(/spec must be an object/);
-    const throwing = Object.defineProperty({ ...spec }, 'layers', { get: () => { throw new Error('boom'); } });
+    const throwing = Object.defineProperty({ ...spec }, 'layers', {
+      get: () => {
+        throw new Error('boom');
+      },
+    });
     expect(() => createNativeEngine(throwing, 4)).toThrow(/boom/);
     const addon = nativeAddon();
     expect(() => (addon.Engine as unknown as (s: ModelSpec, n: number) => unknown)(spec, 4)).toThrow(/Engine must be called with new/);
@@ -309,21 +315,24 @@ describeNative('native update kernels: the fused all-reduce and Adam equal the T
     [2, 300, 0, 1003],
     [3, 5, 13, 14],
     [5, 2, 7, 500],
-  ])('reduceAdam over %i slot(s) for several steps from t = %i, chunk [%i, %i), with a gradient scale and subnormal moments', (slotCount, firstStep, begin, end) => {
-    const n = 1003;
-    const params = random(n, 1);
-    const [m, v] = [random(n, 1e-3), random(n, 1e-3).map(Math.abs)];
-    for (let i = 0; i < n; i += 3) m[i] = 1e-40 * (i % 7 - 3); // dead units: subnormal m, gradient 0
-    const expected = { params: Float32Array.from(params), m: Float32Array.from(m), v: Float32Array.from(v) };
-    for (let t = firstStep; t < firstStep + 5; t++) {
-      const slots = random(slotCount * n, 0.1).map((g, i) => (i % n % 3 === 0 ? 0 : g));
-      const before = Float32Array.from(slots);
-      expect(kernels.reduceAdam(params, m, v, slots, slotCount, begin, end, adamStep(t, 0.7, 10))).toBe(true);
-      expect(reduceAdam(expected.params, expected.m, expected.v, slots, slotCount, begin, end, adamStep(t, 0.7, 10))).toBe(true);
-      expect(slots).toEqual(before);
-    }
-    expect({ params, m, v }).toEqual(expected); // bit for bit
-  });
+  ])(
+    'reduceAdam over %i slot(s) for several steps from t = %i, chunk [%i, %i), with a gradient scale and subnormal moments',
+    (slotCount, firstStep, begin, end) => {
+      const n = 1003;
+      const params = random(n, 1);
+      const [m, v] = [random(n, 1e-3), random(n, 1e-3).map(Math.abs)];
+      for (let i = 0; i < n; i += 3) m[i] = 1e-40 * ((i % 7) - 3); // dead units: subnormal m, gradient 0
+      const expected = { params: Float32Array.from(params), m: Float32Array.from(m), v: Float32Array.from(v) };
+      for (let t = firstStep; t < firstStep + 5; t++) {
+        const slots = random(slotCount * n, 0.1).map((g, i) => ((i % n) % 3 === 0 ? 0 : g));
+        const before = Float32Array.from(slots);
+        expect(kernels.reduceAdam(params, m, v, slots, slotCount, begin, end, adamStep(t, 0.7, 10))).toBe(true);
+        expect(reduceAdam(expected.params, expected.m, expected.v, slots, slotCount, begin, end, adamStep(t, 0.7, 10))).toBe(true);
+        expect(slots).toEqual(before);
+      }
+      expect({ params, m, v }).toEqual(expected); // bit for bit
+    },
+  );
 
   it('reduceAdam says when a gradient is not finite, wherever it lies in the chunk', () => {
     const n = 100;
@@ -451,20 +460,23 @@ describeNative('native engine: agrees with the tfjs reference engine', () => {
 
   // Each kernel path the CPU runs, forced (auto runs the fastest in every other test).
   for (const path of status.available ? nativeAddon().kernelInfo().paths : []) {
-    it.skipIf(!path.runs)(`with the ${path.name} kernels${path.runs ? '' : ` (skipped: ${path.whyNot})`}: the seed model and every output and hidden activation`, async () => {
-      const seed = await compare(DEFAULT_SPEC, 100, 100, path.name);
-      expect(seed.kinkFlip).toBe(false);
-      expectAgreement(seed);
-      for (const [i, output] of OUTPUTS.entries()) {
-        const hidden = HIDDEN.map((activation, j) => ({ units: 7 + 5 * j, activation }));
-        const c = await compare(specOf({ inputSize: 23, hidden, output, classes: 11 }), 9 + i, i, path.name);
-        expect(c.kinkFlip).toBe(false);
-        expectAgreement(c);
-      }
-    });
+    it.skipIf(!path.runs)(
+      `with the ${path.name} kernels${path.runs ? '' : ` (skipped: ${path.whyNot})`}: the seed model and every output and hidden activation`,
+      async () => {
+        const seed = await compare(DEFAULT_SPEC, 100, 100, path.name);
+        expect(seed.kinkFlip).toBe(false);
+        expectAgreement(seed);
+        for (const [i, output] of OUTPUTS.entries()) {
+          const hidden = HIDDEN.map((activation, j) => ({ units: 7 + 5 * j, activation }));
+          const c = await compare(specOf({ inputSize: 23, hidden, output, classes: 11 }), 9 + i, i, path.name);
+          expect(c.kinkFlip).toBe(false);
+          expectAgreement(c);
+        }
+      },
+    );
   }
 
-  it('on the seed question\'s original (softmax + binary cross-entropy)', async () => {
+  it("on the seed question's original (softmax + binary cross-entropy)", async () => {
     const original = { ...DEFAULT_SPEC, layers: [...DEFAULT_SPEC.layers.slice(0, -1), { units: 784, activation: 'softmax' as const }] };
     expectAgreement(await compare(original, 37, 2));
   });

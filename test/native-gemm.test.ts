@@ -33,7 +33,15 @@ function dims(product: GemmProduct, { B, K, N }: Shape): { a: number; b: number;
 }
 
 /** c's exact value (in double) and the bound on float32 summation error, element by element. */
-function reference(product: GemmProduct, s: Shape, a: Float32Array, b: Float32Array, c0: Float32Array, bias: Float32Array, accumulate: boolean): { exact: Float64Array; bound: Float64Array } {
+function reference(
+  product: GemmProduct,
+  s: Shape,
+  a: Float32Array,
+  b: Float32Array,
+  c0: Float32Array,
+  bias: Float32Array,
+  accumulate: boolean,
+): { exact: Float64Array; bound: Float64Array } {
   const { B, K, N } = s;
   const d = dims(product, s);
   const exact = new Float64Array(d.c);
@@ -44,8 +52,7 @@ function reference(product: GemmProduct, s: Shape, a: Float32Array, b: Float32Ar
       let sum = product === 'forward' ? bias[j] : product === 'weightGrad' && accumulate ? c0[i * cols + j] : 0;
       let magnitude = Math.abs(sum);
       for (let p = 0; p < d.inner; p++) {
-        const x =
-          product === 'forward' ? a[i * K + p] * b[p * N + j] : product === 'weightGrad' ? a[p * K + i] * b[p * N + j] : a[i * N + p] * b[j * N + p];
+        const x = product === 'forward' ? a[i * K + p] * b[p * N + j] : product === 'weightGrad' ? a[p * K + i] * b[p * N + j] : a[i * N + p] * b[j * N + p];
         sum += x;
         magnitude += Math.abs(x);
       }
@@ -172,11 +179,17 @@ describe.skipIf(!status.available)(`native GEMM kernels${status.available ? '' :
   it('refuses a path this CPU cannot run, and bad arguments', () => {
     const addon = nativeAddon();
     for (const p of paths.filter((q) => !q.runs)) {
-      expect(() => addon.gemm(p.name, 'forward', 1, 1, 1, new Float32Array(1), new Float32Array(1), new Float32Array(1), new Float32Array(1), false)).toThrow(`cannot run here: ${p.whyNot}`);
+      expect(() => addon.gemm(p.name, 'forward', 1, 1, 1, new Float32Array(1), new Float32Array(1), new Float32Array(1), new Float32Array(1), false)).toThrow(
+        `cannot run here: ${p.whyNot}`,
+      );
     }
     const one = new Float32Array(1);
-    expect(() => addon.gemm('sse9' as KernelPathName, 'forward', 1, 1, 1, one, one, one, one, false)).toThrow(/kernels must be "auto", "avx512", "avx2" or "portable", got "sse9"/);
-    expect(() => addon.gemm('auto', 'backward' as GemmProduct, 1, 1, 1, one, one, one, one, false)).toThrow(/product must be "forward", "weightGrad" or "inputGrad"/);
+    expect(() => addon.gemm('sse9' as KernelPathName, 'forward', 1, 1, 1, one, one, one, one, false)).toThrow(
+      /kernels must be "auto", "avx512", "avx2" or "portable", got "sse9"/,
+    );
+    expect(() => addon.gemm('auto', 'backward' as GemmProduct, 1, 1, 1, one, one, one, one, false)).toThrow(
+      /product must be "forward", "weightGrad" or "inputGrad"/,
+    );
     expect(() => addon.gemm('auto', 'forward', 2, 1, 1, one, one, one, one, false)).toThrow(/shorter than its shape/);
   });
 });

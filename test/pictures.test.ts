@@ -105,7 +105,12 @@ describe('pictures of a training run', () => {
 
     const engine = await createEngine('auto', result.spec, RECONSTRUCTED_IMAGES);
     const outputs = new Float32Array(RECONSTRUCTED_IMAGES * PIXELS);
-    engine.predict(result.params, data.test, Int32Array.from({ length: RECONSTRUCTED_IMAGES }, (_, i) => i), outputs);
+    engine.predict(
+      result.params,
+      data.test,
+      Int32Array.from({ length: RECONSTRUCTED_IMAGES }, (_, i) => i),
+      outputs,
+    );
     engine.dispose();
 
     for (let i = 0; i < RECONSTRUCTED_IMAGES; i++) {
@@ -249,8 +254,11 @@ describe('pictures that do not apply', () => {
 
       const blocked = join(out, 'latent.png', 'sub');
       const drawn = await drawPictures(pool, { spec: DEFAULT_SPEC, test, history: [], imageShape: [28, 28] });
-      await expect(writeTrainingPictures(blocked, drawn))
-        .rejects.toMatchObject({ name: 'OutputError', exitCode: 66, message: `cannot write pictures into ${blocked}: a part of the path is a file, not a folder` });
+      await expect(writeTrainingPictures(blocked, drawn)).rejects.toMatchObject({
+        name: 'OutputError',
+        exitCode: 66,
+        message: `cannot write pictures into ${blocked}: a part of the path is a file, not a folder`,
+      });
     } finally {
       await pool.close();
     }

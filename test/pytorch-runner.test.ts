@@ -56,7 +56,7 @@ describe.skipIf(torchMissing)('runPytorchPeer with PyTorch', () => {
     expect(second.wallSeconds).toBeGreaterThan(first.wallSeconds);
   });
 
-  it('turns a failing run into unavailable with the script\'s message', async () => {
+  it("turns a failing run into unavailable with the script's message", async () => {
     const result = await runPytorchPeer({ dataDir: '/nonexistent', run: { mode: 'throughput', threads: 1, batch: 10, steps: 1 } });
     expect(result).toEqual({ unavailable: expect.stringMatching(/exited with 4.*cannot read MNIST/s) });
   });

@@ -57,7 +57,9 @@ describe('numerical faults', () => {
     expect(run.code, run.stderr).toBe(EXIT_CODES.DIVERGED);
     // Whether the loss or its gradient turns non-finite first is the engine's arithmetic.
     expect(run.stderr).toMatch(new RegExp(`corefit: error: training diverged at step ${FAULT_STEP}: the (loss|gradient) is not finite`));
-    expect(run.stderr).toContain(`Lower --lr, add --warmup-epochs, or set --clip-norm, in a new run; the last good checkpoint (step ${LAST_GOOD}) is kept in ${dir}.`);
+    expect(run.stderr).toContain(
+      `Lower --lr, add --warmup-epochs, or set --clip-norm, in a new run; the last good checkpoint (step ${LAST_GOOD}) is kept in ${dir}.`,
+    );
     expect(run.stderr).not.toMatch(STACK_FRAME);
     await expectIntactAndResumable(dir);
   });

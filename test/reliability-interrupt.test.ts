@@ -131,7 +131,7 @@ describe('kill -9', () => {
     { what: 'at step 60, the last of epoch 1', fault: '1:60:kill', kept: 56 },
     { what: 'after all renames of the checkpoint at the end of epoch 1, before the pictures', fault: 'write:60:7', kept: 60 },
     { what: 'at step 61, after the evaluation and pictures of epoch 1', fault: '0:61:kill', kept: 60 },
-    { what: 'after the flush of checkpoint 126\'s pending files, before any rename', fault: 'write:126:4', kept: 120 },
+    { what: "after the flush of checkpoint 126's pending files, before any rename", fault: 'write:126:4', kept: 120 },
     { what: 'after two of the three renames of checkpoint 133', fault: 'write:133:6', kept: 133 },
     { what: 'at step 180, the very last', fault: '0:180:kill', kept: 175 },
   ];

@@ -37,8 +37,23 @@ const speedup = {
   yLabel: 'speedup',
   integerX: true,
   series: [
-    { name: 'ideal', points: [[1, 1], [2, 2]] as [number, number][], dashed: true, color: '#888888' },
-    { name: 'corefit', points: [[1, 1], [2, 1.8]] as [number, number][], color: '#e15759' },
+    {
+      name: 'ideal',
+      points: [
+        [1, 1],
+        [2, 2],
+      ] as [number, number][],
+      dashed: true,
+      color: '#888888',
+    },
+    {
+      name: 'corefit',
+      points: [
+        [1, 1],
+        [2, 1.8],
+      ] as [number, number][],
+      color: '#e15759',
+    },
   ],
   width: 640,
   height: 400,
@@ -46,7 +61,20 @@ const speedup = {
 
 describe('renderLineChartPng', () => {
   it('starts the y axis at 0 when asked, so that heights compare as ratios', () => {
-    const throughput = { ...speedup, integerX: false, series: [{ name: 'rate', points: [[1, 60000], [2, 100000]] as [number, number][], color: '#e15759' }] };
+    const throughput = {
+      ...speedup,
+      integerX: false,
+      series: [
+        {
+          name: 'rate',
+          points: [
+            [1, 60000],
+            [2, 100000],
+          ] as [number, number][],
+          color: '#e15759',
+        },
+      ],
+    };
     const fromZero = markerHeights(decode(renderLineChartPng({ ...throughput, yFromZero: true })), '#e15759');
     expect(fromZero.low / fromZero.high).toBeCloseTo(0.6, 1);
     // Fitted to the data, the lower point sits on the axis and looks like nothing at all.
@@ -88,7 +116,18 @@ describe('renderLineChartPng', () => {
         xLabel: 'batch size',
         yLabel: 'samples/s',
         logX: true,
-        series: [{ name: '1 worker', points: [[32, 30000], [100, 40000], [1000, 47000], [4096, 48000]], color: '#4e79a7' }],
+        series: [
+          {
+            name: '1 worker',
+            points: [
+              [32, 30000],
+              [100, 40000],
+              [1000, 47000],
+              [4096, 48000],
+            ],
+            color: '#4e79a7',
+          },
+        ],
       }),
     );
     expect([img.width, img.height]).toEqual([800, 500]);

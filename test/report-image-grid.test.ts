@@ -27,7 +27,10 @@ describe('digitGridPng', () => {
     expect(layout.columns).toBe(10);
     expect(layout.blockRows).toBe(2);
 
-    for (const [block, values] of [['original', originals], ['reconstruction', reconstructions]] as const) {
+    for (const [block, values] of [
+      ['original', originals],
+      ['reconstruction', reconstructions],
+    ] as const) {
       for (let i = 0; i < count; i++) {
         const at = layout.tileOrigin(i, block);
         for (let py = 0; py < h; py++) {

@@ -66,7 +66,7 @@ describe('pca2', () => {
     expect(pca.variance[0]).toBeGreaterThanOrEqual(pca.variance[1]);
   });
 
-  it('is deterministic and fixes each direction\'s sign', () => {
+  it("is deterministic and fixes each direction's sign", () => {
     const { rows } = synthetic(300, 5, 2, 1, 5);
     const a = pca2(rows, 300, 5);
     const b = pca2(rows, 300, 5);

@@ -56,8 +56,11 @@ describe('learningRateAt', () => {
   it('never leaves [base, peak] during warmup and never rises during a decay', () => {
     fc.assert(
       fc.property(
-        fc.double({ min: 1e-5, max: 1, noNaN: true }), fc.double({ min: 1e-5, max: 1, noNaN: true }), fc.integer({ min: 1, max: 50 }),
-        fc.integer({ min: 1, max: 200 }), fc.constantFrom<LrSchedule['decay']>('constant', 'cosine', 'step'),
+        fc.double({ min: 1e-5, max: 1, noNaN: true }),
+        fc.double({ min: 1e-5, max: 1, noNaN: true }),
+        fc.integer({ min: 1, max: 50 }),
+        fc.integer({ min: 1, max: 200 }),
+        fc.constantFrom<LrSchedule['decay']>('constant', 'cosine', 'step'),
         (baseLr, peakLr, warmupSteps, decaySteps, decay) => {
           const s = schedule({ baseLr, peakLr, warmupSteps, decay, totalSteps: warmupSteps + decaySteps, stepEvery: 7, stepFactor: 0.5 });
           const rounding = 1e-15 * Math.max(baseLr, peakLr);
@@ -79,24 +82,54 @@ describe('learningRateAt', () => {
 describe('the run config builds the schedule from the flags', () => {
   // 2,000 rows in steps of 100 × 2 accumulated rows: 10 steps per epoch.
   const flags: TrainOptions = {
-    trainRows: 2000, testRows: 1000, batchSize: 100, accumulate: 2, epochs: 3, lrScaling: 'linear',
-    warmupEpochs: 1.5, lrSchedule: 'step', lrStepEpochs: 0.5, lrStepFactor: 0.3,
+    trainRows: 2000,
+    testRows: 1000,
+    batchSize: 100,
+    accumulate: 2,
+    epochs: 3,
+    lrScaling: 'linear',
+    warmupEpochs: 1.5,
+    lrSchedule: 'step',
+    lrStepEpochs: 0.5,
+    lrStepFactor: 0.3,
   };
   const config = newRunConfig(flags, DEFAULT_SPEC, 60000, 10000);
 
   it('scales by the rows of one update (batch × accumulate) and counts in updates', () => {
     expect(config.schedule).toEqual({
-      baseLr: 1e-3, peakLr: 2e-3, warmupSteps: 15, decay: 'step', totalSteps: 30, stepEvery: 5, stepFactor: 0.3,
+      baseLr: 1e-3,
+      peakLr: 2e-3,
+      warmupSteps: 15,
+      decay: 'step',
+      totalSteps: 30,
+      stepEvery: 5,
+      stepFactor: 0.3,
     });
-    expect(newRunConfig({ ...flags, lrScaling: 'sqrt', batchSize: 800, accumulate: 1, lr: 0.01 }, DEFAULT_SPEC, 60000, 10000).schedule)
-      .toMatchObject({ baseLr: 0.01, peakLr: 0.01 * Math.sqrt(8), warmupSteps: 5, totalSteps: 9 });
-    expect(newRunConfig({ trainRows: 2000 }, DEFAULT_SPEC, 60000, 10000).schedule)
-      .toMatchObject({ baseLr: 1e-3, peakLr: 1e-3, warmupSteps: 0, decay: 'constant', totalSteps: 100 });
+    expect(newRunConfig({ ...flags, lrScaling: 'sqrt', batchSize: 800, accumulate: 1, lr: 0.01 }, DEFAULT_SPEC, 60000, 10000).schedule).toMatchObject({
+      baseLr: 0.01,
+      peakLr: 0.01 * Math.sqrt(8),
+      warmupSteps: 5,
+      totalSteps: 9,
+    });
+    expect(newRunConfig({ trainRows: 2000 }, DEFAULT_SPEC, 60000, 10000).schedule).toMatchObject({
+      baseLr: 1e-3,
+      peakLr: 1e-3,
+      warmupSteps: 0,
+      decay: 'constant',
+      totalSteps: 100,
+    });
   });
 
   it('refuses a resumed run that would change the schedule', () => {
     expect(() => checkResumeOptions({ epochs: 3, lrStepFactor: 0.3, lrStepEpochs: 0.5, warmupEpochs: 1.5 }, config)).not.toThrow();
-    for (const change of [{ lrStepFactor: 0.5 }, { lrStepEpochs: 1 }, { warmupEpochs: 1 }, { lrScaling: 'sqrt' as const }, { baseBatchSize: 50 }, { lr: 0.01 }]) {
+    for (const change of [
+      { lrStepFactor: 0.5 },
+      { lrStepEpochs: 1 },
+      { warmupEpochs: 1 },
+      { lrScaling: 'sqrt' as const },
+      { baseBatchSize: 50 },
+      { lr: 0.01 },
+    ]) {
       expect(() => checkResumeOptions({ epochs: 3, ...change }, config)).toThrow(UsageError);
     }
   });

@@ -40,7 +40,10 @@ function check(parse: () => ModelSpec): void {
 const VALID_SPEC = {
   name: 'tiny',
   input: { size: 8, normalize: true },
-  layers: [{ units: 3, activation: 'relu' }, { units: 8, activation: 'sigmoid' }],
+  layers: [
+    { units: 3, activation: 'relu' },
+    { units: 8, activation: 'sigmoid' },
+  ],
   loss: 'binary_crossentropy',
   target: 'input',
   optimizer: { name: 'adam', learning_rate: 0.001, beta_1: 0.9, beta_2: 0.999, epsilon: 1e-7 },
@@ -92,7 +95,8 @@ const replacement = fc.oneof(
 
 function mutated(valid: object): fc.Arbitrary<unknown> {
   const all = paths(valid);
-  return fc.array(fc.tuple(fc.constantFrom(...all), replacement), { minLength: 1, maxLength: 3 })
+  return fc
+    .array(fc.tuple(fc.constantFrom(...all), replacement), { minLength: 1, maxLength: 3 })
     .map((changes) => changes.reduce<unknown>((json, [path, value]) => replaced(json, path, value), valid));
 }
 
@@ -103,18 +107,30 @@ describe('spec parser fuzzing', () => {
   });
 
   it('parseSpec on any JSON value', () => {
-    fc.assert(fc.property(fc.jsonValue(), (json) => check(() => parseSpec(json))), { numRuns: RUNS });
+    fc.assert(
+      fc.property(fc.jsonValue(), (json) => check(() => parseSpec(json))),
+      { numRuns: RUNS },
+    );
   });
 
   it('parseSpec on mutations of a valid spec', () => {
-    fc.assert(fc.property(mutated(VALID_SPEC), (json) => check(() => parseSpec(json))), { numRuns: RUNS });
+    fc.assert(
+      fc.property(mutated(VALID_SPEC), (json) => check(() => parseSpec(json))),
+      { numRuns: RUNS },
+    );
   });
 
   it('parseKerasModelJson on any JSON object', () => {
-    fc.assert(fc.property(fc.dictionary(fc.string(), fc.jsonValue()), (json) => check(() => parseKerasModelJson(json))), { numRuns: RUNS });
+    fc.assert(
+      fc.property(fc.dictionary(fc.string(), fc.jsonValue()), (json) => check(() => parseKerasModelJson(json))),
+      { numRuns: RUNS },
+    );
   });
 
   it('parseKerasModelJson (through parseSpec) on mutations of a valid model.json', () => {
-    fc.assert(fc.property(mutated(VALID_MODEL_JSON), (json) => check(() => parseSpec(json))), { numRuns: RUNS });
+    fc.assert(
+      fc.property(mutated(VALID_MODEL_JSON), (json) => check(() => parseSpec(json))),
+      { numRuns: RUNS },
+    );
   });
 });

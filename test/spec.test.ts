@@ -11,7 +11,10 @@ const example = (name: string): unknown => JSON.parse(readFileSync(join(PACKAGE_
 const spec = (changes: Record<string, unknown> = {}): Record<string, unknown> => ({
   name: 'tiny',
   input: { size: 8, normalize: true },
-  layers: [{ units: 3, activation: 'relu' }, { units: 8, activation: 'sigmoid' }],
+  layers: [
+    { units: 3, activation: 'relu' },
+    { units: 8, activation: 'sigmoid' },
+  ],
   loss: 'binary_crossentropy',
   target: 'input',
   optimizer: 'adam',
@@ -71,7 +74,18 @@ describe('parseSpec', () => {
 
   it.each([0, -3, 1.5, '8', null])('refuses %j as a size', (size) => {
     specError(() => parseSpec(spec({ input: { size } })), /input size must be a positive whole number/);
-    specError(() => parseSpec(spec({ layers: [{ units: size, activation: 'relu' }, { units: 8, activation: 'sigmoid' }] })), /layers\[0\]\.units must be a positive whole number/);
+    specError(
+      () =>
+        parseSpec(
+          spec({
+            layers: [
+              { units: size, activation: 'relu' },
+              { units: 8, activation: 'sigmoid' },
+            ],
+          }),
+        ),
+      /layers\[0\]\.units must be a positive whole number/,
+    );
   });
 
   it('refuses malformed specs with a message naming the field', () => {
@@ -80,7 +94,18 @@ describe('parseSpec', () => {
     specError(() => parseSpec(spec({ layers: [] })), /no layers/);
     specError(() => parseSpec(spec({ layers: [{ type: 'conv2d', units: 8 }] })), /layers\[0\] has type "conv2d"/);
     specError(() => parseSpec(spec({ input: { size: 8, normalize: 'yes' } })), /"normalize" must be true or false/);
-    specError(() => parseSpec(spec({ layers: [{ units: 8, activation: 'softmax' }, { units: 8, activation: 'sigmoid' }] })), /softmax is only supported on the last layer/);
+    specError(
+      () =>
+        parseSpec(
+          spec({
+            layers: [
+              { units: 8, activation: 'softmax' },
+              { units: 8, activation: 'sigmoid' },
+            ],
+          }),
+        ),
+      /softmax is only supported on the last layer/,
+    );
     specError(() => parseSpec(spec({ layers: [{ units: 10, activation: 'sigmoid' }] })), /needs 8 units, not 10/);
     specError(() => parseSpec(spec({ target: 'label' })), /target "label" needs categorical_crossentropy/);
     specError(() => parseSpec(spec({ target: 'pixels' })), /"target" must be "input" or "label"/);
@@ -105,7 +130,10 @@ describe('parseKerasModelJson', () => {
       name: 'seq',
       inputSize: 8,
       normalize: true,
-      layers: [{ units: 3, activation: 'relu' }, { units: 8, activation: 'sigmoid' }],
+      layers: [
+        { units: 3, activation: 'relu' },
+        { units: 8, activation: 'sigmoid' },
+      ],
       loss: 'binary_crossentropy',
       target: 'input',
       optimizer: { ...KERAS_ADAM, learningRate: 0.002 },
@@ -116,7 +144,10 @@ describe('parseKerasModelJson', () => {
   it('reads Keras model_config / training_config and an InputLayer', () => {
     const parsed = parseKerasModelJson({
       modelTopology: {
-        model_config: { class_name: 'Sequential', config: { name: 'k', layers: [{ class_name: 'InputLayer', config: { batch_input_shape: [null, 8] } }, dense(10, 'softmax')] } },
+        model_config: {
+          class_name: 'Sequential',
+          config: { name: 'k', layers: [{ class_name: 'InputLayer', config: { batch_input_shape: [null, 8] } }, dense(10, 'softmax')] },
+        },
         training_config: { loss: 'sparse_categorical_crossentropy' },
       },
     });
@@ -131,8 +162,14 @@ describe('parseKerasModelJson', () => {
     specError(() => parseKerasModelJson(modelJson(['dense'])), /layer 0 is malformed/);
     specError(() => parseKerasModelJson(modelJson([dense(3, 'gelu', [null, 8]), dense(8, 'sigmoid')])), /layer 0 \(Dense\): unknown activation "gelu"/);
     specError(() => parseKerasModelJson(modelJson(layers, { loss: 'poisson' })), /unknown loss "poisson"/);
-    specError(() => parseKerasModelJson(modelJson([dense(0, 'relu', [null, 8]), dense(8, 'sigmoid')])), /layer 0 \(Dense\): units must be a positive whole number/);
-    specError(() => parseKerasModelJson(modelJson([dense(3, 'relu', [null, -8]), dense(8, 'sigmoid')])), /layer 0 \(Dense\): the input shape \[null,-8\] must be \[null, n\] with n a positive whole number/);
+    specError(
+      () => parseKerasModelJson(modelJson([dense(0, 'relu', [null, 8]), dense(8, 'sigmoid')])),
+      /layer 0 \(Dense\): units must be a positive whole number/,
+    );
+    specError(
+      () => parseKerasModelJson(modelJson([dense(3, 'relu', [null, -8]), dense(8, 'sigmoid')])),
+      /layer 0 \(Dense\): the input shape \[null,-8\] must be \[null, n\] with n a positive whole number/,
+    );
     specError(() => parseKerasModelJson(modelJson([dense(3, 'relu'), dense(8, 'sigmoid')])), /the input size is not recorded/);
   });
 });

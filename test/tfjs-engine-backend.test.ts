@@ -15,7 +15,10 @@ import { Rng } from '../src/rng.js';
 /** Whether @tensorflow/tfjs-node loads on this machine (it usually does not: no libtensorflow download). */
 async function tensorflowLoads(): Promise<boolean> {
   const specifier = '@tensorflow/tfjs-node';
-  return import(specifier).then(() => true, () => false);
+  return import(specifier).then(
+    () => true,
+    () => false,
+  );
 }
 
 describe('selectTfjsBackend', () => {
@@ -39,7 +42,9 @@ describe('selectTfjsBackend', () => {
     await expect(refused).rejects.toMatchObject({ hint: expect.stringContaining('npm rebuild @tensorflow/tfjs-node') });
     const auto = await selectTfjsBackend('auto');
     expect(auto.backend).toBe('wasm');
-    expect(auto.note).toMatch(/^tfjs runs on the wasm backend; skipped: tensorflow \(.+\)\. For the faster tensorflow backend, run `npm rebuild @tensorflow\/tfjs-node`/);
+    expect(auto.note).toMatch(
+      /^tfjs runs on the wasm backend; skipped: tensorflow \(.+\)\. For the faster tensorflow backend, run `npm rebuild @tensorflow\/tfjs-node`/,
+    );
   });
 });
 
@@ -61,7 +66,13 @@ describe('the tfjs engine in worker threads', () => {
     });
   });
 
-  interface WorkerReport { backend: string; note?: string; loss: number; grad: Float32Array; error?: string }
+  interface WorkerReport {
+    backend: string;
+    note?: string;
+    loss: number;
+    grad: Float32Array;
+    error?: string;
+  }
 
   function runInWorker(): Promise<WorkerReport> {
     const source = `

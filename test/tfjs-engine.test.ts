@@ -14,11 +14,16 @@ const CLIP_HIGH = Math.fround(1 - 1e-7);
 
 function activate(name: Activation, z: number[]): number[] {
   switch (name) {
-    case 'linear': return z;
-    case 'relu': return z.map((a) => Math.max(a, 0));
-    case 'sigmoid': return z.map((a) => 1 / (1 + Math.exp(-a)));
-    case 'tanh': return z.map(Math.tanh);
-    case 'elu': return z.map((a) => (a > 0 ? a : Math.exp(a) - 1));
+    case 'linear':
+      return z;
+    case 'relu':
+      return z.map((a) => Math.max(a, 0));
+    case 'sigmoid':
+      return z.map((a) => 1 / (1 + Math.exp(-a)));
+    case 'tanh':
+      return z.map(Math.tanh);
+    case 'elu':
+      return z.map((a) => (a > 0 ? a : Math.exp(a) - 1));
     case 'softmax': {
       const top = Math.max(...z);
       const e = z.map((a) => Math.exp(a - top));
@@ -49,9 +54,12 @@ function rowLoss(spec: ModelSpec, p: number[], row: number[], label: number): nu
   const clip = (a: number): number => Math.min(Math.max(a, CLIP_LOW), CLIP_HIGH);
   const mean = (f: (p: number, y: number) => number): number => p.reduce((s, pi, i) => s + f(pi, row[i]), 0) / p.length;
   switch (spec.loss) {
-    case 'binary_crossentropy': return mean((pi, y) => -y * Math.log(clip(pi)) - (1 - y) * Math.log(1 - clip(pi)));
-    case 'mse': return mean((pi, y) => (pi - y) ** 2);
-    case 'mae': return mean((pi, y) => Math.abs(pi - y));
+    case 'binary_crossentropy':
+      return mean((pi, y) => -y * Math.log(clip(pi)) - (1 - y) * Math.log(1 - clip(pi)));
+    case 'mse':
+      return mean((pi, y) => (pi - y) ** 2);
+    case 'mae':
+      return mean((pi, y) => Math.abs(pi - y));
     case 'categorical_crossentropy':
     case 'sparse_categorical_crossentropy': {
       const total = p.reduce((a, b) => a + b);
@@ -90,7 +98,10 @@ function autoencoder(loss: ModelSpec['loss'], activations: Activation[]): ModelS
     name: `ae-${loss}`,
     inputSize: 6,
     normalize: true,
-    layers: [...activations.slice(0, -1).map((activation, i) => ({ units: units[i], activation })), { units: 6, activation: activations[activations.length - 1] }],
+    layers: [
+      ...activations.slice(0, -1).map((activation, i) => ({ units: units[i], activation })),
+      { units: 6, activation: activations[activations.length - 1] },
+    ],
     loss,
     target: 'input',
     optimizer: KERAS_ADAM,
@@ -102,7 +113,10 @@ function classifier(loss: 'categorical_crossentropy' | 'sparse_categorical_cross
     name: `clf-${loss}`,
     inputSize: 6,
     normalize: true,
-    layers: [{ units: 5, activation: 'tanh' }, { units: 4, activation: 'softmax' }],
+    layers: [
+      { units: 5, activation: 'tanh' },
+      { units: 4, activation: 'softmax' },
+    ],
     loss,
     target: 'label',
     optimizer: KERAS_ADAM,

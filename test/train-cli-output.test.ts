@@ -66,8 +66,13 @@ describe('lines fit a narrow terminal', () => {
     const { format, barsize } = progressLayout(12, 600, true, width);
     // The line as cli-progress draws it with the widest values.
     const line = format
-      .replace('{bar}', '#'.repeat(barsize)).replace('{value}', '600').replace('{total}', '600').replace('{loss}', '0.1234')
-      .replace('{excess}', ' (excess 0.1234)').replace('{rate}', '9,999,999').replace('{eta_s}', '9999');
+      .replace('{bar}', '#'.repeat(barsize))
+      .replace('{value}', '600')
+      .replace('{total}', '600')
+      .replace('{loss}', '0.1234')
+      .replace('{excess}', ' (excess 0.1234)')
+      .replace('{rate}', '9,999,999')
+      .replace('{eta_s}', '9999');
     expect(line).toContain('samples/s | ETA 9999s');
     if (width >= 80) expect(line.length).toBeLessThan(width);
     if (width >= 100) expect(line).toContain('excess');

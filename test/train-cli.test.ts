@@ -30,7 +30,18 @@ describe('corefit train', () => {
     for (const key of ['epoch', 'train_loss', 'test_loss', 'bce_floor', 'samples_per_sec', 'engine', 'backend', 'workers', 'batch_size', 'seconds']) {
       expect(epoch, key).toHaveProperty(key);
     }
-    for (const key of ['train_loss', 'test_loss', 'bce_floor', 'samples_per_sec', 'engine', 'backend', 'workers', 'batch_size', 'training_seconds', 'wall_seconds']) {
+    for (const key of [
+      'train_loss',
+      'test_loss',
+      'bce_floor',
+      'samples_per_sec',
+      'engine',
+      'backend',
+      'workers',
+      'batch_size',
+      'training_seconds',
+      'wall_seconds',
+    ]) {
       expect(summary, key).toHaveProperty(key);
     }
     expect(summary.test_loss as number).toBeLessThan(0.16);
@@ -53,7 +64,9 @@ describe('corefit train', () => {
     expect(a.length).toBe(221_868 * 4);
     expect(a.equals(b)).toBe(true);
 
-    const trained = jsonLines(full.stdout).filter((l) => l.type === 'epoch').at(-1)!;
+    const trained = jsonLines(full.stdout)
+      .filter((l) => l.type === 'epoch')
+      .at(-1)!;
     const evaluated = await runCli(['eval', '--checkpoint', straight, '--test-rows', '1000', '--json']);
     expect(evaluated.code, evaluated.stderr).toBe(0);
     const e = jsonLines(evaluated.stdout)[0];
@@ -61,7 +74,7 @@ describe('corefit train', () => {
     expect(e.excess).toBeCloseTo((e.test_loss as number) - (e.bce_floor as number), 12);
   });
 
-  it('refuses the seed question\'s model before training, saying why', async () => {
+  it("refuses the seed question's model before training, saying why", async () => {
     const run = await runCli(['train', '--model', 'examples/seed-question.json', '--epochs', '1']);
     expect(run.code).toBe(2);
     expect(run.stderr).toMatch(/softmax/);

@@ -106,7 +106,7 @@ describe('corefit train', () => {
     expect(await loadsOf([...flags, '--no-lint'])).toEqual({ loads: 1, code: 0 });
   });
 
-  it('loads the data of a resumed run once, with the checkpoint\'s spec, and does not lint it', async () => {
+  it("loads the data of a resumed run once, with the checkpoint's spec, and does not lint it", async () => {
     const dir = newDir();
     expect(await loadsOf([...flags, '--out', dir])).toEqual({ loads: 1, code: 0 });
     expect(await loadsOf(['--resume', dir, '--epochs', '2', '--workers', '1', '--json'])).toEqual({ loads: 1, code: 0 });

@@ -31,7 +31,11 @@ export default async function serve(task: WorkerTask): Promise<RunResult | Engin
   const { engine, kernels } = await engineFor(task.setup);
   switch (task.kind) {
     case 'info':
-      return { engine: engine.name, backend: engine.backend, note: [nativeFallbackNote(task.setup.engine), engine.note].filter(Boolean).join(' ') || undefined };
+      return {
+        engine: engine.name,
+        backend: engine.backend,
+        note: [nativeFallbackNote(task.setup.engine), engine.note].filter(Boolean).join(' ') || undefined,
+      };
     case 'run':
       try {
         return { rank: task.rank, steps: runSteps(engine, kernels, task) };

@@ -81,15 +81,29 @@ export interface BatchScalingOptions {
 }
 
 /** One run of the study; the engine it used comes with it. */
-async function studyRun(o: BatchScalingOptions, dataset: Dataset, batchSize: number, rule: LrRule, epochs: number): Promise<{ run: StudyRun; start: StartEvent }> {
+async function studyRun(
+  o: BatchScalingOptions,
+  dataset: Dataset,
+  batchSize: number,
+  rule: LrRule,
+  epochs: number,
+): Promise<{ run: StudyRun; start: StartEvent }> {
   let start: StartEvent | undefined;
   let startedAt = 0;
   let last: EpochEvent | undefined;
   let divergedAt: number | undefined;
   try {
     await train({
-      spec: o.spec, dataset, engine: o.engine, epochs, batchSize, trainRows: o.trainRows, testRows: o.testRows,
-      baseBatchSize: STUDY_BASE_BATCH, lrScaling: rule.scaling, warmupEpochs: rule.warmupEpochs,
+      spec: o.spec,
+      dataset,
+      engine: o.engine,
+      epochs,
+      batchSize,
+      trainRows: o.trainRows,
+      testRows: o.testRows,
+      baseBatchSize: STUDY_BASE_BATCH,
+      lrScaling: rule.scaling,
+      warmupEpochs: rule.warmupEpochs,
       onEvent: (e) => {
         if (e.type === 'start') [start, startedAt] = [e, performance.now()];
         if (e.type === 'epoch') last = e;
@@ -104,8 +118,16 @@ async function studyRun(o: BatchScalingOptions, dataset: Dataset, batchSize: num
   const schedule = start!.lr_schedule;
   const done = divergedAt === undefined ? last! : undefined;
   const run: StudyRun = {
-    batchSize, rule: rule.name, peakLr: schedule.peakLr, warmupSteps: schedule.warmupSteps, steps: divergedAt ?? last!.step,
-    testLoss: done?.test_loss ?? null, floor: done?.test_bce_floor ?? null, excess: done?.test_excess ?? null, seconds, divergedAt,
+    batchSize,
+    rule: rule.name,
+    peakLr: schedule.peakLr,
+    warmupSteps: schedule.warmupSteps,
+    steps: divergedAt ?? last!.step,
+    testLoss: done?.test_loss ?? null,
+    floor: done?.test_bce_floor ?? null,
+    excess: done?.test_excess ?? null,
+    seconds,
+    divergedAt,
   };
   return { run, start: start! };
 }
@@ -127,9 +149,16 @@ export async function runBatchScalingStudy(o: BatchScalingOptions): Promise<Batc
     }
   }
   return {
-    format: 'corefit-batch-scaling', version: 1, created: new Date().toISOString(), model: o.spec.name,
-    machine: describeMachine(engine.engine, engine.backend), epochs, baseBatchSize: STUDY_BASE_BATCH,
-    warmupEpochs: STUDY_WARMUP_EPOCHS, trainRows: o.trainRows ?? null, runs,
+    format: 'corefit-batch-scaling',
+    version: 1,
+    created: new Date().toISOString(),
+    model: o.spec.name,
+    machine: describeMachine(engine.engine, engine.backend),
+    epochs,
+    baseBatchSize: STUDY_BASE_BATCH,
+    warmupEpochs: STUDY_WARMUP_EPOCHS,
+    trainRows: o.trainRows ?? null,
+    runs,
   };
 }
 
@@ -153,15 +182,17 @@ export function batchScalingTable(r: BatchScalingReport): string {
 
 export function batchScalingMarkdown(r: BatchScalingReport, command: string): string {
   const floor = r.runs.find((run) => run.floor !== null)?.floor ?? null;
-  return [
-    `# corefit batch-scaling study: ${r.model}`,
-    `Machine: ${machineSummary(r.machine)}.`,
-    `Command: \`${command}\` (${r.created}). ${r.epochs} epochs per run${r.trainRows === null ? '' : ` on ${r.trainRows} training rows`}, all cores; ` +
-      `lr scaled from the spec's lr at batch ${r.baseBatchSize}; warmup ${r.warmupEpochs} epoch(s) from that lr to the scaled one. ` +
-      `Excess = final test BCE − the BCE floor of the test images${floor === null ? '' : ` (${floor.toFixed(4)})`}. ` +
-      'Wall seconds cover training and the test evaluation after each epoch, not the start-up.',
-    batchScalingTable(r),
-  ].join('\n\n') + '\n';
+  return (
+    [
+      `# corefit batch-scaling study: ${r.model}`,
+      `Machine: ${machineSummary(r.machine)}.`,
+      `Command: \`${command}\` (${r.created}). ${r.epochs} epochs per run${r.trainRows === null ? '' : ` on ${r.trainRows} training rows`}, all cores; ` +
+        `lr scaled from the spec's lr at batch ${r.baseBatchSize}; warmup ${r.warmupEpochs} epoch(s) from that lr to the scaled one. ` +
+        `Excess = final test BCE − the BCE floor of the test images${floor === null ? '' : ` (${floor.toFixed(4)})`}. ` +
+        'Wall seconds cover training and the test evaluation after each epoch, not the start-up.',
+      batchScalingTable(r),
+    ].join('\n\n') + '\n'
+  );
 }
 
 /** Writes batch-scaling.md and batch-scaling.json; returns the paths written. */

@@ -65,17 +65,34 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
   assertModelFits(o.spec, data);
   // The largest cell alone; the sweep keeps one pool per worker count, so this is a lower bound.
   const workers = Math.max(...o.workers);
-  assertFitsInMemory(o.spec, { shards: workers, workers, maxRows: Math.max(Math.ceil(Math.max(...o.batchSizes) / workers), EVAL_CHUNK), rows: data.train.rows });
+  assertFitsInMemory(o.spec, {
+    shards: workers,
+    workers,
+    maxRows: Math.max(Math.ceil(Math.max(...o.batchSizes) / workers), EVAL_CHUNK),
+    rows: data.train.rows,
+  });
   const info = await engineInfo(o.spec, o.engine, data);
   if (info.note !== undefined) o.log(`note: ${info.note}`);
   const machine = describeMachine(info.engine, info.backend);
   o.log(`bench: ${o.spec.name} on ${machine.cpu} (${machine.cores} cores), engine ${info.engine} (${info.backend})`);
 
-  o.log(`throughput: workers ${o.workers.join(', ')} × batch ${o.batchSizes.join(', ')}, ${o.repeats} interleaved repetitions, each with its independent ceiling`);
+  o.log(
+    `throughput: workers ${o.workers.join(', ')} × batch ${o.batchSizes.join(', ')}, ${o.repeats} interleaved repetitions, each with its independent ceiling`,
+  );
   const samples = await measureThroughput({
-    spec: o.spec, data, engine: o.engine, workers: o.workers, batchSizes: o.batchSizes, repeats: o.repeats, budget: o.budget,
-    onSample: (s, done, total) => o.log(`  [${done}/${total}] ${s.workers} worker(s), batch ${s.batchSize}: ${Math.round(s.samplesPerSec)} samples/s${
-      s.workers > 1 ? `; independent ceiling ${Math.round(s.independent.samplesPerSec)} (${s.independent.trainers.map(Math.round).join(' + ')})` : ''}`),
+    spec: o.spec,
+    data,
+    engine: o.engine,
+    workers: o.workers,
+    batchSizes: o.batchSizes,
+    repeats: o.repeats,
+    budget: o.budget,
+    onSample: (s, done, total) =>
+      o.log(
+        `  [${done}/${total}] ${s.workers} worker(s), batch ${s.batchSize}: ${Math.round(s.samplesPerSec)} samples/s${
+          s.workers > 1 ? `; independent ceiling ${Math.round(s.independent.samplesPerSec)} (${s.independent.trainers.map(Math.round).join(' + ')})` : ''
+        }`,
+      ),
   });
   const cells = summarize(samples);
   const ceiling = info.engine === 'native' ? engineCeiling(o.spec, o.batchSizes) : [];
@@ -85,16 +102,33 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
     for (const batchSize of o.qualityBatchSizes) {
       const fastest = cells.filter((c) => c.batchSize === batchSize).sort((a, b) => b.samplesPerSec - a.samplesPerSec)[0];
       o.log(`time-to-quality: batch ${batchSize} on ${fastest.workers} worker(s), target test loss ${o.target}, at most ${o.maxEpochs} epochs`);
-      timeToQualityRuns.push(await timeToQuality({
-        spec: o.spec, dataset: data, engine: o.engine, batchSize, workers: fastest.workers, target: o.target, maxEpochs: o.maxEpochs,
-        onEpoch: (p) => o.log(`  epoch ${p.epoch}: test loss ${p.testLoss.toFixed(4)} at ${p.seconds.toFixed(1)} s`),
-      }));
+      timeToQualityRuns.push(
+        await timeToQuality({
+          spec: o.spec,
+          dataset: data,
+          engine: o.engine,
+          batchSize,
+          workers: fastest.workers,
+          target: o.target,
+          maxEpochs: o.maxEpochs,
+          onEpoch: (p) => o.log(`  epoch ${p.epoch}: test loss ${p.testLoss.toFixed(4)} at ${p.seconds.toFixed(1)} s`),
+        }),
+      );
     }
   }
   const peer = o.peer === 'pytorch' ? await runPeer(o, o.log) : null;
   const { spec: _spec, log: _log, ...options } = o;
   return {
-    format: 'corefit-bench', version: 1, created: new Date().toISOString(), model: o.spec.name, machine, options,
-    samples, cells, ceiling, timeToQuality: timeToQualityRuns, peer,
+    format: 'corefit-bench',
+    version: 1,
+    created: new Date().toISOString(),
+    model: o.spec.name,
+    machine,
+    options,
+    samples,
+    cells,
+    ceiling,
+    timeToQuality: timeToQualityRuns,
+    peer,
   };
 }

@@ -9,7 +9,12 @@ export interface PeerCell {
 }
 
 export type PeerReport =
-  | { readonly peer: 'pytorch'; readonly torch: string; readonly cells: readonly PeerCell[]; readonly timeToQuality: { readonly batchSize: number; readonly epochs: readonly PeerEpoch[] } | null }
+  | {
+      readonly peer: 'pytorch';
+      readonly torch: string;
+      readonly cells: readonly PeerCell[];
+      readonly timeToQuality: { readonly batchSize: number; readonly epochs: readonly PeerEpoch[] } | null;
+    }
   | { readonly peer: 'pytorch'; readonly unavailable: string };
 
 /** Roughly 30,000 samples per measurement: about a second or two for PyTorch here. */
@@ -18,7 +23,13 @@ function stepsFor(batchSize: number): number {
 }
 
 export async function runPeer(
-  o: { readonly workers: readonly number[]; readonly batchSizes: readonly number[]; readonly qualityBatchSizes: readonly number[]; readonly maxEpochs: number; readonly data?: string },
+  o: {
+    readonly workers: readonly number[];
+    readonly batchSizes: readonly number[];
+    readonly qualityBatchSizes: readonly number[];
+    readonly maxEpochs: number;
+    readonly data?: string;
+  },
   log: (line: string) => void,
 ): Promise<PeerReport> {
   const cells: PeerCell[] = [];
@@ -26,9 +37,10 @@ export async function runPeer(
   for (const batchSize of o.batchSizes) {
     for (const workers of o.workers) {
       const steps = stepsFor(batchSize);
-      const run = workers === 1
-        ? { mode: 'throughput' as const, threads: 1, batch: batchSize, steps }
-        : { mode: 'ddp' as const, processes: workers, batch: batchSize, steps };
+      const run =
+        workers === 1
+          ? { mode: 'throughput' as const, threads: 1, batch: batchSize, steps }
+          : { mode: 'ddp' as const, processes: workers, batch: batchSize, steps };
       const r = await runPytorchPeer({ run, dataDir: o.data });
       if ('unavailable' in r) {
         log(`peer: PyTorch unavailable: ${r.unavailable}; going on without it`);

@@ -75,9 +75,7 @@ export interface PeerUnavailable {
   readonly unavailable: string;
 }
 
-export type PeerResult<R extends PytorchPeerRun> = R extends { mode: 'time-to-quality' }
-  ? PeerTimeToQuality
-  : PeerThroughput;
+export type PeerResult<R extends PytorchPeerRun> = R extends { mode: 'time-to-quality' } ? PeerTimeToQuality : PeerThroughput;
 
 export interface PytorchProbe {
   readonly python: string;
@@ -96,18 +94,10 @@ export async function probePytorch(python = defaultPython()): Promise<PytorchPro
   return { python, torch: out.stdout.trim() };
 }
 
-export async function runPytorchPeer<R extends PytorchPeerRun>(
-  options: PytorchPeerOptions<R>,
-): Promise<PeerResult<R> | PeerUnavailable> {
+export async function runPytorchPeer<R extends PytorchPeerRun>(options: PytorchPeerOptions<R>): Promise<PeerResult<R> | PeerUnavailable> {
   const probe = await probePytorch(options.python);
   if ('unavailable' in probe) return probe;
-  const args = [
-    PYTORCH_PEER_SCRIPT,
-    '--data',
-    options.dataDir ?? defaultDataDir(),
-    ...optional('--seed', options.seed),
-    ...runArgs(options.run),
-  ];
+  const args = [PYTORCH_PEER_SCRIPT, '--data', options.dataDir ?? defaultDataDir(), ...optional('--seed', options.seed), ...runArgs(options.run)];
   const out = await runProcess(probe.python, args, options.timeoutMs ?? DEFAULT_TIMEOUT_MS);
   if ('unavailable' in out) return { unavailable: `PyTorch peer: ${out.unavailable}` };
   if (out.code !== 0) {
@@ -160,8 +150,7 @@ function parseJsonLines(stdout: string): Json[] | PeerUnavailable {
 
 /** The script's records as typed results, checking every field the types promise. */
 function collect(run: PytorchPeerRun, records: Json[]): PeerThroughput | PeerTimeToQuality | PeerUnavailable {
-  const numbers = (r: Json, keys: readonly string[]): boolean =>
-    keys.every((k) => typeof r[k] === 'number' && Number.isFinite(r[k]));
+  const numbers = (r: Json, keys: readonly string[]): boolean => keys.every((k) => typeof r[k] === 'number' && Number.isFinite(r[k]));
   const malformed = (what: string): PeerUnavailable => ({
     unavailable: `PyTorch peer output lacks ${what}: ${JSON.stringify(records).slice(0, 300)}`,
   });

@@ -22,7 +22,13 @@ function cellColumns(engineCeiling: number | undefined): Column<Cell>[] {
     { kind: 'number', header: 'wait slowest ms', value: (c) => ms(c.breakdown.waitSlowest), decimals: 3 },
     { kind: 'number', header: 'reduce+Adam ms', value: (c) => ms(c.breakdown.reduceUpdate), decimals: 3 },
     { kind: 'number', header: 'coordination ms', value: (c) => ms(c.breakdown.coordination), decimals: 3 },
-    { kind: 'number', header: '% of engine ceiling', value: (c) => (engineCeiling === undefined ? undefined : (100 * c.samplesPerSec) / (c.workers * engineCeiling)), decimals: 0, suffix: ' %' },
+    {
+      kind: 'number',
+      header: '% of engine ceiling',
+      value: (c) => (engineCeiling === undefined ? undefined : (100 * c.samplesPerSec) / (c.workers * engineCeiling)),
+      decimals: 0,
+      suffix: ' %',
+    },
   ];
 }
 
@@ -57,34 +63,54 @@ function tables(r: BenchReport, { table: format, heading, text }: Style): string
     parts.push(heading(`Global batch ${batchSize}`));
     parts.push(format(cellColumns(engineCeiling?.samplesPerSec), cells));
     if (engineCeiling !== undefined) {
-      parts.push(text(`Engine ceiling, one core: ${Math.round(engineCeiling.samplesPerSec).toLocaleString('en-US')} samples/s (${engineCeiling.gflops.toFixed(0)} GFLOP/s: the engine's GEMM kernels alone, same shapes, per-worker batch ${batchSize}).`));
+      parts.push(
+        text(
+          `Engine ceiling, one core: ${Math.round(engineCeiling.samplesPerSec).toLocaleString('en-US')} samples/s (${engineCeiling.gflops.toFixed(0)} GFLOP/s: the engine's GEMM kernels alone, same shapes, per-worker batch ${batchSize}).`,
+        ),
+      );
     }
     if (r.peer !== null && 'cells' in r.peer) {
-      const rows = r.peer.cells.filter((c) => c.batchSize === batchSize).map((p) => ({
-        who: p.mode === 'process' ? '1 process, 1 thread' : `DDP (gloo), ${p.workers} processes`,
-        samplesPerSec: p.samplesPerSec,
-        corefit: cells.find((c) => c.workers === p.workers)?.samplesPerSec,
-      }));
+      const rows = r.peer.cells
+        .filter((c) => c.batchSize === batchSize)
+        .map((p) => ({
+          who: p.mode === 'process' ? '1 process, 1 thread' : `DDP (gloo), ${p.workers} processes`,
+          samplesPerSec: p.samplesPerSec,
+          corefit: cells.find((c) => c.workers === p.workers)?.samplesPerSec,
+        }));
       parts.push(format(peerColumns, rows));
     }
   }
   if (r.peer !== null && 'unavailable' in r.peer) parts.push(text(`PyTorch peer unavailable: ${r.peer.unavailable}`));
   if (r.timeToQuality.length > 0) {
     parts.push(heading(`Time to test loss ≤ ${r.options.target}`));
-    parts.push(format<BenchReport['timeToQuality'][number]>([
-      { kind: 'number', header: 'batch', value: (t) => t.batchSize },
-      { kind: 'number', header: 'workers', value: (t) => t.workers },
-      { kind: 'text', header: 'reached', value: (t) => (t.reached ? 'yes' : `no (in ${t.epochs} epochs)`) },
-      { kind: 'number', header: 'epochs', value: (t) => (t.reached ? t.epochs : undefined) },
-      { kind: 'number', header: 'seconds', value: (t) => (t.reached ? t.seconds : undefined), decimals: 1 },
-      { kind: 'number', header: 'last test loss', value: (t) => t.curve[t.curve.length - 1]?.testLoss, decimals: 4 },
-      { kind: 'number', header: 'test floor', value: (t) => t.testFloor ?? undefined, decimals: 4 },
-      { kind: 'number', header: 'excess', value: (t) => (t.testFloor === null ? undefined : t.curve[t.curve.length - 1].testLoss - t.testFloor), decimals: 4 },
-    ], r.timeToQuality));
+    parts.push(
+      format<BenchReport['timeToQuality'][number]>(
+        [
+          { kind: 'number', header: 'batch', value: (t) => t.batchSize },
+          { kind: 'number', header: 'workers', value: (t) => t.workers },
+          { kind: 'text', header: 'reached', value: (t) => (t.reached ? 'yes' : `no (in ${t.epochs} epochs)`) },
+          { kind: 'number', header: 'epochs', value: (t) => (t.reached ? t.epochs : undefined) },
+          { kind: 'number', header: 'seconds', value: (t) => (t.reached ? t.seconds : undefined), decimals: 1 },
+          { kind: 'number', header: 'last test loss', value: (t) => t.curve[t.curve.length - 1]?.testLoss, decimals: 4 },
+          { kind: 'number', header: 'test floor', value: (t) => t.testFloor ?? undefined, decimals: 4 },
+          {
+            kind: 'number',
+            header: 'excess',
+            value: (t) => (t.testFloor === null ? undefined : t.curve[t.curve.length - 1].testLoss - t.testFloor),
+            decimals: 4,
+          },
+        ],
+        r.timeToQuality,
+      ),
+    );
     const pt = r.peer !== null && 'timeToQuality' in r.peer ? r.peer.timeToQuality : null;
     if (pt !== null) {
       const hit = pt.epochs.find((e) => e.testBce <= r.options.target);
-      parts.push(text(`PyTorch, batch ${pt.batchSize}, 1 thread: ${hit === undefined ? `not reached in ${pt.epochs.length} epochs` : `reached in ${hit.epoch} epochs, ${hit.wallSeconds.toFixed(1)} s of training`} (test loss per epoch: ${pt.epochs.map((e) => e.testBce.toFixed(4)).join(', ')}).`));
+      parts.push(
+        text(
+          `PyTorch, batch ${pt.batchSize}, 1 thread: ${hit === undefined ? `not reached in ${pt.epochs.length} epochs` : `reached in ${hit.epoch} epochs, ${hit.wallSeconds.toFixed(1)} s of training`} (test loss per epoch: ${pt.epochs.map((e) => e.testBce.toFixed(4)).join(', ')}).`,
+        ),
+      );
     }
   }
   return parts.join('\n\n');
@@ -104,11 +130,13 @@ function preamble(r: BenchReport, command: string, code: (text: string) => strin
 }
 
 export function markdownReport(r: BenchReport, command: string): string {
-  return [
-    `# corefit bench: ${r.model}`,
-    ...preamble(r, command, (c) => `\`${c}\``),
-    tables(r, { table: formatMarkdownTable, heading: (t) => `## ${t}`, text: plain }),
-  ].join('\n\n') + '\n';
+  return (
+    [
+      `# corefit bench: ${r.model}`,
+      ...preamble(r, command, (c) => `\`${c}\``),
+      tables(r, { table: formatMarkdownTable, heading: (t) => `## ${t}`, text: plain }),
+    ].join('\n\n') + '\n'
+  );
 }
 
 /** bench.md's tables and the charts of the PNG files, interactive, in one self-contained page. */
@@ -128,7 +156,10 @@ function chartSpecs(r: BenchReport): Record<string, LineChartSpec> {
   const speedup: LineSeries[] = r.options.batchSizes.flatMap((b, i) => {
     const cells = r.cells.filter((c) => c.batchSize === b);
     const color = CATEGORY_COLORS[i % CATEGORY_COLORS.length];
-    const efficiency = cells.filter((c) => c.workers > 1).map((c) => `${c.workers}w ${(100 * c.efficiency).toFixed(0)} %`).join(', ');
+    const efficiency = cells
+      .filter((c) => c.workers > 1)
+      .map((c) => `${c.workers}w ${(100 * c.efficiency).toFixed(0)} %`)
+      .join(', ');
     return [
       { name: `batch ${b}${efficiency === '' ? '' : ` (${efficiency} of ceiling)`}`, color, points: cells.map((c) => [c.workers, c.speedup] as const) },
       { name: `batch ${b} independent ceiling`, color, dashed: true, points: cells.map((c) => [c.workers, c.ceilingSpeedup] as const) },
@@ -147,7 +178,14 @@ function chartSpecs(r: BenchReport): Record<string, LineChartSpec> {
   }
   const specs: Record<string, LineChartSpec> = {
     // From 0, so that a point twice as high is twice the speed.
-    speedup: { title: 'Speedup over 1 worker, and the independent ceiling', xLabel: 'workers', yLabel: 'speedup (×)', series: speedup, integerX: true, yFromZero: true },
+    speedup: {
+      title: 'Speedup over 1 worker, and the independent ceiling',
+      xLabel: 'workers',
+      yLabel: 'speedup (×)',
+      series: speedup,
+      integerX: true,
+      yFromZero: true,
+    },
     throughput: { title: 'Training throughput', xLabel: 'global batch size', yLabel: 'samples/s', series: throughput, logX: true, yFromZero: true },
   };
   if (r.timeToQuality.length > 0) {
@@ -156,9 +194,24 @@ function chartSpecs(r: BenchReport): Record<string, LineChartSpec> {
       points: t.curve.map((p) => [p.seconds, p.testLoss] as const),
     }));
     const maxSeconds = Math.max(...r.timeToQuality.flatMap((t) => t.curve.map((p) => p.seconds)));
-    quality.push({ name: `target ${r.options.target}`, points: [[0, r.options.target], [maxSeconds, r.options.target]], dashed: true });
+    quality.push({
+      name: `target ${r.options.target}`,
+      points: [
+        [0, r.options.target],
+        [maxSeconds, r.options.target],
+      ],
+      dashed: true,
+    });
     const floor = r.timeToQuality[0].testFloor;
-    if (floor !== null) quality.push({ name: `BCE floor ${floor.toFixed(4)}`, points: [[0, floor], [maxSeconds, floor]], dashed: true });
+    if (floor !== null)
+      quality.push({
+        name: `BCE floor ${floor.toFixed(4)}`,
+        points: [
+          [0, floor],
+          [maxSeconds, floor],
+        ],
+        dashed: true,
+      });
     specs.quality = { title: 'Test loss over wall time', xLabel: 'seconds', yLabel: 'test loss', series: quality };
   }
   return specs;

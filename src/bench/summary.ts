@@ -55,9 +55,16 @@ export function summarize(samples: readonly ThroughputSample[]): Cell[] {
     if (baseline === undefined) throw new Error(`no 1-worker cell for batch ${batchSize}: the speedup needs one`);
     const ceiling = median(group.map((s) => s.independent.samplesPerSec));
     cells.push({
-      workers, batchSize, samplesPerSec, stepSeconds: batchSize / samplesPerSec, speedup: samplesPerSec / baseline,
-      ceiling, ceilingSpeedup: ceiling / baseline, efficiency: median(group.map((s) => s.samplesPerSec / s.independent.samplesPerSec)),
-      breakdown: medianSample(group).breakdown, repeats: group.length,
+      workers,
+      batchSize,
+      samplesPerSec,
+      stepSeconds: batchSize / samplesPerSec,
+      speedup: samplesPerSec / baseline,
+      ceiling,
+      ceilingSpeedup: ceiling / baseline,
+      efficiency: median(group.map((s) => s.samplesPerSec / s.independent.samplesPerSec)),
+      breakdown: medianSample(group).breakdown,
+      repeats: group.length,
     });
   }
   return cells.sort((a, b) => a.batchSize - b.batchSize || a.workers - b.workers);

@@ -89,8 +89,12 @@ async function openBench(o: ThroughputOptions, workers: number, maxRows: number,
  */
 async function measure(bench: Bench, spec: ModelSpec, batchSize: number, steps: number): Promise<Measurement> {
   const plan: StepPlan = {
-    workers: bench.workers, shards: bench.workers, batchSize, accumulate: 1,
-    schedule: constantSchedule(spec.optimizer.learningRate), clipNorm: 0,
+    workers: bench.workers,
+    shards: bench.workers,
+    batchSize,
+    accumulate: 1,
+    schedule: constantSchedule(spec.optimizer.learningRate),
+    clipNorm: 0,
   };
   const rows = bench.pool.buffers.train.rows;
   const fullSteps = Math.floor(rows / batchSize);
@@ -140,7 +144,10 @@ export async function measureThroughput(opts: ThroughputOptions): Promise<Throug
   const maxBatch = Math.max(...opts.batchSizes);
   for (const b of opts.batchSizes) {
     if (b * 2 > opts.data.train.rows) {
-      throw new UsageError(`batch size ${b} needs at least ${2 * b} training rows, the data has ${opts.data.train.rows}`, 'Give smaller --batch-sizes, or a larger data set.');
+      throw new UsageError(
+        `batch size ${b} needs at least ${2 * b} training rows, the data has ${opts.data.train.rows}`,
+        'Give smaller --batch-sizes, or a larger data set.',
+      );
     }
   }
   const benches: Bench[] = [];
@@ -170,16 +177,12 @@ export async function measureThroughput(opts: ThroughputOptions): Promise<Throug
     );
     for (const cell of cells) {
       const warm = await measure(cell.bench, opts.spec, cell.batchSize, WARMUP_STEPS);
-      cell.steps = 'steps' in opts.budget
-        ? opts.budget.steps
-        : Math.max(WARMUP_STEPS, Math.round((opts.budget.seconds * warm.steps) / warm.seconds));
+      cell.steps = 'steps' in opts.budget ? opts.budget.steps : Math.max(WARMUP_STEPS, Math.round((opts.budget.seconds * warm.steps) / warm.seconds));
       if (cell.independent !== undefined) {
         const trainers = cell.independent.trainers;
         const warmed = await Promise.all(trainers.map((t) => measure(t.bench, opts.spec, t.batchSize, WARMUP_STEPS)));
         // As long as the cell's own measurement: its seconds, or its steps at the trainers' pace.
-        cell.independentSeconds = 'seconds' in opts.budget
-          ? opts.budget.seconds
-          : opts.budget.steps * Math.max(...warmed.map((m) => m.seconds / m.steps));
+        cell.independentSeconds = 'seconds' in opts.budget ? opts.budget.seconds : opts.budget.steps * Math.max(...warmed.map((m) => m.seconds / m.steps));
       }
     }
     const samples: ThroughputSample[] = [];
@@ -189,9 +192,10 @@ export async function measureThroughput(opts: ThroughputOptions): Promise<Throug
         const { bench, batchSize } = cell;
         const m = await measure(bench, opts.spec, batchSize, cell.steps);
         const samplesPerSec = (m.steps * batchSize) / m.seconds;
-        const independent = cell.independent === undefined
-          ? { samplesPerSec, trainers: [samplesPerSec], breakdown: m.breakdown }
-          : await measureIndependent(cell.independent, opts.spec, cell.independentSeconds);
+        const independent =
+          cell.independent === undefined
+            ? { samplesPerSec, trainers: [samplesPerSec], breakdown: m.breakdown }
+            : await measureIndependent(cell.independent, opts.spec, cell.independentSeconds);
         const sample = { workers: bench.workers, batchSize, repeat, steps: m.steps, seconds: m.seconds, samplesPerSec, breakdown: m.breakdown, independent };
         samples.push(sample);
         opts.onSample?.(sample, samples.length, total);

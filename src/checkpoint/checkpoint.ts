@@ -193,9 +193,10 @@ export async function checkpointIn(dir: string): Promise<string | undefined> {
   if (present.length === 0) return undefined;
   const loaded = await choose(dir).catch(() => undefined);
   const progress = loaded?.checkpoint.state.run.progress;
-  const what = loaded === undefined || progress === undefined
-    ? 'not loadable'
-    : `model ${loaded.checkpoint.spec.name}, ${progress.epoch} epoch${progress.epoch === 1 ? '' : 's'}, step ${progress.step}`;
+  const what =
+    loaded === undefined || progress === undefined
+      ? 'not loadable'
+      : `model ${loaded.checkpoint.spec.name}, ${progress.epoch} epoch${progress.epoch === 1 ? '' : 's'}, step ${progress.step}`;
   return `${present.join(', ')} (${what})`;
 }
 
@@ -212,7 +213,10 @@ export interface ReadOptions {
 export async function readCheckpoint(dir: string, opts: ReadOptions = {}): Promise<Checkpoint> {
   const found = await stat(dir).catch(() => undefined);
   if (!found?.isDirectory()) {
-    throw new CheckpointError(`checkpoint ${dir}: ${found === undefined ? 'no such directory' : 'is a file, not a directory'}`, 'Give the directory that `corefit train --out DIR` wrote.');
+    throw new CheckpointError(
+      `checkpoint ${dir}: ${found === undefined ? 'no such directory' : 'is a file, not a directory'}`,
+      'Give the directory that `corefit train --out DIR` wrote.',
+    );
   }
   let chosen: Loaded;
   try {
@@ -265,7 +269,11 @@ export interface WriteOptions {
 export async function writeCheckpoint(dir: string, checkpoint: Checkpoint, opts: WriteOptions = {}): Promise<void> {
   const { spec, params, state } = checkpoint;
   const size = paramLayout(validateSpec(spec)).size;
-  for (const [name, array] of [['params', params], ['m', state.m], ['v', state.v]] as const) {
+  for (const [name, array] of [
+    ['params', params],
+    ['m', state.m],
+    ['v', state.v],
+  ] as const) {
     if (array.length !== size) {
       throw new CheckpointError(
         `checkpoint ${dir}: ${name} holds ${array.length} floats, the model has ${size} parameters`,

@@ -83,7 +83,11 @@ type Json = Readonly<Record<string, unknown>>;
 /** The run state as a plain object (for msgpack): exactly its fields. */
 export function runStateToJson(state: RunState): Json {
   const { config, progress, rng } = state;
-  return { config: { ...config, schedule: { ...config.schedule } }, progress: { ...progress, history: progress.history.map((e) => ({ ...e })) }, rng: [...rng] };
+  return {
+    config: { ...config, schedule: { ...config.schedule } },
+    progress: { ...progress, history: progress.history.map((e) => ({ ...e })) },
+    rng: [...rng],
+  };
 }
 
 class Fields {
@@ -174,7 +178,9 @@ function configFrom(f: Fields): RunConfig {
 }
 
 function breakdownFrom(f: Fields): StepBreakdown {
-  const [step, compute, waitSlowest, reduceUpdate, coordination] = (['step', 'compute', 'waitSlowest', 'reduceUpdate', 'coordination'] as const).map((k) => f.number(k));
+  const [step, compute, waitSlowest, reduceUpdate, coordination] = (['step', 'compute', 'waitSlowest', 'reduceUpdate', 'coordination'] as const).map((k) =>
+    f.number(k),
+  );
   return { step, compute, waitSlowest, reduceUpdate, coordination, workerRows: f.numbers('workerRows') };
 }
 

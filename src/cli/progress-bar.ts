@@ -63,7 +63,8 @@ export class ProgressBar {
     this.bar.update(e.step, {
       loss: e.loss.toFixed(4),
       excess: e.excess === null ? '' : ` (excess ${e.excess.toFixed(4)})`,
-      rate: thousands(e.samples_per_sec), eta_s: Math.ceil(e.eta_seconds),
+      rate: thousands(e.samples_per_sec),
+      eta_s: Math.ceil(e.eta_seconds),
     });
   }
 

@@ -17,7 +17,11 @@ function shellWord(s: string): string {
 /** `corefit train --resume DIR --out DIR` and the repeated flags that were given. */
 export function resumeCommand(flags: RepeatedFlags, dir: string): string {
   const repeated: Array<[string, string | number | undefined]> = [
-    ['--epochs', flags.epochs], ['--workers', flags.workers], ['--data', flags.data], ['--checkpoint-every', flags.checkpointEvery], ['--engine', flags.engine],
+    ['--epochs', flags.epochs],
+    ['--workers', flags.workers],
+    ['--data', flags.data],
+    ['--checkpoint-every', flags.checkpointEvery],
+    ['--engine', flags.engine],
   ];
   const given = repeated.filter(([, value]) => value !== undefined).map(([flag, value]) => `${flag} ${shellWord(String(value))}`);
   return ['corefit train --resume', shellWord(dir), '--out', shellWord(dir), ...given].join(' ');

@@ -6,9 +6,7 @@ export function reportError(err: unknown, debug: boolean, json: boolean): number
   const known = err instanceof CorefitError;
   const message = err instanceof Error ? err.message : String(err);
   if (json) {
-    process.stdout.write(
-      JSON.stringify({ type: 'error', code: known ? err.code : 'INTERNAL', message, hint: known ? err.hint : undefined }) + '\n',
-    );
+    process.stdout.write(JSON.stringify({ type: 'error', code: known ? err.code : 'INTERNAL', message, hint: known ? err.hint : undefined }) + '\n');
   }
   process.stderr.write(`corefit: error: ${message}\n`);
   if (known && err.hint !== undefined) process.stderr.write(`  ${err.hint}\n`);

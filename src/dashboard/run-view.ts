@@ -49,7 +49,7 @@ export interface Snapshot {
 /** What a page is sent: the whole state, or one change to it. */
 export type PageMessage =
   | Snapshot
-  | Omit<ProgressEvent, 'type'> & { readonly type: 'progress' }
+  | (Omit<ProgressEvent, 'type'> & { readonly type: 'progress' })
   | EpochEvent
   | CheckpointEvent
   | { readonly type: 'pictures'; readonly epoch: number; readonly pictures: Snapshot['pictures'] }

@@ -76,7 +76,12 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
   const port = opts.port ?? 0;
   await new Promise<void>((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) =>
-      reject(new UsageError(`cannot serve the dashboard on ${host}:${port}: ${error.code ?? error.message}`, 'Give another --dashboard-port, or leave it out to take any free port.')),
+      reject(
+        new UsageError(
+          `cannot serve the dashboard on ${host}:${port}: ${error.code ?? error.message}`,
+          'Give another --dashboard-port, or leave it out to take any free port.',
+        ),
+      ),
     );
     server.listen(port, host, () => resolve());
   });

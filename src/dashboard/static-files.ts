@@ -15,9 +15,7 @@ const TYPES: Readonly<Record<string, string>> = {
   '.svg': 'image/svg+xml',
 };
 
-export type StaticResult =
-  | { readonly status: 200; readonly type: string; readonly body: Buffer }
-  | { readonly status: 400 | 404; readonly reason: string };
+export type StaticResult = { readonly status: 200; readonly type: string; readonly body: Buffer } | { readonly status: 400 | 404; readonly reason: string };
 
 /** The file `urlPath` (the path of a URL, still percent-encoded, e.g. "/app.js") names in `root`. */
 export async function readStaticFile(root: string, urlPath: string): Promise<StaticResult> {

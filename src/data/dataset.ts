@@ -51,7 +51,10 @@ export const DATA_FILES = {
   test: { images: 't10k-images-idx3-ubyte', labels: 't10k-labels-idx1-ubyte' },
 } as const;
 
-const EXPECTED = Object.values(DATA_FILES).flatMap((s) => [s.images, s.labels]).map((n) => `${n}[.gz]`).join(', ');
+const EXPECTED = Object.values(DATA_FILES)
+  .flatMap((s) => [s.images, s.labels])
+  .map((n) => `${n}[.gz]`)
+  .join(', ');
 const LAYOUT_HINT = `A data folder holds four IDX files, raw or gzipped: ${EXPECTED}.`;
 const PIXEL_MAX = 255;
 
@@ -96,7 +99,11 @@ function imageShapeOf(images: IdxFile, labels: IdxFile): readonly number[] {
   const [rows, ...shape] = images.dims;
   if (rows === 0 || shape.includes(0)) throw new DataError(images.file, `holds no pixels (${images.dims.join('×')})`, LAYOUT_HINT);
   if (rows !== labels.dims[0]) {
-    throw new DataError(images.file, `holds ${rows} images but ${labels.file} holds ${labels.dims[0]} labels`, 'Use the image and label files of the same split.');
+    throw new DataError(
+      images.file,
+      `holds ${rows} images but ${labels.file} holds ${labels.dims[0]} labels`,
+      'Use the image and label files of the same split.',
+    );
   }
   return shape;
 }
@@ -132,7 +139,10 @@ function scaleImages(images: IdxFile, features: number, normalize: boolean): { x
     }
     if (normalize && (v < 0 || v > PIXEL_MAX)) {
       throw badValue(
-        images.file, i, features, v,
+        images.file,
+        i,
+        features,
+        v,
         `is outside 0..${PIXEL_MAX}, the pixel range that normalizing (÷ ${PIXEL_MAX}) maps to [0, 1]`,
         'Fix the data, or set "normalize": false in the model spec if the values are already scaled.',
       );
@@ -177,11 +187,18 @@ export async function loadDataset(options: LoadOptions): Promise<Dataset> {
   const testShape = imageShapeOf(testImages, testLabels);
   const features = imageShape.reduce((a, b) => a * b, 1);
   if (testShape.reduce((a, b) => a * b, 1) !== features) {
-    throw new DataError(testImages.file, `holds ${testShape.join('×')} images but ${trainImages.file} holds ${imageShape.join('×')} images`, 'Use train and test files of the same data set.');
+    throw new DataError(
+      testImages.file,
+      `holds ${testShape.join('×')} images but ${trainImages.file} holds ${imageShape.join('×')} images`,
+      'Use train and test files of the same data set.',
+    );
   }
   const train = split(trainImages, trainLabels, features, options.normalize);
   const test = split(testImages, testLabels, features, options.normalize);
-  const maxLabel = Math.max(train.labels.reduce((a, b) => Math.max(a, b), 0), test.labels.reduce((a, b) => Math.max(a, b), 0));
+  const maxLabel = Math.max(
+    train.labels.reduce((a, b) => Math.max(a, b), 0),
+    test.labels.reduce((a, b) => Math.max(a, b), 0),
+  );
   return {
     name: options.dir === undefined ? 'mnist' : basename(dir),
     dir,

@@ -103,11 +103,7 @@ function parseIdx(bytes: Uint8Array, file: string, gzipped: boolean): IdxArray {
   const header = readHeader(bytes, file);
   if (header === undefined || bytes.length < header.totalBytes) throw truncated(file, bytes.length, header, unit);
   if (bytes.length > header.totalBytes) {
-    throw new DataError(
-      file,
-      `has ${bytes.length - header.totalBytes} trailing ${unit} after the ${shape(header)} its header declares`,
-      CORRUPT_HINT,
-    );
+    throw new DataError(file, `has ${bytes.length - header.totalBytes} trailing ${unit} after the ${shape(header)} its header declares`, CORRUPT_HINT);
   }
   const { dtype, dims, headerBytes } = header;
   const count = (header.totalBytes - headerBytes) / dtype.size;

@@ -14,26 +14,10 @@ import type { Engine, EngineData } from './engine.js';
 
 /** One model's workspaces in the addon (native/corefit.cc documents the calls). */
 export interface NativeModel {
-  gradients(
-    params: Float32Array,
-    x: Float32Array,
-    labels: Uint8Array,
-    features: number,
-    rows: Int32Array,
-    grad: Float32Array,
-    accumulate: boolean,
-  ): number;
+  gradients(params: Float32Array, x: Float32Array, labels: Uint8Array, features: number, rows: Int32Array, grad: Float32Array, accumulate: boolean): number;
   lossSum(params: Float32Array, x: Float32Array, labels: Uint8Array, features: number, rows: Int32Array): number;
   /** layer −1: the output layer. */
-  predict(
-    params: Float32Array,
-    x: Float32Array,
-    labels: Uint8Array,
-    features: number,
-    rows: Int32Array,
-    out: Float32Array,
-    layer: number,
-  ): void;
+  predict(params: Float32Array, x: Float32Array, labels: Uint8Array, features: number, rows: Int32Array, out: Float32Array, layer: number): void;
   dispose(): void;
 }
 
@@ -97,8 +81,7 @@ const BUILD_HINT =
     ? 'Install the Xcode command line tools (xcode-select --install), then run `npm rebuild corefit` (in a checkout: `node native/build.mjs`).'
     : 'Install a C++ compiler, make and python3 (Debian/Ubuntu: apt-get install g++ make python3), then run `npm rebuild corefit` (in a checkout: `node native/build.mjs`).';
 
-const CALL_HINT =
-  'params and grad must hold paramLayout(spec).size floats, rows must index rows of data.x and number at most maxRows.';
+const CALL_HINT = 'params and grad must hold paramLayout(spec).size floats, rows must index rows of data.x and number at most maxRows.';
 
 function message(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
@@ -193,7 +176,22 @@ export function nativeUpdateKernels(): UpdateKernels {
     },
     reduceAdam(params, m, v, slots, slotCount, begin, end, a) {
       try {
-        return addon.reduceAdam(params, m, v, slots, slotCount, begin, end, a.beta1, a.oneMinusBeta1, a.beta2, a.oneMinusBeta2, a.stepSize, a.epsHat, a.gradScale);
+        return addon.reduceAdam(
+          params,
+          m,
+          v,
+          slots,
+          slotCount,
+          begin,
+          end,
+          a.beta1,
+          a.oneMinusBeta1,
+          a.beta2,
+          a.oneMinusBeta2,
+          a.stepSize,
+          a.epsHat,
+          a.gradScale,
+        );
       } catch (e) {
         throw callError(e);
       }
@@ -211,11 +209,7 @@ export function createNativeEngine(spec: ModelSpec, maxRows: number, kernels: Ke
   try {
     model = new addon.Engine(spec, maxRows, kernels);
   } catch (e) {
-    throw new EngineError(
-      `the native engine cannot run this model: ${message(e)}`,
-      'Check the model spec (corefit lint), or use --engine tfjs.',
-      { cause: e },
-    );
+    throw new EngineError(`the native engine cannot run this model: ${message(e)}`, 'Check the model spec (corefit lint), or use --engine tfjs.', { cause: e });
   }
   return new NativeEngine(spec, maxRows, addon, model, kernels);
 }

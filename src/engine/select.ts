@@ -7,12 +7,7 @@ import { createNativeEngine, nativeStatus, nativeUpdateKernels } from './native.
 import { limitTensorflowThreads } from './tfjs-backend.js';
 import { createTfjsEngine } from './tfjs.js';
 
-export async function createEngine(
-  choice: EngineChoice,
-  spec: ModelSpec,
-  maxRows: number,
-  tfjsBackend: TfjsBackendChoice = 'auto',
-): Promise<Engine> {
+export async function createEngine(choice: EngineChoice, spec: ModelSpec, maxRows: number, tfjsBackend: TfjsBackendChoice = 'auto'): Promise<Engine> {
   const status = nativeStatus();
   if (choice === 'native' || (choice === 'auto' && status.available)) {
     if (!status.available) throw new EngineError(`the native engine is not available: ${status.reason}`, status.hint);

@@ -54,9 +54,7 @@ let wasmLoad: Promise<void> | undefined;
 
 function loadTensorflow(): Promise<void> {
   if (!isMainThread && process.env.TF_NUM_INTRAOP_THREADS !== '1') {
-    return Promise.reject(
-      new Error('this worker thread was started without one-thread limits (limitTensorflowThreads() was not called in the main thread)'),
-    );
+    return Promise.reject(new Error('this worker thread was started without one-thread limits (limitTensorflowThreads() was not called in the main thread)'));
   }
   // A variable specifier: the package is optional, so the build must not depend on its types.
   const specifier = '@tensorflow/tfjs-node';

@@ -71,8 +71,16 @@ export async function evaluate(checkpointDir: string, opts: EvaluateOptions = {}
       images = await writeTrainingPictures(opts.images, pictures);
     }
     return {
-      spec, test_loss: testLoss, bce_floor: floor, excess: floor === null ? null : testLoss - floor, test_accuracy: accuracy,
-      test_rows: rows, engine: info.engine, backend: info.backend, params: checkpoint.params, images,
+      spec,
+      test_loss: testLoss,
+      bce_floor: floor,
+      excess: floor === null ? null : testLoss - floor,
+      test_accuracy: accuracy,
+      test_rows: rows,
+      engine: info.engine,
+      backend: info.backend,
+      params: checkpoint.params,
+      images,
     };
   } finally {
     await pool.close();

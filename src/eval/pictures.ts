@@ -26,9 +26,7 @@ export async function drawPictures(pool: WorkerPool, source: PictureSource): Pro
     ...(wanted.reconstructions === undefined
       ? {}
       : { reconstructions: { rows: wanted.reconstructions.rows, values: await pool.predict('test', wanted.reconstructions.rows) } }),
-    ...(wanted.latent === undefined
-      ? {}
-      : { latent: { ...wanted.latent, values: await pool.predict('test', wanted.latent.rows, wanted.latent.layer) } }),
+    ...(wanted.latent === undefined ? {} : { latent: { ...wanted.latent, values: await pool.predict('test', wanted.latent.rows, wanted.latent.layer) } }),
   };
   return drawTrainingPictures({ ...source, predictions });
 }

@@ -39,8 +39,7 @@ export function formatFinding(f: Finding): string {
 export function formatFindings(findings: readonly Finding[], source: string): string {
   const sorted = ORDER.flatMap((s) => findings.filter((f) => f.severity === s));
   const blocks = sorted.map(formatFinding);
-  const summary = findings.length === 0
-    ? `${source}: no findings`
-    : `${source}: ${ORDER.map((s) => count(findings.filter((f) => f.severity === s).length, s)).join(', ')}`;
+  const summary =
+    findings.length === 0 ? `${source}: no findings` : `${source}: ${ORDER.map((s) => count(findings.filter((f) => f.severity === s).length, s)).join(', ')}`;
   return [...blocks, summary].join('\n\n') + '\n';
 }

@@ -8,13 +8,7 @@ import { SpecError } from '../errors.js';
 export const ACTIVATIONS = ['linear', 'relu', 'sigmoid', 'tanh', 'elu', 'softmax'] as const;
 export type Activation = (typeof ACTIVATIONS)[number];
 
-export const LOSSES = [
-  'binary_crossentropy',
-  'mse',
-  'mae',
-  'categorical_crossentropy',
-  'sparse_categorical_crossentropy',
-] as const;
+export const LOSSES = ['binary_crossentropy', 'mse', 'mae', 'categorical_crossentropy', 'sparse_categorical_crossentropy'] as const;
 export type LossName = (typeof LOSSES)[number];
 
 /** What the network is asked to output: its own input (autoencoder) or the label (classifier). */
@@ -89,10 +83,7 @@ function positiveInt(v: unknown, where: string): number {
 function activation(v: unknown, where: string): Activation {
   const name = v === undefined ? 'linear' : v;
   if (typeof name !== 'string' || !(ACTIVATIONS as readonly string[]).includes(name)) {
-    throw new SpecError(
-      `${where}: unknown activation ${JSON.stringify(v)}`,
-      `Use one of: ${ACTIVATIONS.join(', ')}.`,
-    );
+    throw new SpecError(`${where}: unknown activation ${JSON.stringify(v)}`, `Use one of: ${ACTIVATIONS.join(', ')}.`);
   }
   return name as Activation;
 }
@@ -186,7 +177,7 @@ export function parseSpec(json: unknown, source = 'spec'): ModelSpec {
   if (!isObject(json)) throw new SpecError(`${source}: expected a JSON object`);
   if ('modelTopology' in json || 'class_name' in json) return parseKerasModelJson(json, source);
   const input = json.input;
-  const inputSize = isObject(input) ? input.size : json.inputSize ?? json.input_size;
+  const inputSize = isObject(input) ? input.size : (json.inputSize ?? json.input_size);
   const normalize = isObject(input) ? input.normalize : json.normalize;
   if (normalize !== undefined && typeof normalize !== 'boolean') {
     throw new SpecError(`${source}: "normalize" must be true or false`);
@@ -242,9 +233,14 @@ export function parseKerasModelJson(json: Json, source = 'model.json'): ModelSpe
   const rawLayers = Array.isArray(config) ? config : isObject(config) ? config.layers : undefined;
   if (!Array.isArray(rawLayers) || rawLayers.length === 0) throw new SpecError(`${source}: the Sequential model has no layers`);
   const { inputShape, layers } = kerasLayers(rawLayers, source);
-  const shape = inputShape ?? firstShape([isObject(config) ? config.build_input_shape : undefined, isObject(model.build_config) ? model.build_config.input_shape : undefined]);
+  const shape =
+    inputShape ??
+    firstShape([isObject(config) ? config.build_input_shape : undefined, isObject(model.build_config) ? model.build_config.input_shape : undefined]);
   if (shape === undefined) {
-    throw new SpecError(`${source}: the input size is not recorded`, 'Give the model an input shape in Keras (keras.Input((784,)) as its first layer) before saving it.');
+    throw new SpecError(
+      `${source}: the input size is not recorded`,
+      'Give the model an input shape in Keras (keras.Input((784,)) as its first layer) before saving it.',
+    );
   }
   const training = [topology.training_config, json.trainingConfig, model.compile_config].find(isObject) ?? {};
   const corefit = isObject(json.corefit) ? json.corefit : {};
@@ -287,7 +283,10 @@ function flatInput(shape: unknown, flattened: boolean, where: string): number | 
     throw new SpecError(`${where}: the input shape ${JSON.stringify(shape)} must be [null, n] with n a positive whole number`);
   }
   if (size !== undefined && (shape as unknown[]).length > 2 && !flattened) {
-    throw new SpecError(`${where}: the input shape ${JSON.stringify(shape)} is not flat`, 'Put a Flatten layer first, or give the input shape (rows × columns, e.g. 784) as one number.');
+    throw new SpecError(
+      `${where}: the input shape ${JSON.stringify(shape)} is not flat`,
+      'Put a Flatten layer first, or give the input shape (rows × columns, e.g. 784) as one number.',
+    );
   }
   return size;
 }
@@ -335,7 +334,10 @@ function kerasLayers(rawLayers: readonly unknown[], source: string): { inputShap
 function kerasLossName(v: unknown, where: string): unknown {
   if (!isObject(v)) return v ?? undefined;
   if (isObject(v.config) && v.config.from_logits === true) {
-    throw new SpecError(`${where}: a loss with from_logits=True is not supported`, 'Put the sigmoid or softmax on the last Dense layer and use the loss without from_logits.');
+    throw new SpecError(
+      `${where}: a loss with from_logits=True is not supported`,
+      'Put the sigmoid or softmax on the last Dense layer and use the loss without from_logits.',
+    );
   }
   return v.class_name;
 }

@@ -21,7 +21,16 @@ export interface UpdateKernels {
    * scalars.gradScale, then Adam. The slots (slotCount of params.length floats) are only
    * read. Returns false when some g was not finite.
    */
-  reduceAdam(params: Float32Array, m: Float32Array, v: Float32Array, slots: Float32Array, slotCount: number, begin: number, end: number, scalars: AdamScalars): boolean;
+  reduceAdam(
+    params: Float32Array,
+    m: Float32Array,
+    v: Float32Array,
+    slots: Float32Array,
+    slotCount: number,
+    begin: number,
+    end: number,
+    scalars: AdamScalars,
+  ): boolean;
 }
 
 export const TYPESCRIPT_KERNELS: UpdateKernels = { gradientSumOfSquares: meanGradientSumOfSquares, reduceAdam };

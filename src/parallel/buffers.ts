@@ -71,13 +71,7 @@ function shared<T>(ctor: { new (b: SharedArrayBuffer): T; BYTES_PER_ELEMENT: num
   return new ctor(new SharedArrayBuffer(length * ctor.BYTES_PER_ELEMENT));
 }
 
-export function allocateBuffers(opts: {
-  paramCount: number;
-  shards: number;
-  workers: number;
-  train: SharedSplit;
-  test: SharedSplit;
-}): SharedBuffers {
+export function allocateBuffers(opts: { paramCount: number; shards: number; workers: number; train: SharedSplit; test: SharedSplit }): SharedBuffers {
   const { paramCount, shards, workers, train, test } = opts;
   const identity = shared(Int32Array, Math.max(train.rows, test.rows));
   for (let i = 0; i < identity.length; i++) identity[i] = i;

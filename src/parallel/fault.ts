@@ -60,7 +60,7 @@ export function faultFromEnvironment(env: NodeJS.ProcessEnv): InjectedFault | un
   if (!isCount(first, 0) || !isCount(step, 1) || kind === undefined || rest.length > 0) {
     throw new UsageError(
       `COREFIT_TEST_FAULT="${text}" is not rank:step:kind with kind one of ${WORKER_KINDS.join(', ')}, nor write:step:operations`,
-      'COREFIT_TEST_FAULT is for corefit\'s own tests; unset it for real runs.',
+      "COREFIT_TEST_FAULT is for corefit's own tests; unset it for real runs.",
     );
   }
   return { rank: Number(first), step: Number(step), kind };

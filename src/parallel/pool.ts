@@ -172,7 +172,13 @@ export class WorkerPool {
     await Promise.all(
       this.chunks(rows).map(([begin, end]) =>
         this.task({
-          kind: 'predict', setup: this.setup, buffers: this.buffers, split, begin, end, layer,
+          kind: 'predict',
+          setup: this.setup,
+          buffers: this.buffers,
+          split,
+          begin,
+          end,
+          layer,
           out: out.subarray(begin * units, end * units),
         }),
       ),

@@ -15,14 +15,20 @@ import { chartFont } from './font.js';
 
 echarts.use([LineChart, ScatterChart, GridComponent, LegendComponent, MarkLineComponent, TitleComponent, SVGRenderer]);
 
-export type ChartOption = ComposeOption<
-  LineSeriesOption | ScatterSeriesOption | GridComponentOption | LegendComponentOption | TitleComponentOption
->;
+export type ChartOption = ComposeOption<LineSeriesOption | ScatterSeriesOption | GridComponentOption | LegendComponentOption | TitleComponentOption>;
 
 /** Tableau 10: distinct hues that stay distinguishable for the ten digit classes. */
 export const CATEGORY_COLORS: readonly string[] = [
-  '#4e79a7', '#f28e2b', '#e15759', '#76b7b2', '#59a14f',
-  '#edc948', '#b07aa1', '#ff9da7', '#9c755f', '#bab0ac',
+  '#4e79a7',
+  '#f28e2b',
+  '#e15759',
+  '#76b7b2',
+  '#59a14f',
+  '#edc948',
+  '#b07aa1',
+  '#ff9da7',
+  '#9c755f',
+  '#bab0ac',
 ];
 
 export interface ChartFrame {
@@ -115,21 +121,27 @@ export function lineChartOption(spec: LineChartSpec): ChartOption {
       color: level.color,
       symbol: 'none',
       lineStyle: { type: 'dashed', width: 1.5 },
-      markLine: { silent: true, symbol: 'none', label: { show: false }, lineStyle: { type: 'dashed', width: 1.5, color: level.color }, data: [{ yAxis: level.y }] },
+      markLine: {
+        silent: true,
+        symbol: 'none',
+        label: { show: false },
+        lineStyle: { type: 'dashed', width: 1.5, color: level.color },
+        data: [{ yAxis: level.y }],
+      },
     });
   }
   const xAxis: XAxis = spec.xCategories
     ? { type: 'category', data: categories.map(String), boundaryGap: true }
-    : spec.logX ? { type: 'log' } : { type: 'value', scale: true, minInterval: spec.integerX ? 1 : 0 };
+    : spec.logX
+      ? { type: 'log' }
+      : { type: 'value', scale: true, minInterval: spec.integerX ? 1 : 0 };
   return frameOption(spec, xAxis, series, { yMin: spec.yFromZero ? 0 : undefined });
 }
 
 export function renderScatterChartPng(spec: ScatterChartSpec): Buffer {
   const n = spec.x.length;
   if (spec.y.length !== n || spec.category.length !== n) {
-    throw new RangeError(
-      `chart "${spec.title}": x, y and category must have one entry per point (got ${n}, ${spec.y.length}, ${spec.category.length})`,
-    );
+    throw new RangeError(`chart "${spec.title}": x, y and category must have one entry per point (got ${n}, ${spec.y.length}, ${spec.category.length})`);
   }
   const groups: number[][][] = spec.categoryNames.map(() => []);
   for (let i = 0; i < n; i++) {
@@ -163,12 +175,7 @@ interface FrameExtras {
 }
 
 /** Title on top, legend under it, the y label above its axis, the x label under its axis. */
-function frameOption(
-  frame: ChartFrame,
-  xAxis: XAxis,
-  series: (LineSeriesOption | ScatterSeriesOption)[],
-  extras: FrameExtras,
-): ChartOption {
+function frameOption(frame: ChartFrame, xAxis: XAxis, series: (LineSeriesOption | ScatterSeriesOption)[], extras: FrameExtras): ChartOption {
   const axisName = { fontSize: 13, color: '#222' };
   return {
     animation: false,
@@ -206,7 +213,10 @@ function frameOption(
 function renderPng(frame: ChartFrame, option: ChartOption): Buffer {
   const width = frame.width ?? DEFAULT_WIDTH;
   const height = frame.height ?? DEFAULT_HEIGHT;
-  for (const [what, v] of [['width', width], ['height', height]] as const) {
+  for (const [what, v] of [
+    ['width', width],
+    ['height', height],
+  ] as const) {
     if (!Number.isInteger(v) || v < 100) {
       throw new RangeError(`chart "${frame.title}": ${what} must be a whole number of pixels ≥ 100, got ${v}`);
     }

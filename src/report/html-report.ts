@@ -47,7 +47,9 @@ for (const [id, option] of Object.entries(options)) {
 </head>
 <body>
 ${report.body}
-${Object.keys(report.charts).map((id) => `<div class="chart" id="${escapeHtml(id)}"></div>`).join('\n')}
+${Object.keys(report.charts)
+  .map((id) => `<div class="chart" id="${escapeHtml(id)}"></div>`)
+  .join('\n')}
 <script>${scriptSafe(init)}</script>
 </body>
 </html>

@@ -103,7 +103,10 @@ export function digitGridPng(
   if ((options.labelled === true) !== (labels !== undefined)) throw new RangeError('digit grid: a labelled grid needs labels, and labels need a labelled grid');
   const layout = digitGridLayout(count, options);
   const pixels = (layout.tileWidth / layout.scale) * (layout.tileHeight / layout.scale);
-  for (const [name, a] of [['originals', originals], ['reconstructions', reconstructions]] as const) {
+  for (const [name, a] of [
+    ['originals', originals],
+    ['reconstructions', reconstructions],
+  ] as const) {
     if (a.length < count * pixels) {
       throw new RangeError(`digit grid: ${name} holds ${a.length} values, ${count} images need ${count * pixels}`);
     }

@@ -32,7 +32,10 @@ export const MISSING = '–';
 export function formatTerminalTable<Row>(columns: readonly Column<Row>[], rows: readonly Row[]): string {
   const { cells, widths } = layout(columns, rows);
   const line = (texts: readonly string[]): string =>
-    texts.map((t, c) => pad(t, widths[c], columns[c].kind)).join('  ').trimEnd();
+    texts
+      .map((t, c) => pad(t, widths[c], columns[c].kind))
+      .join('  ')
+      .trimEnd();
   const rule = widths.map((w) => '─'.repeat(w)).join('  ');
   return [line(columns.map((c) => c.header)), rule, ...cells.map(line)].join('\n');
 }
@@ -41,8 +44,7 @@ export function formatTerminalTable<Row>(columns: readonly Column<Row>[], rows: 
 export function formatMarkdownTable<Row>(columns: readonly Column<Row>[], rows: readonly Row[]): string {
   const escape = (t: string): string => t.replace(/\|/g, '\\|');
   const { cells, widths } = layout(columns, rows, escape);
-  const line = (texts: readonly string[]): string =>
-    `| ${texts.map((t, c) => pad(t, widths[c], columns[c].kind)).join(' | ')} |`;
+  const line = (texts: readonly string[]): string => `| ${texts.map((t, c) => pad(t, widths[c], columns[c].kind)).join(' | ')} |`;
   // The delimiter row needs at least three characters per column.
   const delimiter = widths.map((w, c) => {
     const dashes = '-'.repeat(Math.max(w, 3) - 1);
@@ -57,22 +59,19 @@ export function formatHtmlTable<Row>(columns: readonly Column<Row>[], rows: read
     `<${tag}${columns[c].kind === 'number' ? ' class="number"' : ''}>${escapeHtml(text)}</${tag}>`;
   const line = (tag: 'th' | 'td', texts: readonly string[]): string => `<tr>${texts.map((t, c) => cell(tag, t, c)).join('')}</tr>`;
   const { cells } = layout(columns, rows);
-  return `<table>\n<thead>${line('th', columns.map((c) => c.header))}</thead>\n<tbody>\n${cells.map((r) => line('td', r)).join('\n')}\n</tbody>\n</table>`;
+  return `<table>\n<thead>${line(
+    'th',
+    columns.map((c) => c.header),
+  )}</thead>\n<tbody>\n${cells.map((r) => line('td', r)).join('\n')}\n</tbody>\n</table>`;
 }
 
 export function escapeHtml(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }
 
-function layout<Row>(
-  columns: readonly Column<Row>[],
-  rows: readonly Row[],
-  escape: (t: string) => string = (t) => t,
-): { cells: string[][]; widths: number[] } {
+function layout<Row>(columns: readonly Column<Row>[], rows: readonly Row[], escape: (t: string) => string = (t) => t): { cells: string[][]; widths: number[] } {
   const cells = rows.map((row) => columns.map((c) => escape(cellText(c, row))));
-  const widths = columns.map((c, i) =>
-    Math.max(Math.max(escape(c.header).length, 3), ...cells.map((r) => r[i].length)),
-  );
+  const widths = columns.map((c, i) => Math.max(Math.max(escape(c.header).length, 3), ...cells.map((r) => r[i].length)));
   return { cells, widths };
 }
 

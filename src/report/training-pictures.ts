@@ -60,7 +60,10 @@ export interface PictureInputs {
 }
 
 /** The predictions the pictures of `spec` need: the test rows and the layer of each (undefined: the output layer). */
-export function picturePredictions(spec: ModelSpec, testRows: number): { readonly reconstructions?: { rows: number }; readonly latent?: { rows: number; layer: number } } {
+export function picturePredictions(
+  spec: ModelSpec,
+  testRows: number,
+): { readonly reconstructions?: { rows: number }; readonly latent?: { rows: number; layer: number } } {
   if (notAutoencoder(spec) !== undefined) return {};
   const layer = bottleneck(spec);
   return {
@@ -146,11 +149,17 @@ function reconstructionsPng({ spec, test, imageShape, predictions, history }: Pi
   const top = originals.reduce((a, v) => Math.max(a, v), 1);
   const grey = (a: Float32Array): Float32Array => (top === 1 ? a : a.map((v) => v / top));
   const after = history.length === 0 ? 'untrained' : `after epoch ${history[history.length - 1].epoch}`;
-  return digitGridPng(grey(originals), grey(reconstructions), count, { ...RECONSTRUCTION_GRID, width, height }, {
-    title: `Reconstructions of ${count} test images, ${after}`,
-    original: 'test images (the input)',
-    reconstruction: 'their reconstructions (the output), in the same places',
-  });
+  return digitGridPng(
+    grey(originals),
+    grey(reconstructions),
+    count,
+    { ...RECONSTRUCTION_GRID, width, height },
+    {
+      title: `Reconstructions of ${count} test images, ${after}`,
+      original: 'test images (the input)',
+      reconstruction: 'their reconstructions (the output), in the same places',
+    },
+  );
 }
 
 function lossPng(spec: ModelSpec, history: readonly LossPoint[]): Drawing {
@@ -172,7 +181,8 @@ function latentPng({ spec, test, predictions }: PictureInputs): Drawing {
   const units = spec.layers[layer].units;
   if (units < 2) return { skip: `the bottleneck has ${units} unit, too few to project to 2-d` };
   const codes = predictions.latent;
-  if (codes === undefined || codes.layer !== layer) throw new TypeError('drawTrainingPictures: the bottleneck codes that picturePredictions asks for are missing');
+  if (codes === undefined || codes.layer !== layer)
+    throw new TypeError('drawTrainingPictures: the bottleneck codes that picturePredictions asks for are missing');
   const rows = codes.rows;
   const { projected } = pca2(codes.values, rows, units);
   const labels = test.labels.subarray(0, rows);

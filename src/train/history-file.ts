@@ -50,7 +50,9 @@ export async function readHistoryFile(dir: string): Promise<RunHistory> {
   try {
     history = JSON.parse(text) as Partial<RunHistory>;
   } catch (error) {
-    throw new CheckpointError(`${path} is not JSON: ${(error as Error).message}`, 'Restore the folder from a copy, or train again with --out.', { cause: error });
+    throw new CheckpointError(`${path} is not JSON: ${(error as Error).message}`, 'Restore the folder from a copy, or train again with --out.', {
+      cause: error,
+    });
   }
   if (history.start?.type !== 'start' || !Array.isArray(history.epochs) || history.epochs.some((e) => e?.type !== 'epoch')) {
     throw new CheckpointError(`${path} does not hold a run's start and epochs`, 'Restore the folder from a copy, or train again with --out.');

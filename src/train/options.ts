@@ -101,14 +101,24 @@ function choiceOption<T extends string>(flag: string, value: T | undefined, choi
  */
 export function checkTrainOptions(opts: TrainOptions): void {
   const whole: ReadonlyArray<[string, number | undefined, number]> = [
-    ['--epochs', opts.epochs, 1], ['--batch-size', opts.batchSize, 1], ['--workers', opts.workers, 1], ['--shards', opts.shards, 1],
-    ['--seed', opts.seed, 0], ['--base-batch-size', opts.baseBatchSize, 1], ['--accumulate', opts.accumulate, 1],
-    ['--train-rows', opts.trainRows, 1], ['--test-rows', opts.testRows, 1], ['--checkpoint-every', opts.checkpointEvery, 1],
+    ['--epochs', opts.epochs, 1],
+    ['--batch-size', opts.batchSize, 1],
+    ['--workers', opts.workers, 1],
+    ['--shards', opts.shards, 1],
+    ['--seed', opts.seed, 0],
+    ['--base-batch-size', opts.baseBatchSize, 1],
+    ['--accumulate', opts.accumulate, 1],
+    ['--train-rows', opts.trainRows, 1],
+    ['--test-rows', opts.testRows, 1],
+    ['--checkpoint-every', opts.checkpointEvery, 1],
   ];
   for (const [flag, value, min] of whole) if (value !== undefined) wholeOption(flag, value, 0, min);
   const positive: ReadonlyArray<[string, number | undefined, boolean]> = [
-    ['--lr', opts.lr, false], ['--warmup-epochs', opts.warmupEpochs, true], ['--lr-step-epochs', opts.lrStepEpochs, false],
-    ['--lr-step-factor', opts.lrStepFactor, false], ['--clip-norm', opts.clipNorm, false]
+    ['--lr', opts.lr, false],
+    ['--warmup-epochs', opts.warmupEpochs, true],
+    ['--lr-step-epochs', opts.lrStepEpochs, false],
+    ['--lr-step-factor', opts.lrStepFactor, false],
+    ['--clip-norm', opts.clipNorm, false],
   ];
   for (const [flag, value, allowZero] of positive) if (value !== undefined) positiveOption(flag, value, 0, allowZero);
   choiceOption('--lr-scaling', opts.lrScaling, LR_SCALINGS);
@@ -160,10 +170,14 @@ export function resumesIntoOut(opts: TrainOptions): boolean {
  * (`overwrite`) or continued (`resume` into it), never silently.
  */
 export async function checkOut(opts: TrainOptions): Promise<void> {
-  if (opts.overwrite === true && opts.out === undefined) throw new UsageError('--overwrite needs --out: there is nothing to overwrite', 'Add --out DIR, or drop --overwrite.');
+  if (opts.overwrite === true && opts.out === undefined)
+    throw new UsageError('--overwrite needs --out: there is nothing to overwrite', 'Add --out DIR, or drop --overwrite.');
   if (opts.out === undefined) return;
   if (opts.overwrite === true && resumesIntoOut(opts)) {
-    throw new UsageError(`--overwrite would replace the checkpoint in ${opts.out} that --resume continues`, 'Drop --overwrite to continue it, or drop --resume to start a new run there.');
+    throw new UsageError(
+      `--overwrite would replace the checkpoint in ${opts.out} that --resume continues`,
+      'Drop --overwrite to continue it, or drop --resume to start a new run there.',
+    );
   }
   await assertWritableDirectory(opts.out, '--out');
   if (opts.overwrite === true || resumesIntoOut(opts)) return;
@@ -184,7 +198,9 @@ export function optionWarnings(opts: TrainOptions, workers: number, cores = defa
     warnings.push(`--resume without --out: this run continues ${opts.resume} but saves nothing; add --out ${opts.resume} to keep its checkpoints`);
   }
   if (workers > cores) {
-    warnings.push(`--workers ${workers} is more than the ${cores} cores here: the workers take turns on the cores, so each step and the start-up take longer; --workers ${cores} is usually fastest`);
+    warnings.push(
+      `--workers ${workers} is more than the ${cores} cores here: the workers take turns on the cores, so each step and the start-up take longer; --workers ${cores} is usually fastest`,
+    );
   }
   return warnings;
 }
@@ -199,11 +215,17 @@ export function newRunConfig(opts: TrainOptions, spec: ModelSpec, availableTrain
   const workers = resolveWorkers(opts);
   const shards = wholeOption('--shards', opts.shards, workers, 1);
   if (workers > shards) {
-    throw new UsageError(`--workers (${workers}) must not exceed --shards (${shards})`, 'A worker needs at least one shard; raise --shards or lower --workers.');
+    throw new UsageError(
+      `--workers (${workers}) must not exceed --shards (${shards})`,
+      'A worker needs at least one shard; raise --shards or lower --workers.',
+    );
   }
   const batchSize = wholeOption('--batch-size', opts.batchSize, 100, 1);
   if (batchSize < shards) {
-    throw new UsageError(`--batch-size (${batchSize}) is smaller than the shard count (${shards})`, 'Every shard needs at least one row: raise --batch-size or lower --shards/--workers.');
+    throw new UsageError(
+      `--batch-size (${batchSize}) is smaller than the shard count (${shards})`,
+      'Every shard needs at least one row: raise --batch-size or lower --shards/--workers.',
+    );
   }
   const accumulate = wholeOption('--accumulate', opts.accumulate, 1, 1);
   const trainRows = wholeOption('--train-rows', opts.trainRows, availableTrain, 1);

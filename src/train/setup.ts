@@ -14,7 +14,17 @@ import { allocateBuffers, firstRows, type SharedBuffers } from '../parallel/buff
 import { assertFitsInMemory } from '../parallel/memory.js';
 import { EVAL_CHUNK } from '../parallel/pool.js';
 import { Rng } from '../rng.js';
-import { checkOut, checkResumeOptions, checkTrainOptions, givenDataset, newRunConfig, resolveEpochs, resolveWorkers, resumesIntoOut, type TrainOptions } from './options.js';
+import {
+  checkOut,
+  checkResumeOptions,
+  checkTrainOptions,
+  givenDataset,
+  newRunConfig,
+  resolveEpochs,
+  resolveWorkers,
+  resumesIntoOut,
+  type TrainOptions,
+} from './options.js';
 
 export interface RunSetup {
   readonly spec: ModelSpec;

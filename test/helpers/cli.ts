@@ -77,5 +77,8 @@ export function runCli(args: readonly string[], env: NodeJS.ProcessEnv = {}): Pr
 
 /** The JSON objects a --json run printed, one per line. */
 export function jsonLines(stdout: string): Array<Record<string, unknown>> {
-  return stdout.split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as Record<string, unknown>);
+  return stdout
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
 }

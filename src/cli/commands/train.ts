@@ -52,13 +52,18 @@ interface TrainFlags {
 /** One epoch's line: each excess is measured from its own split's floor, which the start lines name. */
 function printEpoch(out: Output, e: EpochEvent): void {
   const excess = (x: number | null): string => (e.bce_floor === null ? '' : ` (excess ${fixed(x)})`);
-  out.say(fitFields([
-    `epoch ${e.epoch}: train ${fixed(e.train_loss)}${excess(e.excess)}`,
-    `test ${fixed(e.test_loss)}${excess(e.test_excess)}`,
-    ...(e.test_accuracy === undefined ? [] : [`test accuracy ${(100 * e.test_accuracy).toFixed(2)}%`]),
-    `${thousands(e.samples_per_sec)} samples/s`,
-    `${e.seconds.toFixed(1)} s`,
-  ], terminalWidth(process.stdout)));
+  out.say(
+    fitFields(
+      [
+        `epoch ${e.epoch}: train ${fixed(e.train_loss)}${excess(e.excess)}`,
+        `test ${fixed(e.test_loss)}${excess(e.test_excess)}`,
+        ...(e.test_accuracy === undefined ? [] : [`test accuracy ${(100 * e.test_accuracy).toFixed(2)}%`]),
+        `${thousands(e.samples_per_sec)} samples/s`,
+        `${e.seconds.toFixed(1)} s`,
+      ],
+      terminalWidth(process.stdout),
+    ),
+  );
 }
 
 /**
@@ -68,7 +73,9 @@ function printEpoch(out: Output, e: EpochEvent): void {
 async function lintedDataset(flags: TrainFlags, spec: ModelSpec | undefined, out: Output): Promise<Dataset | undefined> {
   if (!flags.lint || flags.resume !== undefined) return undefined;
   const [{ loadDataset }, { lintBeforeTraining }, { DEFAULT_SPEC }] = await Promise.all([
-    import('../../data/dataset.js'), import('../../lint/lint.js'), import('../../model/spec.js'),
+    import('../../data/dataset.js'),
+    import('../../lint/lint.js'),
+    import('../../model/spec.js'),
   ]);
   const model = spec ?? DEFAULT_SPEC;
   const dataset = await loadDataset({ dir: flags.data, normalize: model.normalize });
@@ -136,107 +143,145 @@ export function trainCommand(run: Runner): Command {
     .option('--json', 'print one JSON object per line (start, epochs, checkpoints, summary)', false)
     .option('--debug', 'print stack traces of errors', false)
     .action(async (flags: TrainFlags) => {
-      await run(async () => {
-        const out = makeOutput(flags.json);
-        // Loaded here, not at start-up, so that `corefit --help` stays fast.
-        const [{ readSpecFile }, { train }, { checkTrainOptions }] = await Promise.all([
-          import('../../model/spec-file.js'), import('../../train/train.js'), import('../../train/options.js'),
-        ]);
-        // Bad values are refused before the model and the data are read.
-        checkTrainOptions(flags);
-        checkDashboardFlags(flags);
-        const bar = new ProgressBar(!flags.json && process.stderr.isTTY === true, () => terminalWidth(process.stderr));
-        const controller = new AbortController();
-        let signal: keyof typeof INTERRUPTED | undefined;
-        let started = false;
-        let trainingStarted = 0;
-        const onSignal = (s: keyof typeof INTERRUPTED): void => {
-          if (!started) {
-            // Before the first step there is no work to keep: reading, checking and starting the workers end at once.
-            bar.stop();
-            out.record({ type: 'stopped', signal: s, training_started: false });
-            out.warn(`corefit: ${s} before training started: stopped; nothing was trained or written`);
-            // Dying of the signal itself (the shell sees 128 + its number): process.exit() would first wait
-            // for every file-system call in flight, and one that blocks (a FIFO, a hung mount) would keep it alive.
-            process.removeAllListeners(s);
-            process.kill(process.pid, s);
-            return;
-          }
-          if (signal !== undefined) process.exit(INTERRUPTED[s]);
-          signal = s;
-          bar.stop();
-          out.warn(`corefit: ${s}: finishing the current step${flags.out === undefined ? '' : ' and writing a checkpoint'} (press again to quit at once)`);
-          controller.abort();
-        };
-        process.on('SIGINT', onSignal);
-        process.on('SIGTERM', onSignal);
-        let dashboard: Dashboard | undefined;
-        const onEvent = (e: TrainEvent): void => {
-          dashboard?.publish(e);
-          if (e.type === 'progress') return bar.update(e);
-          if (e.type === 'pictures') return;
-          bar.stop();
-          if (e.type !== 'checkpoint' || flags.json) out.record(e as unknown as Record<string, unknown>);
-          if (e.type === 'start') {
-            started = true;
-            trainingStarted = performance.now();
-            out.say(`corefit train: ${e.model} on ${e.data} (${e.train_rows} train / ${e.test_rows} test rows)`);
-            out.say(`engine ${e.engine} (${e.backend}), ${plural(e.workers, 'worker')}, ${plural(e.shards, 'shard')}, batch ${e.batch_size}${e.accumulate > 1 ? ` × ${e.accumulate} accumulated` : ''}, ${e.steps_per_epoch} steps/epoch${e.resumed_from === undefined ? '' : `, resumed from ${e.resumed_from}`}`);
-            if (e.note !== undefined) out.warn(`corefit: note: ${e.note}`);
-            for (const w of e.warnings) out.warn(`corefit: warning: ${w}`);
-            if (e.bce_floor !== null) {
-              out.say(fitFields([
-                `BCE floor: train ${fixed(e.bce_floor)}, test ${fixed(e.test_bce_floor)}`,
-                "(BCE on grey levels never reaches 0; excess = loss − its split's floor does)",
-              ], terminalWidth(process.stdout)));
+      await run(
+        async () => {
+          const out = makeOutput(flags.json);
+          // Loaded here, not at start-up, so that `corefit --help` stays fast.
+          const [{ readSpecFile }, { train }, { checkTrainOptions }] = await Promise.all([
+            import('../../model/spec-file.js'),
+            import('../../train/train.js'),
+            import('../../train/options.js'),
+          ]);
+          // Bad values are refused before the model and the data are read.
+          checkTrainOptions(flags);
+          checkDashboardFlags(flags);
+          const bar = new ProgressBar(!flags.json && process.stderr.isTTY === true, () => terminalWidth(process.stderr));
+          const controller = new AbortController();
+          let signal: keyof typeof INTERRUPTED | undefined;
+          let started = false;
+          let trainingStarted = 0;
+          const onSignal = (s: keyof typeof INTERRUPTED): void => {
+            if (!started) {
+              // Before the first step there is no work to keep: reading, checking and starting the workers end at once.
+              bar.stop();
+              out.record({ type: 'stopped', signal: s, training_started: false });
+              out.warn(`corefit: ${s} before training started: stopped; nothing was trained or written`);
+              // Dying of the signal itself (the shell sees 128 + its number): process.exit() would first wait
+              // for every file-system call in flight, and one that blocks (a FIFO, a hung mount) would keep it alive.
+              process.removeAllListeners(s);
+              process.kill(process.pid, s);
+              return;
             }
-          } else if (e.type === 'epoch') {
-            printEpoch(out, e);
+            if (signal !== undefined) process.exit(INTERRUPTED[s]);
+            signal = s;
+            bar.stop();
+            out.warn(`corefit: ${s}: finishing the current step${flags.out === undefined ? '' : ' and writing a checkpoint'} (press again to quit at once)`);
+            controller.abort();
+          };
+          process.on('SIGINT', onSignal);
+          process.on('SIGTERM', onSignal);
+          let dashboard: Dashboard | undefined;
+          const onEvent = (e: TrainEvent): void => {
+            dashboard?.publish(e);
+            if (e.type === 'progress') return bar.update(e);
+            if (e.type === 'pictures') return;
+            bar.stop();
+            if (e.type !== 'checkpoint' || flags.json) out.record(e as unknown as Record<string, unknown>);
+            if (e.type === 'start') {
+              started = true;
+              trainingStarted = performance.now();
+              out.say(`corefit train: ${e.model} on ${e.data} (${e.train_rows} train / ${e.test_rows} test rows)`);
+              out.say(
+                `engine ${e.engine} (${e.backend}), ${plural(e.workers, 'worker')}, ${plural(e.shards, 'shard')}, batch ${e.batch_size}${e.accumulate > 1 ? ` × ${e.accumulate} accumulated` : ''}, ${e.steps_per_epoch} steps/epoch${e.resumed_from === undefined ? '' : `, resumed from ${e.resumed_from}`}`,
+              );
+              if (e.note !== undefined) out.warn(`corefit: note: ${e.note}`);
+              for (const w of e.warnings) out.warn(`corefit: warning: ${w}`);
+              if (e.bce_floor !== null) {
+                out.say(
+                  fitFields(
+                    [
+                      `BCE floor: train ${fixed(e.bce_floor)}, test ${fixed(e.test_bce_floor)}`,
+                      "(BCE on grey levels never reaches 0; excess = loss − its split's floor does)",
+                    ],
+                    terminalWidth(process.stdout),
+                  ),
+                );
+              }
+            } else if (e.type === 'epoch') {
+              printEpoch(out, e);
+            }
+          };
+          try {
+            const spec =
+              flags.model === undefined
+                ? undefined
+                : await readSpecFile(flags.model, (note) => {
+                    out.record({ type: 'note', message: note });
+                    out.warn(`corefit: note: ${note}`);
+                  });
+            const dataset = await lintedDataset(flags, spec, out);
+            dashboard = await openDashboard(flags, out);
+            const result = await train({
+              ...flags,
+              spec,
+              dataset,
+              onEvent,
+              signal: controller.signal,
+              fault: faultFromEnvironment(process.env),
+              pictures: dashboard !== undefined,
+            }).catch((error: unknown) => {
+              dashboard?.finish('failed', (error as Error).message);
+              throw error;
+            });
+            dashboard?.finish(result.status);
+            bar.stop();
+            const last = result.epochs[result.epochs.length - 1];
+            // Wall time counts Node's start-up, loading and checking the data, and starting the workers; training time does not.
+            const wallSeconds = performance.now() / 1000;
+            const trainingSeconds = started ? (performance.now() - trainingStarted) / 1000 : 0;
+            const samples = result.epochs.reduce((s, e) => s + e.samples_per_sec, 0) / Math.max(1, result.epochs.length);
+            out.record({
+              type: 'summary',
+              status: result.status,
+              epochs: result.progress.epoch,
+              step: result.progress.step,
+              train_loss: last?.train_loss ?? null,
+              test_loss: last?.test_loss ?? null,
+              bce_floor: last?.bce_floor ?? null,
+              excess: last?.excess ?? null,
+              test_excess: last?.test_excess ?? null,
+              test_accuracy: last?.test_accuracy,
+              samples_per_sec: samples,
+              engine: result.engine,
+              backend: result.backend,
+              workers: last?.workers ?? flags.workers,
+              shards: result.config.shards,
+              batch_size: result.config.batchSize,
+              training_seconds: trainingSeconds,
+              wall_seconds: wallSeconds,
+              out: flags.out ?? null,
+            });
+            if (result.status === 'stopped') {
+              const how =
+                flags.out === undefined
+                  ? 'nothing was saved (no --out was given)'
+                  : `checkpoint written to ${flags.out}; continue with: ${resumeCommand(flags, flags.out)}`;
+              out.warn(`corefit: stopped by ${signal ?? 'request'} at step ${result.progress.step}: ${how}`);
+              return INTERRUPTED[signal ?? 'SIGINT'];
+            }
+            out.say(
+              `done: ${plural(result.progress.epoch, 'epoch')} in ${trainingSeconds.toFixed(1)} s of training, ${wallSeconds.toFixed(1)} s wall time with start-up${flags.out === undefined ? '' : `; checkpoint in ${flags.out}`}`,
+            );
+            return 0;
+          } finally {
+            bar.stop();
+            await dashboard?.close();
+            process.off('SIGINT', onSignal);
+            process.off('SIGTERM', onSignal);
           }
-        };
-        try {
-          const spec = flags.model === undefined ? undefined : await readSpecFile(flags.model, (note) => {
-            out.record({ type: 'note', message: note });
-            out.warn(`corefit: note: ${note}`);
-          });
-          const dataset = await lintedDataset(flags, spec, out);
-          dashboard = await openDashboard(flags, out);
-          const result = await train({
-            ...flags, spec, dataset, onEvent, signal: controller.signal, fault: faultFromEnvironment(process.env), pictures: dashboard !== undefined,
-          }).catch((error: unknown) => {
-            dashboard?.finish('failed', (error as Error).message);
-            throw error;
-          });
-          dashboard?.finish(result.status);
-          bar.stop();
-          const last = result.epochs[result.epochs.length - 1];
-          // Wall time counts Node's start-up, loading and checking the data, and starting the workers; training time does not.
-          const wallSeconds = performance.now() / 1000;
-          const trainingSeconds = started ? (performance.now() - trainingStarted) / 1000 : 0;
-          const samples = result.epochs.reduce((s, e) => s + e.samples_per_sec, 0) / Math.max(1, result.epochs.length);
-          out.record({
-            type: 'summary', status: result.status, epochs: result.progress.epoch, step: result.progress.step,
-            train_loss: last?.train_loss ?? null, test_loss: last?.test_loss ?? null, bce_floor: last?.bce_floor ?? null,
-            excess: last?.excess ?? null, test_excess: last?.test_excess ?? null, test_accuracy: last?.test_accuracy,
-            samples_per_sec: samples, engine: result.engine, backend: result.backend, workers: last?.workers ?? flags.workers,
-            shards: result.config.shards, batch_size: result.config.batchSize, training_seconds: trainingSeconds, wall_seconds: wallSeconds,
-            out: flags.out ?? null,
-          });
-          if (result.status === 'stopped') {
-            const how = flags.out === undefined
-              ? 'nothing was saved (no --out was given)'
-              : `checkpoint written to ${flags.out}; continue with: ${resumeCommand(flags, flags.out)}`;
-            out.warn(`corefit: stopped by ${signal ?? 'request'} at step ${result.progress.step}: ${how}`);
-            return INTERRUPTED[signal ?? 'SIGINT'];
-          }
-          out.say(`done: ${plural(result.progress.epoch, 'epoch')} in ${trainingSeconds.toFixed(1)} s of training, ${wallSeconds.toFixed(1)} s wall time with start-up${flags.out === undefined ? '' : `; checkpoint in ${flags.out}`}`);
-          return 0;
-        } finally {
-          bar.stop();
-          await dashboard?.close();
-          process.off('SIGINT', onSignal);
-          process.off('SIGTERM', onSignal);
-        }
-      }, flags.json, flags.debug);
+        },
+        flags.json,
+        flags.debug,
+      );
     });
 }

@@ -21,11 +21,20 @@ const charts = {
 window.addEventListener('resize', () => Object.values(charts).forEach((c) => c.resize()));
 
 const axis = (/** @type {string} */ name, extra = {}) => ({
-  name, nameLocation: 'middle', nameGap: 28, scale: true, splitLine: { lineStyle: { color: '#eee' } }, ...extra,
+  name,
+  nameLocation: 'middle',
+  nameGap: 28,
+  scale: true,
+  splitLine: { lineStyle: { color: '#eee' } },
+  ...extra,
 });
 const frame = (/** @type {string} */ title) => ({
-  animation: false, color: COLORS, title: { text: title, left: 'center', textStyle: { fontSize: 14 } },
-  legend: { top: 26 }, tooltip: { trigger: 'axis' }, grid: { left: 60, right: 24, top: 64, bottom: 44 },
+  animation: false,
+  color: COLORS,
+  title: { text: title, left: 'center', textStyle: { fontSize: 14 } },
+  legend: { top: 26 },
+  tooltip: { trigger: 'axis' },
+  grid: { left: 60, right: 24, top: 64, bottom: 44 },
 });
 
 function drawLoss() {
@@ -38,14 +47,27 @@ function drawLoss() {
     { id: 'within', name: 'train loss within the epoch', type: 'line', data: state.progress, showSymbol: false, lineStyle: { width: 1, opacity: 0.6 } },
   ];
   if (floor !== null) {
-    series.push({ name: `BCE floor ${floor.toFixed(4)}`, type: 'line', data: [[0, floor], [last, floor]], showSymbol: false, lineStyle: { type: 'dashed', width: 1.5, color: '#555' }, color: '#555' });
+    series.push({
+      name: `BCE floor ${floor.toFixed(4)}`,
+      type: 'line',
+      data: [
+        [0, floor],
+        [last, floor],
+      ],
+      showSymbol: false,
+      lineStyle: { type: 'dashed', width: 1.5, color: '#555' },
+      color: '#555',
+    });
   }
-  charts.loss.setOption({
-    ...frame('Loss per epoch' + (state.start ? ` (${lossName()})` : '')),
-    xAxis: axis('epoch', { type: 'value', min: 0, max: last, minInterval: 1 }),
-    yAxis: axis('loss', { type: 'value', nameLocation: 'end', nameGap: 10 }),
-    series,
-  }, rebuild);
+  charts.loss.setOption(
+    {
+      ...frame('Loss per epoch' + (state.start ? ` (${lossName()})` : '')),
+      xAxis: axis('epoch', { type: 'value', min: 0, max: last, minInterval: 1 }),
+      yAxis: axis('loss', { type: 'value', nameLocation: 'end', nameGap: 10 }),
+      series,
+    },
+    rebuild,
+  );
 }
 
 function lossName() {
@@ -54,40 +76,63 @@ function lossName() {
 
 function drawThroughput() {
   const epochs = state.epochs;
-  const workers = state.start?.workers ?? (epochs[0]?.worker_samples_per_sec.length ?? 0);
+  const workers = state.start?.workers ?? epochs[0]?.worker_samples_per_sec.length ?? 0;
   const series = Array.from({ length: workers }, (_, w) => ({
-    name: `worker ${w + 1}`, type: 'bar', stack: 'workers', data: epochs.map((e) => [e.epoch, e.worker_samples_per_sec[w] ?? 0]),
+    name: `worker ${w + 1}`,
+    type: 'bar',
+    stack: 'workers',
+    data: epochs.map((e) => [e.epoch, e.worker_samples_per_sec[w] ?? 0]),
   }));
   series.push({ name: 'total', type: 'line', data: epochs.map((e) => [e.epoch, e.samples_per_sec]), symbolSize: 7, lineStyle: { width: 2 } });
-  charts.throughput.setOption({
-    ...frame('Samples/s per worker and in total'),
-    xAxis: axis('epoch', { type: 'category', data: epochs.map((e) => e.epoch), scale: false }),
-    yAxis: axis('samples/s', { type: 'value', nameLocation: 'end', nameGap: 10, scale: false }),
-    series: series.map((s) => ({ ...s, data: s.data.map(([, y]) => y) })),
-  }, rebuild);
+  charts.throughput.setOption(
+    {
+      ...frame('Samples/s per worker and in total'),
+      xAxis: axis('epoch', { type: 'category', data: epochs.map((e) => e.epoch), scale: false }),
+      yAxis: axis('samples/s', { type: 'value', nameLocation: 'end', nameGap: 10, scale: false }),
+      series: series.map((s) => ({ ...s, data: s.data.map(([, y]) => y) })),
+    },
+    rebuild,
+  );
 }
 
 function drawBreakdown() {
   const epochs = state.epochs;
-  const parts = [['compute', 'compute'], ['wait for slowest', 'waitSlowest'], ['reduce + update', 'reduceUpdate'], ['coordination', 'coordination']];
-  charts.breakdown.setOption({
-    ...frame('Step time, averaged over workers (ms)'),
-    xAxis: axis('epoch', { type: 'category', data: epochs.map((e) => e.epoch), scale: false }),
-    yAxis: axis('ms per step', { type: 'value', nameLocation: 'end', nameGap: 10, scale: false }),
-    series: parts.map(([name, key]) => ({ name, type: 'bar', stack: 'step', data: epochs.map((e) => 1000 * e.step_seconds[key]) })),
-  }, rebuild);
+  const parts = [
+    ['compute', 'compute'],
+    ['wait for slowest', 'waitSlowest'],
+    ['reduce + update', 'reduceUpdate'],
+    ['coordination', 'coordination'],
+  ];
+  charts.breakdown.setOption(
+    {
+      ...frame('Step time, averaged over workers (ms)'),
+      xAxis: axis('epoch', { type: 'category', data: epochs.map((e) => e.epoch), scale: false }),
+      yAxis: axis('ms per step', { type: 'value', nameLocation: 'end', nameGap: 10, scale: false }),
+      series: parts.map(([name, key]) => ({ name, type: 'bar', stack: 'step', data: epochs.map((e) => 1000 * e.step_seconds[key]) })),
+    },
+    rebuild,
+  );
 }
 
 /** The schedule is known from the start: drawn once per snapshot. */
 function drawLr() {
-  charts.lr.setOption({
-    ...frame('Learning rate (schedule and warmup)'),
-    xAxis: axis('step', { type: 'value' }),
-    yAxis: axis('lr', { type: 'value', nameLocation: 'end', nameGap: 10 }),
-    series: [{
-      name: 'learning rate', type: 'line', data: state.lr_curve, showSymbol: false, lineStyle: { width: 2 },
-    }],
-  }, rebuild);
+  charts.lr.setOption(
+    {
+      ...frame('Learning rate (schedule and warmup)'),
+      xAxis: axis('step', { type: 'value' }),
+      yAxis: axis('lr', { type: 'value', nameLocation: 'end', nameGap: 10 }),
+      series: [
+        {
+          name: 'learning rate',
+          type: 'line',
+          data: state.lr_curve,
+          showSymbol: false,
+          lineStyle: { width: 2 },
+        },
+      ],
+    },
+    rebuild,
+  );
 }
 
 function drawInfo() {
@@ -97,28 +142,39 @@ function drawInfo() {
   status.dataset.status = state.status;
   status.textContent = state.status;
   const m = s?.machine;
-  const rows = s === null ? [] : [
-    ['engine', `${s.engine} (${s.backend})`],
-    ['workers / shards', `${s.workers} / ${s.shards}`],
-    ['batch', `${s.batch_size}${s.accumulate > 1 ? ` × ${s.accumulate} accumulated` : ''}, ${s.steps_per_epoch} steps/epoch`],
-    ['epochs', String(s.epochs)],
-    ['rows', `${s.train_rows} train / ${s.test_rows} test`],
-    ['learning rate', `${s.lr_schedule.baseLr} → ${s.lr_schedule.peakLr}, ${s.lr_schedule.decay}${s.lr_schedule.warmupSteps > 0 ? `, ${s.lr_schedule.warmupSteps} warmup steps` : ''}`],
-    ['BCE floor', s.bce_floor === null ? '–' : s.bce_floor.toFixed(4)],
-    ['machine', m === undefined ? '–' : `${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.os}, Node ${m.node}`],
-    ['checkpoint', state.checkpoint === null ? 'none written' : `${state.checkpoint.dir} (epoch ${state.checkpoint.epoch}, step ${state.checkpoint.step})`],
-  ];
+  const rows =
+    s === null
+      ? []
+      : [
+          ['engine', `${s.engine} (${s.backend})`],
+          ['workers / shards', `${s.workers} / ${s.shards}`],
+          ['batch', `${s.batch_size}${s.accumulate > 1 ? ` × ${s.accumulate} accumulated` : ''}, ${s.steps_per_epoch} steps/epoch`],
+          ['epochs', String(s.epochs)],
+          ['rows', `${s.train_rows} train / ${s.test_rows} test`],
+          [
+            'learning rate',
+            `${s.lr_schedule.baseLr} → ${s.lr_schedule.peakLr}, ${s.lr_schedule.decay}${s.lr_schedule.warmupSteps > 0 ? `, ${s.lr_schedule.warmupSteps} warmup steps` : ''}`,
+          ],
+          ['BCE floor', s.bce_floor === null ? '–' : s.bce_floor.toFixed(4)],
+          ['machine', m === undefined ? '–' : `${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.os}, Node ${m.node}`],
+          [
+            'checkpoint',
+            state.checkpoint === null ? 'none written' : `${state.checkpoint.dir} (epoch ${state.checkpoint.epoch}, step ${state.checkpoint.step})`,
+          ],
+        ];
   if (s?.resumed_from !== undefined) rows.push(['resumed from', s.resumed_from]);
   const table = $('info');
-  table.replaceChildren(...rows.map(([k, v]) => {
-    const tr = document.createElement('tr');
-    for (const text of [k, v]) {
-      const td = document.createElement('td');
-      td.textContent = text;
-      tr.append(td);
-    }
-    return tr;
-  }));
+  table.replaceChildren(
+    ...rows.map(([k, v]) => {
+      const tr = document.createElement('tr');
+      for (const text of [k, v]) {
+        const td = document.createElement('td');
+        td.textContent = text;
+        tr.append(td);
+      }
+      return tr;
+    }),
+  );
   drawLive();
 }
 
@@ -126,9 +182,12 @@ function drawInfo() {
 function drawLive() {
   const p = state.last_progress;
   const e = state.epochs.at(-1);
-  $('live').textContent = p !== null && state.status === 'running'
-    ? `epoch ${p.epoch} step ${p.step}/${p.steps}  loss ${p.loss.toFixed(4)}  ${Math.round(p.samples_per_sec).toLocaleString('en-US')} samples/s  ETA ${p.eta_seconds.toFixed(0)} s`
-    : e === undefined ? '' : `epoch ${e.epoch}: train ${e.train_loss.toFixed(4)}  test ${e.test_loss.toFixed(4)}  ${Math.round(e.samples_per_sec).toLocaleString('en-US')} samples/s`;
+  $('live').textContent =
+    p !== null && state.status === 'running'
+      ? `epoch ${p.epoch} step ${p.step}/${p.steps}  loss ${p.loss.toFixed(4)}  ${Math.round(p.samples_per_sec).toLocaleString('en-US')} samples/s  ETA ${p.eta_seconds.toFixed(0)} s`
+      : e === undefined
+        ? ''
+        : `epoch ${e.epoch}: train ${e.train_loss.toFixed(4)}  test ${e.test_loss.toFixed(4)}  ${Math.round(e.samples_per_sec).toLocaleString('en-US')} samples/s`;
 }
 
 function drawPictures() {
