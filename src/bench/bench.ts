@@ -8,7 +8,7 @@ import { loadDataset } from '../data/dataset.js';
 import { assertModelFits } from '../data/fit.js';
 import type { ModelSpec } from '../model/spec.js';
 import { assertFitsInMemory } from '../parallel/memory.js';
-import { EVAL_CHUNK, WorkerPool } from '../parallel/pool.js';
+import { engineRows, WorkerPool } from '../parallel/pool.js';
 import { allocateBuffers } from '../parallel/buffers.js';
 import { paramLayout } from '../model/layout.js';
 import { describeMachine, type Machine } from '../machine.js';
@@ -68,7 +68,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
   assertFitsInMemory(o.spec, {
     shards: workers,
     workers,
-    maxRows: Math.max(Math.ceil(Math.max(...o.batchSizes) / workers), EVAL_CHUNK),
+    maxRows: engineRows(Math.max(...o.batchSizes), workers),
     rows: data.train.rows,
   });
   const info = await engineInfo(o.spec, o.engine, data);

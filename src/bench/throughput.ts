@@ -15,7 +15,7 @@ import { paramLayout } from '../model/layout.js';
 import type { ModelSpec } from '../model/spec.js';
 import { constantSchedule } from '../optim/schedule.js';
 import { allocateBuffers } from '../parallel/buffers.js';
-import { combineBreakdowns, EVAL_CHUNK, WorkerPool, ZERO_BREAKDOWN, type StepBreakdown } from '../parallel/pool.js';
+import { combineBreakdowns, engineRows, WorkerPool, ZERO_BREAKDOWN, type StepBreakdown } from '../parallel/pool.js';
 import { shardBounds } from '../parallel/shards.js';
 import type { StepPlan } from '../parallel/tasks.js';
 import { Rng } from '../rng.js';
@@ -154,7 +154,7 @@ export async function measureThroughput(opts: ThroughputOptions): Promise<Throug
   const independents = new Map<number, Bench[]>();
   try {
     for (const workers of opts.workers) {
-      benches.push(await openBench(opts, workers, Math.max(Math.ceil(maxBatch / workers), EVAL_CHUNK), 1));
+      benches.push(await openBench(opts, workers, engineRows(maxBatch, workers), 1));
       if (workers > 1) {
         const trainers: Bench[] = [];
         for (let w = 0; w < workers; w++) trainers.push(await openBench(opts, 1, Math.ceil(maxBatch / workers), 2 + w));

@@ -17,6 +17,11 @@ import type { EngineInfo, EngineSetup, InjectedFault, RunResult, StepPlan, Worke
 /** Rows per evaluation task: fixed, so evaluated losses do not depend on the worker count. */
 export const EVAL_CHUNK = 1000;
 
+/** Rows of an engine's largest call: one shard of a batch of `batchSize` rows, or an evaluation chunk. */
+export function engineRows(batchSize: number, shards: number): number {
+  return Math.max(Math.ceil(batchSize / shards), EVAL_CHUNK);
+}
+
 /**
  * Each worker's V8 heap limit. Data, weights and gradients live on SharedArrayBuffers
  * and engine workspaces off the heap, so a training thread uses about 40 MB of heap

@@ -12,7 +12,7 @@ import { paramLayout } from '../model/layout.js';
 import { DEFAULT_SPEC, type ModelSpec } from '../model/spec.js';
 import { allocateBuffers, firstRows, type SharedBuffers } from '../parallel/buffers.js';
 import { assertFitsInMemory } from '../parallel/memory.js';
-import { EVAL_CHUNK } from '../parallel/pool.js';
+import { engineRows } from '../parallel/pool.js';
 import { Rng } from '../rng.js';
 import {
   checkOut,
@@ -58,7 +58,7 @@ export async function setUpRun(opts: TrainOptions): Promise<RunSetup> {
   const layout = paramLayout(spec);
   if (resumed !== undefined) checkResumeOptions(opts, resumed.state.run.config);
   const config = resumed?.state.run.config ?? newRunConfig(opts, spec, data.train.rows, data.test.rows);
-  const maxRows = Math.max(Math.ceil(config.batchSize / config.shards), EVAL_CHUNK);
+  const maxRows = engineRows(config.batchSize, config.shards);
   assertFitsInMemory(spec, { shards: config.shards, workers, maxRows, rows: Math.max(config.trainRows, config.testRows) });
   const buffers = allocateBuffers({
     paramCount: layout.size,
