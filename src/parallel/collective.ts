@@ -7,8 +7,9 @@
  * computes gradients only, and the update kernels are plain vector loops.
  *
  * This transport is the SharedArrayBuffer of one process: worker w owns blocks w,
- * w + workers, … of the parameter vector. Another transport (MPI) reduces the same
- * blocks in the same slot order and updates them through the same kernels. The reduce
+ * w + workers, … of the parameter vector. A transport across processes would plug in
+ * here: reduce the same blocks in the same order and update them through the same kernels
+ * (ARCHITECTURE.md, "A transport"). The reduce
  * and Adam are one fused pass per chunk (UpdateKernels.reduceAdam): the slots are summed
  * as they are read, never written back. Clipping adds a read-only norm pass before it
  * and a barrier, since Adam then waits for every block's norm.
