@@ -1,5 +1,7 @@
 #include "kernels.h"
 
+#include <cfloat>
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 
@@ -190,12 +192,19 @@ inline float mean_gradient(const float* slots, int slot_count, size_t size, size
   return sum * scale;
 }
 
+// A moment below FLT_MIN is stored as 0. m of a weight whose gradient stays 0 (a pixel
+// that is always 0, a dead unit) decays by b1 per step into subnormal floats after ~800
+// steps, and arithmetic on subnormals is several times slower on AMD Zen; the update it
+// drops is below 1e-30. An explicit compare rather than the CPU's flush-to-zero mode, so
+// that every kernel, scalar, vector and TypeScript, gives the same bits on every CPU.
+inline float flush_subnormal(float x) { return fabsf(x) < FLT_MIN ? 0.0f : x; }
+
 // Adam in the one-division form, for one parameter (the vector loop below does exactly
 // these float operations, in this order):
-//   m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2;  p -= step_size * (m / (sqrt(v) + eps_hat))
+//   m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2  (each flushed);  p -= step_size * (m / (sqrt(v) + eps_hat))
 inline void adam_element(float& p, float& m, float& v, float g, const AdamScalars& a) {
-  const float mi = a.beta1 * m + a.one_minus_beta1 * g;
-  const float vi = a.beta2 * v + a.one_minus_beta2 * (g * g);
+  const float mi = flush_subnormal(a.beta1 * m + a.one_minus_beta1 * g);
+  const float vi = flush_subnormal(a.beta2 * v + a.one_minus_beta2 * (g * g));
   m = mi;
   v = vi;
   p = p - a.step_size * (mi / (sqrtf(vi) + a.eps_hat));
@@ -226,6 +235,12 @@ float reduce_adam_scalar(float* p, float* m, float* v, const float* slots, int s
 // 2 workers at batch 100, alternating the store kinds in one `corefit bench` process
 // (6 rounds each, medians, a busy host): reduce+Adam 137 us per worker and step with plain
 // stores, 296 with non-temporal ones; a one-worker trainer's full update 455 against 1134.
+// flush_subnormal, 8 at a time: keep x where |x| >= FLT_MIN or x is NaN (unordered compare).
+__attribute__((target("avx2"))) inline __m256 flush_subnormal(__m256 x) {
+  const __m256 magnitude = _mm256_andnot_ps(_mm256_set1_ps(-0.0f), x);
+  return _mm256_and_ps(x, _mm256_cmp_ps(magnitude, _mm256_set1_ps(FLT_MIN), _CMP_NLT_UQ));
+}
+
 __attribute__((target("avx2"))) float reduce_adam_avx2(float* p, float* m, float* v, const float* slots, int slot_count,
                                                        size_t size, size_t begin, size_t end, const AdamScalars& a) {
   // Scalar up to the first 32-byte boundary of p, so that no vector store splits a line.
@@ -245,8 +260,9 @@ __attribute__((target("avx2"))) float reduce_adam_avx2(float* p, float* m, float
     for (int s = 1; s < slot_count; s++) sum = _mm256_add_ps(sum, _mm256_loadu_ps(slots + (size_t)s * size + i));
     const __m256 g = _mm256_mul_ps(sum, scale);
     vbad = _mm256_add_ps(vbad, _mm256_mul_ps(g, zero));
-    const __m256 mi = _mm256_add_ps(_mm256_mul_ps(b1, _mm256_loadu_ps(m + i)), _mm256_mul_ps(omb1, g));
-    const __m256 vi = _mm256_add_ps(_mm256_mul_ps(b2, _mm256_loadu_ps(v + i)), _mm256_mul_ps(omb2, _mm256_mul_ps(g, g)));
+    const __m256 mi = flush_subnormal(_mm256_add_ps(_mm256_mul_ps(b1, _mm256_loadu_ps(m + i)), _mm256_mul_ps(omb1, g)));
+    const __m256 vi =
+        flush_subnormal(_mm256_add_ps(_mm256_mul_ps(b2, _mm256_loadu_ps(v + i)), _mm256_mul_ps(omb2, _mm256_mul_ps(g, g))));
     _mm256_storeu_ps(m + i, mi);
     _mm256_storeu_ps(v + i, vi);
     const __m256 ratio = _mm256_div_ps(mi, _mm256_add_ps(_mm256_sqrt_ps(vi), eps));

@@ -87,6 +87,21 @@ describe('reduceAdam', () => {
     expect(run(2, 1, 4)[0]).toBe(run(0.5, 1, 1)[0]);
   });
 
+  it('stores a moment below the smallest normal float32 as 0, and keeps one above it', () => {
+    const smallestNormal = 2 ** -126;
+    // Gradient 0: each moment only decays by its β, as for a weight whose input is always 0.
+    const m = Float32Array.of(smallestNormal, 4 * smallestNormal, -4 * smallestNormal, 1e-39);
+    const v = Float32Array.of(smallestNormal, 4 * smallestNormal, 1e-39, 4 * smallestNormal);
+    const params = Float32Array.of(1, 1, 1, 1);
+    reduceAdam(params, m, v, new Float32Array(4), 1, 0, 4, adamScalars(step, 1));
+    const decayed = (x: number, beta: number): number => Math.fround(Math.fround(Math.fround(beta) * Math.fround(x)) + 0);
+    expect(Array.from(m)).toEqual([0, decayed(4 * smallestNormal, 0.9), decayed(-4 * smallestNormal, 0.9), 0]);
+    // 0.999 · 2^-126 is below 2^-126, so v[0] goes to 0 as m[0] does.
+    expect(Array.from(v)).toEqual([0, decayed(4 * smallestNormal, 0.999), 0, decayed(4 * smallestNormal, 0.999)]);
+    expect(Object.is(m[0], 0) && Object.is(m[3], 0)).toBe(true); // +0, not −0
+    expect(Array.from(params).every(Number.isFinite)).toBe(true);
+  });
+
   it('gives the same bits when the bias corrections are asked out of order', () => {
     const later = adamBiasCorrections({ t: 50, config: KERAS_ADAM });
     adamBiasCorrections({ t: 3, config: KERAS_ADAM });

@@ -2,7 +2,7 @@
  * Adam on a chunk [begin, end) of the flat buffers, fused with the all-reduce that feeds
  * it (reduce.ts), in the one-division form
  *   m = β1·m + (1−β1)·g;  v = β2·v + (1−β2)·g²;  p −= (lr·√c2/c1) · m / (√v + ε·√c2)
- * with c1 = 1 − β1^t and c2 = 1 − β2^t. That is tfjs's AdamOptimizer rearranged so that it
+ * (m and v below the smallest normal float32 stored as 0) with c1 = 1 − β1^t and c2 = 1 − β2^t. That is tfjs's AdamOptimizer rearranged so that it
  * divides once per parameter instead of three times; after 100 steps it agrees with
  * tf.train.adam to a normwise relative error ≤ 1e-6 per tensor (test/adam.test.ts).
  * Every intermediate is rounded to float32 in the order native/kernels.cc computes it
@@ -22,6 +22,18 @@ export interface AdamStep {
 }
 
 const f32 = Math.fround;
+
+/** The smallest normal float32, 2^-126. */
+const FLT_MIN = 2 ** -126;
+
+/**
+ * A moment below FLT_MIN is stored as 0, as native/kernels.cc does (flush_subnormal): m of
+ * a weight whose gradient stays 0 decays into subnormal floats, which are several times
+ * slower to divide on AMD Zen; the update it drops is below 1e-30.
+ */
+function flushSubnormal(x: number): number {
+  return Math.abs(x) < FLT_MIN ? 0 : x;
+}
 
 // β^t for the last t asked, per β: each worker asks for t once per step and t + 1 on
 // the next, so each step costs one multiplication; a resume recomputes once.
@@ -93,8 +105,8 @@ export function reduceAdam(
   for (let i = begin; i < end; i++) {
     const g = meanGradient(slots, slotCount, size, i, a.gradScale);
     if (!Number.isFinite(g)) finite = false;
-    const mi = f32(f32(a.beta1 * m[i]) + f32(a.oneMinusBeta1 * g));
-    const vi = f32(f32(a.beta2 * v[i]) + f32(a.oneMinusBeta2 * f32(g * g)));
+    const mi = flushSubnormal(f32(f32(a.beta1 * m[i]) + f32(a.oneMinusBeta1 * g)));
+    const vi = flushSubnormal(f32(f32(a.beta2 * v[i]) + f32(a.oneMinusBeta2 * f32(g * g))));
     m[i] = mi;
     v[i] = vi;
     const ratio = f32(mi / f32(f32(Math.sqrt(vi)) + a.epsHat));
