@@ -8,13 +8,15 @@
  *
  * The cost depends on the training state, so the model is first trained for --steps steps
  * of batch 100: from about step 800 on, m of weights whose gradient stays 0 (pixels that
- * are always 0, dead units) decays into subnormal floats, and a division with a subnormal
- * operand is ~3× slower on AMD Zen. Those weights cluster in the first layer, which is why
- * a block is interleaved chunks (src/parallel/shards.ts: blockChunks) and not one stretch;
- * both layouts are timed. Each measurement restores the same gradients, params, m and v
- * first; layouts and blocks are interleaved and the median of --rounds is shown. One
- * thread leaves out what the other worker's caches add: `corefit bench` times the whole
- * step.
+ * are always 0, dead units) would decay into subnormal floats, on which a division is ~3×
+ * slower on AMD Zen. The kernels store such moments as 0 (optim/adam.ts), and the first
+ * line printed counts the subnormal m left. Those weights cluster in the first layer, so
+ * the block layout of src/parallel/shards.ts (blockBounds: one stretch per block) is timed
+ * beside blocks interleaved from 4 stretches each across the vector, which balanced the
+ * blocks when subnormals were kept. Each measurement restores the same gradients, params,
+ * m and v first; layouts and blocks are interleaved and the median of --rounds is shown.
+ * One thread leaves out what the other worker's caches add: `corefit bench` times the
+ * whole step.
  */
 import { parseArgs } from 'node:util';
 import { median } from '../src/bench/summary.js';
@@ -24,7 +26,7 @@ import { adamScalars, type AdamScalars } from '../src/optim/adam.js';
 import { glorotUniformInit } from '../src/model/init.js';
 import { paramLayout } from '../src/model/layout.js';
 import { DEFAULT_SPEC } from '../src/model/spec.js';
-import { blockChunks, shardBounds } from '../src/parallel/shards.js';
+import { blockBounds, shardBounds } from '../src/parallel/shards.js';
 import { formatTerminalTable, type Column } from '../src/report/table.js';
 import { Rng } from '../src/rng.js';
 
@@ -73,8 +75,11 @@ async function main(): Promise<void> {
   const restore = (): void => [params, m, v, slots].forEach((a, i) => a.set(saved[i]));
 
   const layouts: ReadonlyArray<{ name: string; chunks: (blk: number) => Array<[number, number]> }> = [
-    { name: 'contiguous', chunks: (blk) => [shardBounds(size, SHARDS, blk)] },
-    { name: 'interleaved (blockChunks)', chunks: (blk) => blockChunks(size, SHARDS, blk) },
+    { name: 'one stretch (blockBounds)', chunks: (blk) => [blockBounds(size, SHARDS, blk)] },
+    {
+      name: 'interleaved, 4 stretches',
+      chunks: (blk) => Array.from({ length: 4 }, (_, j) => shardBounds(size, 4 * SHARDS, blk + j * SHARDS)),
+    },
   ];
   const rows: Row[] = layouts.flatMap((layout) => Array.from({ length: SHARDS }, (_, block) => ({ layout: layout.name, block, micros: [] as number[] })));
   const step = scalars(steps + 1);

@@ -10,7 +10,7 @@
  * w + workers, … of the parameter vector. A transport across processes would plug in
  * here: reduce the same blocks in the same order and update them through the same kernels
  * (ARCHITECTURE.md, "A transport"). The reduce
- * and Adam are one fused pass per chunk (UpdateKernels.reduceAdam): the slots are summed
+ * and Adam are one fused pass per block (UpdateKernels.reduceAdam): the slots are summed
  * as they are read, never written back. Clipping adds a read-only norm pass before it
  * and a barrier, since Adam then waits for every block's norm.
  */
@@ -20,7 +20,7 @@ import { learningRateAt } from '../optim/schedule.js';
 import type { UpdateKernels } from '../optim/update-kernels.js';
 import type { SharedBuffers } from './buffers.js';
 import { barrier, CONTROL } from './control.js';
-import { blockChunks, ownedBy } from './shards.js';
+import { blockBounds, ownedBy } from './shards.js';
 import type { StepPlan } from './tasks.js';
 
 /** What became non-finite, as CONTROL.DIVERGED_IN records it (by index). */
@@ -49,7 +49,7 @@ function recordDivergence(control: Int32Array, step: number, what: DivergedWhat)
 /** One worker's side of the collective step over the shared buffers. */
 export class SharedCollective {
   private readonly paramCount: number;
-  private readonly blocks: ReadonlyArray<{ readonly blk: number; readonly chunks: ReadonlyArray<[number, number]> }>;
+  private readonly blocks: ReadonlyArray<{ readonly blk: number; readonly lo: number; readonly hi: number }>;
 
   constructor(
     private readonly kernels: UpdateKernels,
@@ -60,7 +60,10 @@ export class SharedCollective {
   ) {
     this.paramCount = b.params.length;
     // A worker owns the reduction blocks of the shards it owns: the same split for any worker count.
-    this.blocks = ownedBy(rank, plan.workers, plan.shards).map((blk) => ({ blk, chunks: blockChunks(this.paramCount, plan.shards, blk) }));
+    this.blocks = ownedBy(rank, plan.workers, plan.shards).map((blk) => {
+      const [lo, hi] = blockBounds(this.paramCount, plan.shards, blk);
+      return { blk, lo, hi };
+    });
   }
 
   /**
@@ -81,11 +84,7 @@ export class SharedCollective {
     let gradScale = 1;
     if (plan.clipNorm > 0) {
       // Clipping needs the global norm before any update: a read-only pass, then a barrier.
-      for (const { blk, chunks } of this.blocks) {
-        let sumSq = 0;
-        for (const [lo, hi] of chunks) sumSq += kernels.gradientSumOfSquares(b.slots, plan.shards, this.paramCount, lo, hi, 1 / rows);
-        b.blockSumSq[blk] = sumSq;
-      }
+      for (const { blk, lo, hi } of this.blocks) b.blockSumSq[blk] = kernels.gradientSumOfSquares(b.slots, plan.shards, this.paramCount, lo, hi, 1 / rows);
       barrier(b.control, plan.workers);
       let sumSq = 0;
       for (let blk = 0; blk < plan.shards; blk++) sumSq += b.blockSumSq[blk];
@@ -93,9 +92,8 @@ export class SharedCollective {
       if (norm > plan.clipNorm) gradScale = plan.clipNorm / norm;
     }
     const scalars = adamScalars({ t, lr: learningRateAt(plan.schedule, t), config: this.optimizer, gradScale }, rows);
-    for (const { chunks } of this.blocks) {
-      let finite = true;
-      for (const [lo, hi] of chunks) finite = kernels.reduceAdam(b.params, b.m, b.v, b.slots, plan.shards, lo, hi, scalars) && finite;
+    for (const { lo, hi } of this.blocks) {
+      const finite = kernels.reduceAdam(b.params, b.m, b.v, b.slots, plan.shards, lo, hi, scalars);
       // The update has made this block's weights non-finite too (a non-finite norm makes
       // g non-finite through gradScale); the coordinator stops before any checkpoint.
       if (!finite) recordDivergence(b.control, t, 'gradient');
@@ -109,13 +107,11 @@ export class SharedCollective {
    * weights were checkpointed (or returned), so each worker checks its own blocks.
    */
   checkWeights(t: number): void {
-    for (const { chunks } of this.blocks) {
-      for (const [lo, hi] of chunks) {
-        for (let i = lo; i < hi; i++) {
-          if (!Number.isFinite(this.b.params[i])) {
-            recordDivergence(this.b.control, t, 'weight');
-            return;
-          }
+    for (const { lo, hi } of this.blocks) {
+      for (let i = lo; i < hi; i++) {
+        if (!Number.isFinite(this.b.params[i])) {
+          recordDivergence(this.b.control, t, 'weight');
+          return;
         }
       }
     }

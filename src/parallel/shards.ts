@@ -17,22 +17,12 @@ export function ownedBy(rank: number, workers: number, count: number): number[] 
 }
 
 /**
- * Chunks per reduction block. Reducing and updating a parameter does not cost the same
- * everywhere: Adam's divisions are ~3× slower where m is subnormal, and such m cluster
- * (first-layer weights of pixels that are almost always 0). So each block takes chunks
- * from all over the vector rather than one stretch. On the seed model after 1500 steps
- * the slower of 2 blocks takes ~99 µs instead of ~120 µs; 2 to 8 chunks do about as
- * well (scripts/reduce-adam.ts).
+ * The parameters [begin, end) of reduction block `blk` when `size` parameters are cut into
+ * `blocks` near-equal blocks. One stretch per block: with the update kernels' moments
+ * flushed below the smallest normal float (optim/adam.ts), every parameter costs the same
+ * to update, so no block needs stretches from all over the vector to balance the work
+ * (scripts/reduce-adam.ts times both layouts).
  */
-const CHUNKS_PER_BLOCK = 4;
-
-/**
- * The chunks [begin, end) of reduction block `blk` when `size` parameters are cut into
- * `blocks` blocks: the vector is cut into blocks · CHUNKS_PER_BLOCK near-equal chunks, and
- * chunk j belongs to block j mod blocks.
- */
-export function blockChunks(size: number, blocks: number, blk: number): Array<[number, number]> {
-  const chunks: Array<[number, number]> = [];
-  for (let j = blk; j < blocks * CHUNKS_PER_BLOCK; j += blocks) chunks.push(shardBounds(size, blocks * CHUNKS_PER_BLOCK, j));
-  return chunks;
+export function blockBounds(size: number, blocks: number, blk: number): [number, number] {
+  return shardBounds(size, blocks, blk);
 }
