@@ -21,6 +21,7 @@ Exit codes:
   ${EXIT_CODES.WORKER}   a worker, the engine or a part of the installation failed (the last checkpoint is intact)
   ${EXIT_CODES.DIVERGED}   training diverged: loss, gradient or a weight not finite (the last good checkpoint is kept)
   ${INTERRUPTED.SIGINT}  stopped by SIGINT (a checkpoint was written with --out)
+  ${INTERRUPTED.SIGPIPE}  stdout was closed by its reader (train: a checkpoint was written with --out)
   ${INTERRUPTED.SIGTERM}  stopped by SIGTERM (a checkpoint was written with --out)`;
 
 /** Runs a command body and exits with its code; errors are explained, not thrown. */

@@ -19,8 +19,12 @@ export const EXIT_CODES: Readonly<Record<ErrorCode, number>> = {
   DIVERGED: 75,
 };
 
-/** The exit code of a run stopped by a signal: 128 + the signal's number, as shells report it. */
-export const INTERRUPTED: Readonly<Record<'SIGINT' | 'SIGTERM', number>> = { SIGINT: 130, SIGTERM: 143 };
+/**
+ * The exit code of a run stopped by a signal: 128 + the signal's number, as shells report it.
+ * SIGPIPE stands for stdout's reader going away (`corefit … | head`): Node ignores the
+ * signal itself and reports EPIPE on the write (output.ts).
+ */
+export const INTERRUPTED: Readonly<Record<'SIGINT' | 'SIGTERM' | 'SIGPIPE', number>> = { SIGINT: 130, SIGTERM: 143, SIGPIPE: 141 };
 
 export class CorefitError extends Error {
   readonly code: ErrorCode;

@@ -1,4 +1,5 @@
 /** How commands speak: human text by default, one JSON object per line with --json. */
+import { INTERRUPTED } from './errors.js';
 
 export interface Output {
   readonly json: boolean;
@@ -10,14 +11,30 @@ export interface Output {
   warn(line: string): void;
 }
 
-export function makeOutput(json: boolean): Output {
+/**
+ * Output on stdout and stderr. When stdout's reader goes away (EPIPE: `corefit … | head`),
+ * later lines for stdout are dropped and `onStdoutClosed` runs once; by default the process
+ * exits as a shell expects of a closed pipe. A command with work to keep (train) stops
+ * after the step in progress instead.
+ */
+export function makeOutput(json: boolean, onStdoutClosed: () => void = () => process.exit(INTERRUPTED.SIGPIPE)): Output {
+  let stdoutClosed = false;
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+    if (stdoutClosed) return;
+    stdoutClosed = true;
+    onStdoutClosed();
+  });
+  const write = (text: string): void => {
+    if (!stdoutClosed) process.stdout.write(text + '\n');
+  };
   return {
     json,
     record: (obj) => {
-      if (json) process.stdout.write(JSON.stringify(obj) + '\n');
+      if (json) write(JSON.stringify(obj));
     },
     say: (line) => {
-      if (!json) process.stdout.write(line + '\n');
+      if (!json) write(line);
     },
     warn: (line) => process.stderr.write(line + '\n'),
   };

@@ -154,3 +154,24 @@ describe('kill -9', () => {
     expect((await weightsOf(dir)).equals(reference.weights)).toBe(true);
   });
 });
+
+describe('stdout closed by its reader (corefit train --json | head -1)', () => {
+  it('finishes the step, checkpoints, exits 141, and the resume command ends bit for bit', async () => {
+    const dir = freshDir();
+    const cli = startCli(['train', ...SMALL_RUN, '--out', dir, '--json']);
+    expect(await cli.line((l) => l.type === 'start')).toBeDefined();
+    cli.child.stdout!.destroy();
+    const run = await cli.done;
+    expect(run.code, run.stderr).toBe(141);
+    expect(run.stderr).not.toMatch(STACK_FRAME);
+    expect(run.stderr).toContain('corefit: stdout closed (EPIPE): finishing the current step and writing a checkpoint');
+    const command = /stopped by a closed stdout at step (\d+): checkpoint written to .*; continue with: corefit (.*)$/m.exec(run.stderr);
+    expect(command, run.stderr).not.toBeNull();
+    const step = Number(command![1]);
+    expect(step).toBeLessThan(TOTAL_STEPS);
+    expect((await readCheckpoint(dir)).state.run.progress.step).toBe(step);
+    const resumed = await runCli([...command![2].split(' '), '--json']);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect((await weightsOf(dir)).equals(reference.weights)).toBe(true);
+  });
+});

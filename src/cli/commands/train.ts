@@ -145,7 +145,9 @@ export function trainCommand(run: Runner): Command {
     .action(async (flags: TrainFlags) => {
       await run(
         async () => {
-          const out = makeOutput(flags.json);
+          // A closed stdout (`corefit train … | head`) stops the run as a signal does: the
+          // work of the steps so far is checkpointed, not lost with the reader.
+          const out = makeOutput(flags.json, () => onSignal('SIGPIPE'));
           // Loaded here, not at start-up, so that `corefit --help` stays fast.
           const [{ readSpecFile }, { train }, { checkTrainOptions }] = await Promise.all([
             import('../../model/spec-file.js'),
@@ -161,11 +163,16 @@ export function trainCommand(run: Runner): Command {
           let started = false;
           let trainingStarted = 0;
           const onSignal = (s: keyof typeof INTERRUPTED): void => {
+            // Output closed while a signal's checkpoint is being written: nothing to quit for.
+            if (s === 'SIGPIPE' && signal !== undefined) return;
+            const what = s === 'SIGPIPE' ? 'stdout closed (EPIPE)' : s;
             if (!started) {
               // Before the first step there is no work to keep: reading, checking and starting the workers end at once.
               bar.stop();
               out.record({ type: 'stopped', signal: s, training_started: false });
-              out.warn(`corefit: ${s} before training started: stopped; nothing was trained or written`);
+              out.warn(`corefit: ${what} before training started: stopped; nothing was trained or written`);
+              // Node ignores SIGPIPE, so a closed stdout exits with its code.
+              if (s === 'SIGPIPE') process.exit(INTERRUPTED.SIGPIPE);
               // Dying of the signal itself (the shell sees 128 + its number): process.exit() would first wait
               // for every file-system call in flight, and one that blocks (a FIFO, a hung mount) would keep it alive.
               process.removeAllListeners(s);
@@ -175,7 +182,9 @@ export function trainCommand(run: Runner): Command {
             if (signal !== undefined) process.exit(INTERRUPTED[s]);
             signal = s;
             bar.stop();
-            out.warn(`corefit: ${s}: finishing the current step${flags.out === undefined ? '' : ' and writing a checkpoint'} (press again to quit at once)`);
+            out.warn(
+              `corefit: ${what}: finishing the current step${flags.out === undefined ? '' : ' and writing a checkpoint'}${s === 'SIGPIPE' ? '' : ' (press again to quit at once)'}`,
+            );
             controller.abort();
           };
           process.on('SIGINT', onSignal);
@@ -266,7 +275,7 @@ export function trainCommand(run: Runner): Command {
                 flags.out === undefined
                   ? 'nothing was saved (no --out was given)'
                   : `checkpoint written to ${flags.out}; continue with: ${resumeCommand(flags, flags.out)}`;
-              out.warn(`corefit: stopped by ${signal ?? 'request'} at step ${result.progress.step}: ${how}`);
+              out.warn(`corefit: stopped by ${signal === 'SIGPIPE' ? 'a closed stdout' : (signal ?? 'request')} at step ${result.progress.step}: ${how}`);
               return INTERRUPTED[signal ?? 'SIGINT'];
             }
             out.say(
