@@ -2,7 +2,7 @@
 import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { UsageError } from './errors.js';
-import { writeProblem } from './io-problem.js';
+import { errnoCode, writeProblem } from './io-problem.js';
 
 function fsError(code: string, message: string): NodeJS.ErrnoException {
   return Object.assign(new Error(message), { code });
@@ -18,8 +18,8 @@ function fsError(code: string, message: string): NodeJS.ErrnoException {
 export async function makeDirectory(dir: string): Promise<string | undefined> {
   const missing: string[] = [];
   for (let d = resolve(dir); ; d = dirname(d)) {
-    const found = await stat(d).catch((error: NodeJS.ErrnoException) => {
-      if (error.code === 'ENOENT') return undefined;
+    const found = await stat(d).catch((error: unknown) => {
+      if (errnoCode(error) === 'ENOENT') return undefined;
       throw error;
     });
     if (found !== undefined) {

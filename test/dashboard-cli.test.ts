@@ -65,7 +65,7 @@ describe('corefit dashboard', () => {
     expect(none.stderr).toContain('needs --run DIR');
     const empty = await runCli(['dashboard', '--checkpoint', fresh()]);
     expect(empty.code).toBe(EXIT_CODES.CHECKPOINT);
-    expect(empty.stderr).toMatch(/history\.json: no such file/);
+    expect(empty.stderr).toMatch(/history\.json does not exist/);
     expect(empty.stderr).toContain('corefit train --out DIR');
   });
 });

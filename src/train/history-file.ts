@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CheckpointError, OutputError } from '../errors.js';
-import { errnoCode, writeProblem } from '../io-problem.js';
+import { errnoCode, readProblem, writeProblem } from '../io-problem.js';
 import { renameDurably, writeFileDurably } from '../checkpoint/durable-files.js';
 import { epochRecordFromJson } from '../checkpoint/run-state.js';
 import type { EpochEvent, StartEvent } from './events.js';
@@ -40,8 +40,9 @@ export async function readHistoryFile(dir: string): Promise<RunHistory> {
   try {
     text = await readFile(path, 'utf8');
   } catch (error) {
+    if (errnoCode(error) === undefined) throw error;
     throw new CheckpointError(
-      `${path}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}`,
+      `${path} ${readProblem(error)}`,
       'Give a folder that `corefit train --out DIR` wrote (it keeps history.json beside the checkpoint).',
       { cause: error },
     );
