@@ -501,13 +501,15 @@ describeNative('native engine: agrees with the tfjs reference engine', () => {
       batch: fc.integer({ min: 1, max: 257 }),
       seed: fc.integer({ min: 0, max: 2 ** 31 - 1 }),
     });
+    // Every pair and kernel path has a fixed test above; these cases add shapes, which the
+    // tfjs reference computes slowly: 20 of them.
     await fc.assert(
       fc.asyncProperty(caseArb, async (c) => {
         const comparison = await compare(specOf(c), c.batch, c.seed);
         fc.pre(!comparison.kinkFlip);
         expectAgreement(comparison);
       }),
-      { seed: 20240601, numRuns: 40 },
+      { seed: 20240601, numRuns: 20 },
     );
   });
 });
