@@ -2,18 +2,17 @@
  * `corefit bench --quick` as CI's smoke test: the report is complete and consistent.
  * It asserts no speed — only that every cell is there and the arithmetic holds.
  */
-import { mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { BenchReport } from '../src/bench/bench.js';
-import { DATA_FILES, defaultDataDir } from '../src/data/dataset.js';
-import { encodeIdx, readIdx } from '../src/data/idx.js';
 import { nativeStatus } from '../src/engine/native.js';
 import { CATEGORY_COLORS } from '../src/report/chart.js';
 import { markerHeights } from './helpers/chart-pixels.js';
 import { jsonLines, runCli } from './helpers/cli.js';
+import { writeMnistSubset } from './helpers/small-data.js';
 
 /**
  * The first rows of MNIST's train and test sets, and batches of 100 and 300: small enough
@@ -23,15 +22,7 @@ const ROWS = { train: 3000, test: 1000 };
 let data: string;
 
 beforeAll(async () => {
-  data = await mkdtemp(join(tmpdir(), 'corefit-bench-data-'));
-  for (const split of ['train', 'test'] as const) {
-    for (const kind of ['images', 'labels'] as const) {
-      const idx = await readIdx(join(defaultDataDir(), DATA_FILES[split][kind]));
-      const rowSize = idx.data.length / idx.dims[0];
-      const array = { dtype: idx.dtype, dims: [ROWS[split], ...idx.dims.slice(1)], data: idx.data.subarray(0, ROWS[split] * rowSize) };
-      await writeFile(join(data, DATA_FILES[split][kind]), encodeIdx(array));
-    }
-  }
+  data = await writeMnistSubset(await mkdtemp(join(tmpdir(), 'corefit-bench-data-')), ROWS);
 });
 
 describe('corefit bench --quick', () => {

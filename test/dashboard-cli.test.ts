@@ -11,15 +11,16 @@ import { readCheckpoint } from '../src/checkpoint/checkpoint.js';
 import { EXIT_CODES } from '../src/errors.js';
 import { readHistoryFile } from '../src/train/history-file.js';
 import { STACK_FRAME, jsonLines, runCli, startCli } from './helpers/cli.js';
-import { SMALL_RUN } from './helpers/small-run.js';
+import { smallRun, useSmallRunData } from './helpers/small-run.js';
 import { freshDirs } from './helpers/temp-dirs.js';
 
 const fresh = freshDirs('corefit-dashboard-cli-');
+useSmallRunData(fresh);
 
 describe('train --dashboard', () => {
   it('Ctrl-C with a stalled page connected still checkpoints and exits 130; history.json holds the epochs done', async () => {
     const dir = fresh();
-    const cli = startCli(['train', ...SMALL_RUN, '--epochs', '50', '--out', dir, '--json', '--dashboard']);
+    const cli = startCli(['train', ...smallRun(), '--epochs', '50', '--out', dir, '--json', '--dashboard']);
     const announced = await cli.line((l) => l.type === 'dashboard');
     const { port } = new URL(announced!.url as string);
     const page = connect(Number(port), '127.0.0.1');

@@ -19,6 +19,7 @@ import { adamScalars, reduceAdam, type AdamScalars } from '../src/optim/adam.js'
 import { meanGradientSumOfSquares } from '../src/optim/reduce.js';
 import { NATIVE_ADDON } from '../src/paths.js';
 import { Rng } from '../src/rng.js';
+import { sameBits } from './helpers/float-arrays.js';
 
 /** The output activation and loss pairs that make sense (cross-entropies need outputs in [0, 1]). */
 const OUTPUTS: ReadonlyArray<{ readonly loss: LossName; readonly activation: Activation }> = [
@@ -380,7 +381,7 @@ describeNative('native engine: several worker threads at once', () => {
     const loss = engine.gradients(params, data, rows, grad, false);
     for (let w = 0; w < workers; w++) {
       expect(results[w]).toEqual({ loss, kernels: nativeAddon().kernelInfo().chosen });
-      expect(grads.subarray(w * size, (w + 1) * size)).toEqual(grad);
+      expect(sameBits(grads.subarray(w * size, (w + 1) * size), grad)).toBe(true);
     }
     engine.dispose();
   });
@@ -500,13 +501,15 @@ describeNative('native engine: agrees with the tfjs reference engine', () => {
       batch: fc.integer({ min: 1, max: 257 }),
       seed: fc.integer({ min: 0, max: 2 ** 31 - 1 }),
     });
+    // Every pair and kernel path has a fixed test above; these cases add shapes, which the
+    // tfjs reference computes slowly: 20 of them.
     await fc.assert(
       fc.asyncProperty(caseArb, async (c) => {
         const comparison = await compare(specOf(c), c.batch, c.seed);
         fc.pre(!comparison.kinkFlip);
         expectAgreement(comparison);
       }),
-      { seed: 20240601, numRuns: 40 },
+      { seed: 20240601, numRuns: 20 },
     );
   });
 });

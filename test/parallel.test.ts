@@ -3,9 +3,9 @@
  * after run, identical results for any worker count with fixed shards, and an
  * all-reduced gradient equal to the single-engine gradient of the whole batch.
  */
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { createEngine } from '../src/engine/select.js';
-import { loadDataset } from '../src/data/dataset.js';
+import { loadDataset, type Dataset } from '../src/data/dataset.js';
 import { DEFAULT_SPEC } from '../src/model/spec.js';
 import { paramLayout } from '../src/model/layout.js';
 import { glorotUniformInit } from '../src/model/init.js';
@@ -18,7 +18,14 @@ import { UsageError, WorkerError } from '../src/errors.js';
 import type { TrainOptions } from '../src/train/options.js';
 import { relativeError, sameBits } from './helpers/float-arrays.js';
 
-const small: TrainOptions = { trainRows: 2000, testRows: 1000, epochs: 1, batchSize: 100, seed: 7 };
+let data: Dataset;
+/** Runs on the data loaded once below, as the CLI hands train() the data it linted. */
+let small: TrainOptions;
+
+beforeAll(async () => {
+  data = await loadDataset({ normalize: true });
+  small = { dataset: data, trainRows: 2000, testRows: 1000, epochs: 1, batchSize: 100, seed: 7 };
+});
 
 describe('data-parallel training', () => {
   it('gives bitwise identical weights run after run', async () => {
@@ -53,7 +60,6 @@ describe('data-parallel training', () => {
 
   it('all-reduces to the single-engine gradient of the whole batch', async () => {
     // After one step from m = 0, Adam's m is (1 − β1) · g: the all-reduced gradient.
-    const data = await loadDataset({ normalize: true });
     const spec = DEFAULT_SPEC;
     const layout = paramLayout(spec);
     const workers = 2;

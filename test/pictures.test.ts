@@ -89,7 +89,7 @@ describe('pictures of a training run', () => {
     out = join(dir, 'run');
     data = await loadDataset({ normalize: true });
     // Batches of 10: 600 updates in about two seconds, enough for digits to take shape.
-    result = await train({ epochs: 2, trainRows: 3000, testRows: 1000, batchSize: 10, workers: 2, out });
+    result = await train({ dataset: data, epochs: 2, trainRows: 3000, testRows: 1000, batchSize: 10, workers: 2, out });
   });
 
   it('writes the three pictures next to the checkpoint, and no temporary file', async () => {

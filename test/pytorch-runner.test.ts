@@ -1,8 +1,9 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { probePytorch, runPytorchPeer } from '../src/bench/pytorch-runner.js';
+import { writeMnistSubset } from './helpers/small-data.js';
 
 const probe = await probePytorch();
 const torchMissing = 'unavailable' in probe;
@@ -31,22 +32,32 @@ describe('runPytorchPeer without PyTorch', () => {
 });
 
 describe.skipIf(torchMissing)('runPytorchPeer with PyTorch', () => {
+  /**
+   * The first tenth of MNIST: at batch 100 an epoch is 60 steps, as many as the full data
+   * at batch 1000, so the first epoch learns as far; and the peer loads it in a moment.
+   */
+  let dataDir: string;
+  beforeAll(async () => {
+    dataDir = await writeMnistSubset(mkdtempSync(join(tmpdir(), 'corefit-peer-data-')), { train: 6000, test: 1000 });
+    return () => rmSync(dataDir, { recursive: true });
+  });
+
   it('measures throughput of one process', async () => {
-    const result = await runPytorchPeer({ run: { mode: 'throughput', threads: 1, batch: 50, steps: 5, warmup: 1 } });
+    const result = await runPytorchPeer({ dataDir, run: { mode: 'throughput', threads: 1, batch: 50, steps: 5, warmup: 1 } });
     if ('unavailable' in result) throw new Error(result.unavailable);
     expect(result).toMatchObject({ peer: 'pytorch', mode: 'throughput', workers: 1, batch: 50, steps: 5 });
     expect(result.samplesPerSec).toBeCloseTo((5 * 50) / result.seconds, 6);
   });
 
   it('measures DDP over two processes on loopback', async () => {
-    const result = await runPytorchPeer({ run: { mode: 'ddp', processes: 2, batch: 20, steps: 3, warmup: 1 } });
+    const result = await runPytorchPeer({ dataDir, run: { mode: 'ddp', processes: 2, batch: 20, steps: 3, warmup: 1 } });
     if ('unavailable' in result) throw new Error(result.unavailable);
     expect(result).toMatchObject({ mode: 'ddp', workers: 2, batch: 20, steps: 3 });
     expect(result.samplesPerSec).toBeGreaterThan(0);
   });
 
   it('reports test BCE per epoch, falling from the untrained value', async () => {
-    const result = await runPytorchPeer({ run: { mode: 'time-to-quality', batch: 1000, epochs: 2 } });
+    const result = await runPytorchPeer({ dataDir, run: { mode: 'time-to-quality', batch: 100, epochs: 2 } });
     if ('unavailable' in result) throw new Error(result.unavailable);
     expect(result.epochs.map((e) => e.epoch)).toEqual([1, 2]);
     const [first, second] = result.epochs;
@@ -62,7 +73,7 @@ describe.skipIf(torchMissing)('runPytorchPeer with PyTorch', () => {
   });
 
   it('stops a run that outlives its timeout', async () => {
-    const result = await runPytorchPeer({ timeoutMs: 200, run: { mode: 'ddp', processes: 2, batch: 20, steps: 100000 } });
+    const result = await runPytorchPeer({ dataDir, timeoutMs: 200, run: { mode: 'ddp', processes: 2, batch: 20, steps: 100000 } });
     expect(result).toEqual({ unavailable: expect.stringContaining('timed out') });
   });
 });

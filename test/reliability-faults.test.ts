@@ -10,10 +10,11 @@ import { readCheckpoint } from '../src/checkpoint/checkpoint.js';
 import { CheckpointError, EXIT_CODES } from '../src/errors.js';
 import { WORKER_HEAP_MB } from '../src/parallel/pool.js';
 import { STACK_FRAME, runCli } from './helpers/cli.js';
-import { SMALL_RUN, resumeToEnd, uninterruptedRun, weightsOf } from './helpers/small-run.js';
+import { resumeToEnd, smallRun, uninterruptedRun, useSmallRunData, weightsOf } from './helpers/small-run.js';
 import { freshDirs } from './helpers/temp-dirs.js';
 
 const freshDir = freshDirs('corefit-faults-');
+useSmallRunData(freshDir);
 let reference: Buffer;
 
 beforeAll(async () => {
@@ -39,7 +40,7 @@ describe('a failing worker', () => {
     ['runs out of memory', `1:${FAULT_STEP}:oom`, `worker 1 failed at step ${FAULT_STEP}: ran out of memory: it reached the ${WORKER_HEAP_MB} MB heap limit`],
   ])('that %s stops the run with exit code 70, by itself, and the last checkpoint resumes bit for bit', async (_, fault, message) => {
     const dir = freshDir();
-    const run = await runCli(['train', ...SMALL_RUN, '--out', dir], { COREFIT_TEST_FAULT: fault });
+    const run = await runCli(['train', ...smallRun(), '--out', dir], { COREFIT_TEST_FAULT: fault });
     // Ending by itself is the proof that no thread was left running: a live worker would keep the process open.
     expect(run.timedOut).toBe(false);
     expect(run.code, run.stderr).toBe(EXIT_CODES.WORKER);
@@ -53,7 +54,7 @@ describe('a failing worker', () => {
 describe('numerical faults', () => {
   it('a NaN weight stops the run at its step with exit code 75, naming the fix and the checkpoint kept', async () => {
     const dir = freshDir();
-    const run = await runCli(['train', ...SMALL_RUN, '--out', dir], { COREFIT_TEST_FAULT: `0:${FAULT_STEP}:nan` });
+    const run = await runCli(['train', ...smallRun(), '--out', dir], { COREFIT_TEST_FAULT: `0:${FAULT_STEP}:nan` });
     expect(run.code, run.stderr).toBe(EXIT_CODES.DIVERGED);
     // Whether the loss or its gradient turns non-finite first is the engine's arithmetic.
     expect(run.stderr).toMatch(new RegExp(`corefit: error: training diverged at step ${FAULT_STEP}: the (loss|gradient) is not finite`));
@@ -72,7 +73,7 @@ describe('numerical faults', () => {
     ['1e39', '1', /training diverged at step 1: a weight is not finite/],
   ])('--lr %s (--checkpoint-every %s) diverges with exit code 75 before any checkpoint, and says so', async (lr, every, message) => {
     const dir = freshDir();
-    const run = await runCli(['train', ...SMALL_RUN, '--lr', lr, '--checkpoint-every', every, '--out', dir]);
+    const run = await runCli(['train', ...smallRun(), '--lr', lr, '--checkpoint-every', every, '--out', dir]);
     expect(run.code, run.stderr).toBe(EXIT_CODES.DIVERGED);
     expect(run.stderr).toMatch(new RegExp(`corefit: error: ${message.source}`));
     expect(run.stderr).toContain('no checkpoint was written before it');

@@ -9,10 +9,11 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readCheckpoint } from '../src/checkpoint/checkpoint.js';
 import { STACK_FRAME, jsonLines, runCli, startCli } from './helpers/cli.js';
-import { RESUME_FLAGS, SMALL_RUN, STEPS_PER_EPOCH, TOTAL_STEPS, resumeToEnd, uninterruptedRun, weightsOf } from './helpers/small-run.js';
+import { STEPS_PER_EPOCH, TOTAL_STEPS, resumeFlags, resumeToEnd, smallRun, uninterruptedRun, useSmallRunData, weightsOf } from './helpers/small-run.js';
 import { freshDirs } from './helpers/temp-dirs.js';
 
 const freshDir = freshDirs('corefit-interrupt-');
+useSmallRunData(freshDir);
 let referenceDir: string;
 let reference: Awaited<ReturnType<typeof uninterruptedRun>>;
 
@@ -36,7 +37,7 @@ describe.each([
 ] as const)('%s during training', (signal, code) => {
   it(`finishes the step, checkpoints, exits ${code} with a resume command that ends bit for bit`, async () => {
     const dir = freshDir();
-    const cli = startCli(['train', ...SMALL_RUN, '--out', dir, '--json']);
+    const cli = startCli(['train', ...smallRun(), '--out', dir, '--json']);
     expect(await cli.line((l) => l.type === 'checkpoint')).toBeDefined();
     cli.child.kill(signal);
     const run = await cli.done;
@@ -55,7 +56,7 @@ describe.each([
 
     const command = new RegExp(`stopped by ${signal} at step ${step}: checkpoint written to ${dir}; continue with: corefit (.*)$`, 'm').exec(run.stderr);
     expect(command, run.stderr).not.toBeNull();
-    expect(command![1]).toBe(`train --resume ${dir} --out ${dir} ${RESUME_FLAGS.join(' ')}`);
+    expect(command![1]).toBe(`train --resume ${dir} --out ${dir} ${resumeFlags().join(' ')}`);
     const resumed = await runCli([...command![1].split(' '), '--json']);
     expect(resumed.code, resumed.stderr).toBe(0);
     expect(jsonLines(resumed.stdout).at(-1)).toMatchObject({ status: 'completed', step: TOTAL_STEPS });
@@ -65,7 +66,11 @@ describe.each([
 
 describe('SIGINT without --out', () => {
   it('stops after the step in progress with exit code 130, saying that nothing was saved', async () => {
-    const cli = startCli(['train', ...SMALL_RUN.slice(0, SMALL_RUN.indexOf('--checkpoint-every')), '--json']);
+    // Without --out it takes no --checkpoint-every; and more epochs than it can finish before the signal.
+    const flags = smallRun();
+    flags.splice(flags.indexOf('--checkpoint-every'), 2);
+    flags[flags.indexOf('--epochs') + 1] = '50';
+    const cli = startCli(['train', ...flags, '--json']);
     expect(await cli.line((l) => l.type === 'start')).toBeDefined();
     cli.child.kill('SIGINT');
     const run = await cli.done;
@@ -78,7 +83,7 @@ describe('SIGINT without --out', () => {
 describe('a second signal', () => {
   it('quits at once and still leaves a checkpoint that resumes bit for bit', async () => {
     const dir = freshDir();
-    const cli = startCli(['train', ...SMALL_RUN, '--out', dir, '--json']);
+    const cli = startCli(['train', ...smallRun(), '--out', dir, '--json']);
     expect(await cli.line((l) => l.type === 'checkpoint')).toBeDefined();
     // Two signals so close together may reach the process as one: either way the exit code and the checkpoint hold.
     cli.child.kill('SIGINT');
@@ -98,11 +103,11 @@ describe('resuming a finished run', () => {
     await cp(referenceDir, own, { recursive: true });
     await writeFile(join(own, 'model.json.tmp'), '{"interrupted"');
     await writeFile(join(own, 'weights.bin.tmp'), Buffer.alloc(12));
-    const elsewhere = await runCli(['train', '--resume', own, '--out', other, ...RESUME_FLAGS, '--json']);
+    const elsewhere = await runCli(['train', '--resume', own, '--out', other, ...resumeFlags(), '--json']);
     expect(elsewhere.code, elsewhere.stderr).toBe(0);
     expect((await readdir(own)).filter((f) => f.endsWith('.tmp')).sort()).toEqual(['model.json.tmp', 'weights.bin.tmp']);
 
-    const run = await runCli(['train', '--resume', own, '--out', own, ...RESUME_FLAGS, '--json']);
+    const run = await runCli(['train', '--resume', own, '--out', own, ...resumeFlags(), '--json']);
     expect(run.code, run.stderr).toBe(0);
     expect(jsonLines(run.stdout).at(-1)).toMatchObject({ type: 'summary', status: 'completed', step: TOTAL_STEPS });
     expect((await readdir(own)).filter((f) => f.endsWith('.tmp'))).toEqual([]);
@@ -140,7 +145,7 @@ describe('kill -9', () => {
     const dir = freshDir();
     for (const kill of KILLS) {
       const resume = (await readCheckpoint(dir).catch(() => undefined)) !== undefined;
-      const cli = startCli(resume ? ['train', '--resume', dir, '--out', dir, ...RESUME_FLAGS, '--json'] : ['train', ...SMALL_RUN, '--out', dir, '--json'], {
+      const cli = startCli(resume ? ['train', '--resume', dir, '--out', dir, ...resumeFlags(), '--json'] : ['train', ...smallRun(), '--out', dir, '--json'], {
         COREFIT_TEST_FAULT: kill.fault ?? '',
       });
       if (kill.fault === undefined) cli.child.kill('SIGKILL');

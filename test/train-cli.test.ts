@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { nativeStatus } from '../src/engine/native.js';
 import { jsonLines, runCli } from './helpers/cli.js';
 
-const small = ['--train-rows', '6000', '--test-rows', '1000', '--batch-size', '100'];
+const small = ['--train-rows', '2000', '--test-rows', '500', '--batch-size', '100'];
 
 describe('corefit train', () => {
   it('trains the default model for one epoch on the real MNIST below a test BCE of 0.16', async () => {
@@ -67,7 +67,7 @@ describe('corefit train', () => {
     const trained = jsonLines(full.stdout)
       .filter((l) => l.type === 'epoch')
       .at(-1)!;
-    const evaluated = await runCli(['eval', '--checkpoint', straight, '--test-rows', '1000', '--json']);
+    const evaluated = await runCli(['eval', '--checkpoint', straight, '--test-rows', '500', '--json']);
     expect(evaluated.code, evaluated.stderr).toBe(0);
     const e = jsonLines(evaluated.stdout)[0];
     expect(e.test_loss).toBe(trained.test_loss);

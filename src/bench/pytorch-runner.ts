@@ -86,12 +86,22 @@ function defaultPython(): string {
   return existsSync(SYSTEM_PYTHON) ? SYSTEM_PYTHON : 'python3';
 }
 
-/** Whether `python` can import torch, and which version. */
-export async function probePytorch(python = defaultPython()): Promise<PytorchProbe | PeerUnavailable> {
-  const out = await runProcess(python, ['-c', 'import torch; print(torch.__version__)'], PROBE_TIMEOUT_MS);
-  if ('unavailable' in out) return { unavailable: `${python} cannot run: ${out.unavailable}` };
-  if (out.code !== 0) return { unavailable: `${python} cannot import torch: ${lastLine(out.stderr)}` };
-  return { python, torch: out.stdout.trim() };
+/** Answers per interpreter: importing torch takes seconds, and a bench runs the peer several times. */
+const probes = new Map<string, Promise<PytorchProbe | PeerUnavailable>>();
+
+/** Whether `python` can import torch, and which version; asked once per interpreter and process. */
+export function probePytorch(python = defaultPython()): Promise<PytorchProbe | PeerUnavailable> {
+  let probe = probes.get(python);
+  if (probe === undefined) {
+    probe = (async () => {
+      const out = await runProcess(python, ['-c', 'import torch; print(torch.__version__)'], PROBE_TIMEOUT_MS);
+      if ('unavailable' in out) return { unavailable: `${python} cannot run: ${out.unavailable}` };
+      if (out.code !== 0) return { unavailable: `${python} cannot import torch: ${lastLine(out.stderr)}` };
+      return { python, torch: out.stdout.trim() };
+    })();
+    probes.set(python, probe);
+  }
+  return probe;
 }
 
 export async function runPytorchPeer<R extends PytorchPeerRun>(options: PytorchPeerOptions<R>): Promise<PeerResult<R> | PeerUnavailable> {

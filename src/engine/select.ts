@@ -4,8 +4,7 @@ import type { ModelSpec } from '../model/spec.js';
 import { TYPESCRIPT_KERNELS, type UpdateKernels } from '../optim/update-kernels.js';
 import type { Engine, EngineChoice, EngineName, TfjsBackendChoice } from './engine.js';
 import { createNativeEngine, nativeStatus, nativeUpdateKernels } from './native.js';
-import { limitTensorflowThreads } from './tfjs-backend.js';
-import { createTfjsEngine } from './tfjs.js';
+import { limitTensorflowThreads } from './tensorflow-threads.js';
 
 export async function createEngine(choice: EngineChoice, spec: ModelSpec, maxRows: number, tfjsBackend: TfjsBackendChoice = 'auto'): Promise<Engine> {
   const status = nativeStatus();
@@ -13,6 +12,8 @@ export async function createEngine(choice: EngineChoice, spec: ModelSpec, maxRow
     if (!status.available) throw new EngineError(`the native engine is not available: ${status.reason}`, status.hint);
     return createNativeEngine(spec, maxRows);
   }
+  // Loaded only here: tfjs takes about a second of CPU to load, in every worker thread.
+  const { createTfjsEngine } = await import('./tfjs.js');
   return createTfjsEngine(spec, maxRows, tfjsBackend);
 }
 

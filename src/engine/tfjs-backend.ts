@@ -10,6 +10,7 @@ import { isMainThread } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { EngineError } from '../errors.js';
 import { TFJS_BACKEND_CHOICES, type TfjsBackendChoice, type TfjsBackendName } from './engine.js';
+import { tensorflowThreadsLimited } from './tensorflow-threads.js';
 
 export type Tfjs = typeof tf;
 
@@ -18,26 +19,6 @@ export interface TfjsBackend {
   readonly backend: TfjsBackendName;
   /** Why a faster backend was passed over and how to get it; the caller prints it once per run. */
   readonly note?: string;
-}
-
-/**
- * libtensorflow reads these when it creates its thread pools. One intra-op thread per
- * worker, and a pool per worker instead of one shared pool, keep the parallelism across
- * workers (ARCHITECTURE.md, "Data flow of one step").
- */
-const TENSORFLOW_THREAD_LIMITS: Readonly<Record<string, string>> = {
-  TF_NUM_INTRAOP_THREADS: '1',
-  TF_NUM_INTEROP_THREADS: '1',
-  TF_OVERRIDE_GLOBAL_THREADPOOL: '1',
-};
-
-/**
- * Limits the tensorflow backend to one thread per worker. Call it in the main thread
- * before starting workers: only the main thread's process.env reaches the real
- * environment that libtensorflow reads (a worker's process.env is a private copy).
- */
-export function limitTensorflowThreads(): void {
-  Object.assign(process.env, TENSORFLOW_THREAD_LIMITS);
 }
 
 const TENSORFLOW_HINT =
@@ -53,7 +34,7 @@ let tensorflowLoad: Promise<void> | undefined;
 let wasmLoad: Promise<void> | undefined;
 
 function loadTensorflow(): Promise<void> {
-  if (!isMainThread && process.env.TF_NUM_INTRAOP_THREADS !== '1') {
+  if (!isMainThread && !tensorflowThreadsLimited()) {
     return Promise.reject(new Error('this worker thread was started without one-thread limits (limitTensorflowThreads() was not called in the main thread)'));
   }
   // A variable specifier: the package is optional, so the build must not depend on its types.
