@@ -20,6 +20,11 @@ export const MAX_PROGRESS_POINTS = 2000;
  * redraws are what watching costs.
  */
 export const PROGRESS_EVERY_MS = 1000;
+/**
+ * New pictures go to pages at most this often (they are a few hundred kB a message, and
+ * arrive as the next epoch's steps begin); the run's end sends the last ones.
+ */
+export const PICTURES_EVERY_MS = 10_000;
 /** Points of the learning-rate curve over the run's steps. */
 const LR_POINTS = 400;
 
@@ -49,11 +54,12 @@ export interface Snapshot {
 /** What a page is sent: the whole state, or one change to it. */
 export type PageMessage =
   | Snapshot
+  | { readonly type: 'start'; readonly start: StartEvent; readonly lr_curve: Snapshot['lr_curve'] }
   | (Omit<ProgressEvent, 'type'> & { readonly type: 'progress' })
   | EpochEvent
   | CheckpointEvent
   | { readonly type: 'pictures'; readonly epoch: number; readonly pictures: Snapshot['pictures'] }
-  | { readonly type: 'status'; readonly status: RunStatus; readonly message?: string };
+  | { readonly type: 'status'; readonly status: RunStatus; readonly message?: string; readonly pictures: Snapshot['pictures'] };
 
 export class RunView {
   private status: RunStatus = 'running';
@@ -65,6 +71,7 @@ export class RunView {
   private checkpoint: CheckpointEvent | null = null;
   private pictures: Partial<Record<PagePicture, PictureState>> = {};
   private progressSentAt = -Infinity;
+  private picturesSentAt = -Infinity;
 
   /** A finished run, from its history file and the pictures found beside it. */
   static finished(history: RunHistory, checkpointDir: string, pictures: ReadonlyMap<PagePicture, Buffer>): RunView {
@@ -84,7 +91,7 @@ export class RunView {
       case 'start':
         this.start = e;
         this.lrCurve = lrCurve(e);
-        return this.snapshot();
+        return { type: 'start', start: e, lr_curve: this.lrCurve };
       case 'progress': {
         const now = performance.now();
         if (now - this.progressSentAt < PROGRESS_EVERY_MS) return undefined;
@@ -102,19 +109,23 @@ export class RunView {
       case 'checkpoint':
         this.checkpoint = e;
         return e;
-      case 'pictures':
+      case 'pictures': {
         for (const name of PAGE_PICTURES) {
           const drawing = e.pictures[name];
           this.pictures[name] = Buffer.isBuffer(drawing) ? { epoch: e.epoch, src: dataUrl(drawing) } : { skip: drawing.skip };
         }
+        const now = performance.now();
+        if (now - this.picturesSentAt < PICTURES_EVERY_MS) return undefined;
+        this.picturesSentAt = now;
         return { type: 'pictures', epoch: e.epoch, pictures: { ...this.pictures } };
+      }
     }
   }
 
   /** The run ended (or failed); pages keep what they show and say so. */
   finish(status: RunStatus, message?: string): PageMessage {
     this.status = status;
-    return { type: 'status', status, message };
+    return { type: 'status', status, message, pictures: { ...this.pictures } };
   }
 
   snapshot(): Snapshot {
