@@ -16,10 +16,10 @@ export type PagePicture = (typeof PAGE_PICTURES)[number];
 export const MAX_PROGRESS_POINTS = 2000;
 /**
  * Progress goes to pages at most this often (the run reports it 4 times a second):
- * a page redraws on each, and on a machine whose every core trains, a browser's
- * redraws are what watching costs.
+ * each message costs a browser several milliseconds of CPU to take in and show, and on
+ * a machine whose every core trains, that is what watching costs.
  */
-export const PROGRESS_EVERY_MS = 1000;
+export const PROGRESS_EVERY_MS = 2000;
 /**
  * New pictures go to pages at most this often (they are a few hundred kB a message, and
  * arrive as the next epoch's steps begin); the run's end sends the last ones.
