@@ -21,8 +21,11 @@ export const MAX_PROGRESS_POINTS = 2000;
  */
 export const PROGRESS_EVERY_MS = 2000;
 /**
- * New pictures go to pages at most this often (they are a few hundred kB a message, and
- * arrive as the next epoch's steps begin); the run's end sends the last ones.
+ * New pictures go to pages at most this often. They come as the next epoch's steps begin,
+ * and a page takes tens of ms of CPU to take in their few hundred kB: so they travel with
+ * the next epoch's message, in the pause after its steps, unless epochs last this long or
+ * more (then that cost is a small share of one, and they go at once). The run's end sends
+ * the last ones.
  */
 export const PICTURES_EVERY_MS = 10_000;
 /** Points of the learning-rate curve over the run's steps. */
@@ -56,7 +59,7 @@ export type PageMessage =
   | Snapshot
   | { readonly type: 'start'; readonly start: StartEvent; readonly lr_curve: Snapshot['lr_curve'] }
   | (Omit<ProgressEvent, 'type'> & { readonly type: 'progress' })
-  | EpochEvent
+  | (EpochEvent & { readonly pictures?: Snapshot['pictures'] })
   | CheckpointEvent
   | { readonly type: 'pictures'; readonly epoch: number; readonly pictures: Snapshot['pictures'] }
   | { readonly type: 'status'; readonly status: RunStatus; readonly message?: string; readonly pictures: Snapshot['pictures'] };
@@ -72,6 +75,10 @@ export class RunView {
   private pictures: Partial<Record<PagePicture, PictureState>> = {};
   private progressSentAt = -Infinity;
   private picturesSentAt = -Infinity;
+  /** Pictures newer than those pages have. */
+  private picturesHeld = false;
+  private epochStartedAt = 0;
+  private lastEpochMs = 0;
 
   /** A finished run, from its history file and the pictures found beside it. */
   static finished(history: RunHistory, checkpointDir: string, pictures: ReadonlyMap<PagePicture, Buffer>): RunView {
@@ -91,6 +98,7 @@ export class RunView {
       case 'start':
         this.start = e;
         this.lrCurve = lrCurve(e);
+        this.epochStartedAt = performance.now();
         return { type: 'start', start: e, lr_curve: this.lrCurve };
       case 'progress': {
         const now = performance.now();
@@ -102,10 +110,17 @@ export class RunView {
         if (this.progress.length > MAX_PROGRESS_POINTS) this.progress = this.progress.filter((_, i) => i % 2 === 1);
         return e;
       }
-      case 'epoch':
+      case 'epoch': {
         this.epochs.push(e);
         this.lastProgress = null;
-        return e;
+        const now = performance.now();
+        this.lastEpochMs = now - this.epochStartedAt;
+        this.epochStartedAt = now;
+        if (!this.picturesHeld || now - this.picturesSentAt < PICTURES_EVERY_MS) return e;
+        this.picturesHeld = false;
+        this.picturesSentAt = now;
+        return { ...e, pictures: { ...this.pictures } };
+      }
       case 'checkpoint':
         this.checkpoint = e;
         return e;
@@ -114,9 +129,9 @@ export class RunView {
           const drawing = e.pictures[name];
           this.pictures[name] = Buffer.isBuffer(drawing) ? { epoch: e.epoch, src: dataUrl(drawing) } : { skip: drawing.skip };
         }
-        const now = performance.now();
-        if (now - this.picturesSentAt < PICTURES_EVERY_MS) return undefined;
-        this.picturesSentAt = now;
+        this.picturesHeld = this.lastEpochMs < PICTURES_EVERY_MS;
+        if (this.picturesHeld) return undefined;
+        this.picturesSentAt = performance.now();
         return { type: 'pictures', epoch: e.epoch, pictures: { ...this.pictures } };
       }
     }

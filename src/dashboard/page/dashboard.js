@@ -207,7 +207,7 @@ function drawPictures() {
  * What watching costs the run is the browser's CPU: on a machine whose every core
  * trains, each millisecond the page takes is one a worker waits for, and drawing the
  * charts takes tens of them. So text (the live line, the run's facts, the status) and
- * pictures are drawn as they come, while a message only marks the charts it changed as
+ * pictures (which the server sends in a pause) are drawn as they come, while a message only marks the charts it changed as
  * stale. Stale charts are drawn when an epoch's steps end (the run then evaluates and
  * draws its pictures), at most every 10 s (?refresh=SECONDS in the page's URL changes
  * it); during the steps at most once a minute, for epochs that long. A snapshot (a page
@@ -265,12 +265,18 @@ events.onmessage = (message) => {
       drawLive();
       changed('loss');
       return chartsIfDue(STEPS_DRAW_MS);
-    case 'epoch':
-      state.epochs.push(m);
+    case 'epoch': {
+      const { pictures, ...epoch } = m;
+      state.epochs.push(epoch);
       state.last_progress = null;
       drawLive();
+      if (pictures !== undefined) {
+        state.pictures = pictures;
+        drawPictures();
+      }
       changed('loss', 'throughput', 'breakdown');
       return chartsIfDue(PAUSE_DRAW_MS);
+    }
     case 'checkpoint':
       state.checkpoint = m;
       return drawInfo();
