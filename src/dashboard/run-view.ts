@@ -58,8 +58,8 @@ export interface Snapshot {
 export type PageMessage =
   | Snapshot
   | { readonly type: 'start'; readonly start: StartEvent; readonly lr_curve: Snapshot['lr_curve'] }
-  | (Omit<ProgressEvent, 'type'> & { readonly type: 'progress' })
-  | (EpochEvent & { readonly pictures?: Snapshot['pictures'] })
+  | (ProgressEvent & { readonly points: Snapshot['progress'] })
+  | (EpochEvent & { readonly points: Snapshot['progress']; readonly pictures?: Snapshot['pictures'] })
   | CheckpointEvent
   | { readonly type: 'pictures'; readonly epoch: number; readonly pictures: Snapshot['pictures'] }
   | { readonly type: 'status'; readonly status: RunStatus; readonly message?: string; readonly pictures: Snapshot['pictures'] };
@@ -70,6 +70,8 @@ export class RunView {
   private lrCurve: Array<readonly [number, number]> = [];
   private epochs: EpochEvent[] = [];
   private progress: Array<readonly [number, number]> = [];
+  /** Points of the within-epoch loss not sent yet: each message carries those since the last, and a snapshot those sent. */
+  private unsentPoints: Array<readonly [number, number]> = [];
   private lastProgress: ProgressEvent | null = null;
   private checkpoint: CheckpointEvent | null = null;
   private pictures: Partial<Record<PagePicture, PictureState>> = {};
@@ -101,14 +103,12 @@ export class RunView {
         this.epochStartedAt = performance.now();
         return { type: 'start', start: e, lr_curve: this.lrCurve };
       case 'progress': {
+        this.lastProgress = e;
+        this.unsentPoints.push([e.epoch - 1 + e.step / e.steps, e.loss]);
         const now = performance.now();
         if (now - this.progressSentAt < PROGRESS_EVERY_MS) return undefined;
         this.progressSentAt = now;
-        this.lastProgress = e;
-        this.progress.push([e.epoch - 1 + e.step / e.steps, e.loss]);
-        // Halving keeps the shape of a long run's curve at a bounded cost per page.
-        if (this.progress.length > MAX_PROGRESS_POINTS) this.progress = this.progress.filter((_, i) => i % 2 === 1);
-        return e;
+        return { ...e, points: this.takeUnsentPoints() };
       }
       case 'epoch': {
         this.epochs.push(e);
@@ -116,10 +116,11 @@ export class RunView {
         const now = performance.now();
         this.lastEpochMs = now - this.epochStartedAt;
         this.epochStartedAt = now;
-        if (!this.picturesHeld || now - this.picturesSentAt < PICTURES_EVERY_MS) return e;
+        const points = this.takeUnsentPoints();
+        if (!this.picturesHeld || now - this.picturesSentAt < PICTURES_EVERY_MS) return { ...e, points };
         this.picturesHeld = false;
         this.picturesSentAt = now;
-        return { ...e, pictures: { ...this.pictures } };
+        return { ...e, points, pictures: { ...this.pictures } };
       }
       case 'checkpoint':
         this.checkpoint = e;
@@ -141,6 +142,15 @@ export class RunView {
   finish(status: RunStatus, message?: string): PageMessage {
     this.status = status;
     return { type: 'status', status, message, pictures: { ...this.pictures } };
+  }
+
+  private takeUnsentPoints(): Snapshot['progress'] {
+    const points = this.unsentPoints;
+    this.unsentPoints = [];
+    this.progress.push(...points);
+    // Halving keeps the shape of a long run's curve at a bounded cost per page.
+    if (this.progress.length > MAX_PROGRESS_POINTS) this.progress = this.progress.filter((_, i) => i % 2 === 1);
+    return points;
   }
 
   snapshot(): Snapshot {

@@ -261,12 +261,13 @@ events.onmessage = (message) => {
       return drawInfo();
     case 'progress':
       state.last_progress = m;
-      state.progress.push([m.epoch - 1 + m.step / m.steps, m.loss]);
+      state.progress.push(...m.points);
       drawLive();
       changed('loss');
       return chartsIfDue(STEPS_DRAW_MS);
     case 'epoch': {
-      const { pictures, ...epoch } = m;
+      const { points, pictures, ...epoch } = m;
+      state.progress.push(...points);
       state.epochs.push(epoch);
       state.last_progress = null;
       drawLive();
