@@ -8,9 +8,9 @@
  *
  * Shared machines drift by more than the effect, so the figure is the median of the
  * with/without ratios of adjacent pairs (their quartiles and range beside it), and the
- * CPU time the browser took during the watched runs' steps as a share of the cores' time:
- * on a machine whose every core trains, each core-millisecond of it is one that a worker
- * waits for, so the share is about what watching can cost.
+ * CPU time the browser took during the watched runs' steps, per second of steps: on a
+ * machine whose every core trains, a millisecond taken from any one worker delays the
+ * whole synchronous step, so that is about the share of samples/s watching can cost.
  *
  * The page needs Debian's chromium at /usr/bin/chromium; without it, an event-stream
  * reader in this process stands in for the page, and the report says so.
@@ -69,7 +69,7 @@ function childCpuSeconds(): number {
 
 interface RunFigures {
   readonly samplesPerSec: number;
-  /** Browser CPU seconds during the steps, per second of steps, per core. */
+  /** Browser CPU seconds during the steps, per second of steps. */
   readonly browserShare: number;
 }
 
@@ -109,7 +109,7 @@ async function measure(watched: boolean): Promise<RunFigures> {
     });
     return {
       samplesPerSec: result.epochs.reduce((s, e) => s + e.samples_per_sec, 0) / result.epochs.length,
-      browserShare: steps.seconds === 0 ? 0 : steps.cpu / steps.seconds / availableParallelism(),
+      browserShare: steps.seconds === 0 ? 0 : steps.cpu / steps.seconds,
     };
   } finally {
     await page?.close();
@@ -155,7 +155,7 @@ for (let r = 0; r < repeats; r++) {
   }
   ratios.push(watched[r] / without[r]);
   console.log(
-    `repeat ${r + 1}: without ${Math.round(without[r])}  with ${Math.round(watched[r])} samples/s  (${ratios[r].toFixed(3)}; browser ${(100 * shares[r]).toFixed(2)} % of the cores)`,
+    `repeat ${r + 1}: without ${Math.round(without[r])}  with ${Math.round(watched[r])} samples/s  (${ratios[r].toFixed(3)}; browser ${(1000 * shares[r]).toFixed(1)} ms CPU per s of steps)`,
   );
 }
 await browser?.close();
@@ -168,4 +168,6 @@ console.log(`median with/without ratio of adjacent pairs: ${median(ratios).toFix
 console.log(
   `  quartiles ${quantile(ratios, 0.25).toFixed(3)} .. ${quantile(ratios, 0.75).toFixed(3)}, range ${Math.min(...ratios).toFixed(3)} .. ${Math.max(...ratios).toFixed(3)}`,
 );
-console.log(`browser CPU during the watched steps: median ${(100 * median(shares)).toFixed(2)} % of the ${availableParallelism()} cores' time`);
+console.log(
+  `browser CPU during the watched steps: median ${(1000 * median(shares)).toFixed(1)} ms per second of steps (${((100 * median(shares)) / availableParallelism()).toFixed(2)} % of the ${availableParallelism()} cores' time)`,
+);
