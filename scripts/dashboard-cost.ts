@@ -6,10 +6,11 @@
  *
  *   npm run bench:dashboard    (node dist/scripts/dashboard-cost.js [--repeats 3] [--epochs 2] [--train-rows 60000])
  *
- * Shared machines drift by more than the effect, so it also reports the median of the
- * with/without ratios of adjacent pairs, and the CPU time the browser took during the
- * watched runs as a share of the cores' time: on a machine whose every core trains, that
- * share is about what watching can cost.
+ * Shared machines drift by more than the effect, so the figure is the median of the
+ * with/without ratios of adjacent pairs (their quartiles and range beside it), and the
+ * CPU time the browser took during the watched runs' steps, per second of steps: on a
+ * machine whose every core trains, a millisecond taken from any one worker delays the
+ * whole synchronous step, so that is about the share of samples/s watching can cost.
  *
  * The page needs Debian's chromium at /usr/bin/chromium; without it, an event-stream
  * reader in this process stands in for the page, and the report says so.
@@ -24,6 +25,7 @@ import { loadDataset } from '../src/data/dataset.js';
 import { DEFAULT_SPEC } from '../src/model/spec.js';
 import { RunView } from '../src/dashboard/run-view.js';
 import { startDashboard } from '../src/dashboard/server.js';
+import type { TrainEvent } from '../src/train/events.js';
 import { train } from '../src/train/train.js';
 
 const { values } = parseArgs({
@@ -67,8 +69,25 @@ function childCpuSeconds(): number {
 
 interface RunFigures {
   readonly samplesPerSec: number;
-  /** Browser CPU seconds during training, per second of training, per core. */
+  /** Browser CPU seconds during the steps, per second of steps. */
   readonly browserShare: number;
+}
+
+/** Browser CPU and wall time summed over the stretches of steps: from `start` or `pictures` (the last event before steps) to `epoch`. */
+class StepsWindow {
+  private from: { cpu: number; at: number } | undefined;
+  cpu = 0;
+  seconds = 0;
+  constructor(private readonly watched: boolean) {}
+  onEvent(e: TrainEvent): void {
+    if (!this.watched) return;
+    if (e.type === 'start' || e.type === 'pictures') this.from = { cpu: childCpuSeconds(), at: performance.now() };
+    if (e.type === 'epoch' && this.from !== undefined) {
+      this.cpu += childCpuSeconds() - this.from.cpu;
+      this.seconds += (performance.now() - this.from.at) / 1000;
+      this.from = undefined;
+    }
+  }
 }
 
 /** Mean training samples/s over the epochs of one run (steps only, as every epoch line reports it). */
@@ -77,13 +96,20 @@ async function measure(watched: boolean): Promise<RunFigures> {
   const dashboard = watched ? await startDashboard({ view }) : undefined;
   const page = dashboard === undefined ? undefined : await openWatcher(dashboard.url);
   try {
-    const cpuBefore = childCpuSeconds();
-    const started = performance.now();
-    const result = await train({ dataset, epochs, trainRows, pictures: true, onEvent: (e) => dashboard?.publish(e) });
-    const seconds = (performance.now() - started) / 1000;
+    const steps = new StepsWindow(watched);
+    const result = await train({
+      dataset,
+      epochs,
+      trainRows,
+      pictures: true,
+      onEvent: (e) => {
+        dashboard?.publish(e);
+        steps.onEvent(e);
+      },
+    });
     return {
       samplesPerSec: result.epochs.reduce((s, e) => s + e.samples_per_sec, 0) / result.epochs.length,
-      browserShare: (childCpuSeconds() - cpuBefore) / seconds / availableParallelism(),
+      browserShare: steps.seconds === 0 ? 0 : steps.cpu / steps.seconds,
     };
   } finally {
     await page?.close();
@@ -106,7 +132,15 @@ async function openWatcher(url: string): Promise<{ close(): Promise<void> }> {
   return { close: async () => void req.destroy() };
 }
 
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+/** The q-quantile of xs, interpolated between the nearest ranks (q = 0.5: the median). */
+function quantile(xs: readonly number[], q: number): number {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const at = q * (sorted.length - 1);
+  const below = sorted[Math.floor(at)];
+  return below + (sorted[Math.ceil(at)] - below) * (at - Math.floor(at));
+}
+const median = (xs: readonly number[]): number => quantile(xs, 0.5);
+const percent = (ratio: number): string => `${ratio >= 1 ? '+' : ''}${(100 * (ratio - 1)).toFixed(1)} %`;
 const without: number[] = [];
 const watched: number[] = [];
 const ratios: number[] = [];
@@ -121,7 +155,7 @@ for (let r = 0; r < repeats; r++) {
   }
   ratios.push(watched[r] / without[r]);
   console.log(
-    `repeat ${r + 1}: without ${Math.round(without[r])}  with ${Math.round(watched[r])} samples/s  (${ratios[r].toFixed(3)}; browser ${(100 * shares[r]).toFixed(2)} % of the cores)`,
+    `repeat ${r + 1}: without ${Math.round(without[r])}  with ${Math.round(watched[r])} samples/s  (${ratios[r].toFixed(3)}; browser ${(1000 * shares[r]).toFixed(1)} ms CPU per s of steps)`,
   );
 }
 await browser?.close();
@@ -130,5 +164,10 @@ const b = median(watched);
 console.log(`\n${epochs} epoch(s) of ${trainRows} rows per run, ${repeats} interleaved pairs, watched by ${watcher}`);
 console.log(`median samples/s without the dashboard: ${Math.round(a)}`);
 console.log(`median samples/s with it open:         ${Math.round(b)}`);
-console.log(`median with/without ratio of adjacent pairs: ${median(ratios).toFixed(3)} (${(100 * (median(ratios) - 1)).toFixed(1)} %)`);
-console.log(`browser CPU while watching: median ${(100 * median(shares)).toFixed(2)} % of the ${availableParallelism()} cores' time`);
+console.log(`median with/without ratio of adjacent pairs: ${median(ratios).toFixed(3)} (${percent(median(ratios))})`);
+console.log(
+  `  quartiles ${quantile(ratios, 0.25).toFixed(3)} .. ${quantile(ratios, 0.75).toFixed(3)}, range ${Math.min(...ratios).toFixed(3)} .. ${Math.max(...ratios).toFixed(3)}`,
+);
+console.log(
+  `browser CPU during the watched steps: median ${(1000 * median(shares)).toFixed(1)} ms per second of steps (${((100 * median(shares)) / availableParallelism()).toFixed(2)} % of the ${availableParallelism()} cores' time)`,
+);

@@ -16,10 +16,18 @@ export type PagePicture = (typeof PAGE_PICTURES)[number];
 export const MAX_PROGRESS_POINTS = 2000;
 /**
  * Progress goes to pages at most this often (the run reports it 4 times a second):
- * a page redraws on each, and on a machine whose every core trains, a browser's
- * redraws are what watching costs.
+ * each message costs a browser several milliseconds of CPU to take in and show, and on
+ * a machine whose every core trains, that is what watching costs.
  */
-export const PROGRESS_EVERY_MS = 1000;
+export const PROGRESS_EVERY_MS = 2000;
+/**
+ * New pictures go to pages at most this often. They come as the next epoch's steps begin,
+ * and a page takes tens of ms of CPU to take in their few hundred kB: so they travel with
+ * the next epoch's message, in the pause after its steps, unless epochs last this long or
+ * more (then that cost is a small share of one, and they go at once). The run's end sends
+ * the last ones.
+ */
+export const PICTURES_EVERY_MS = 10_000;
 /** Points of the learning-rate curve over the run's steps. */
 const LR_POINTS = 400;
 
@@ -49,11 +57,12 @@ export interface Snapshot {
 /** What a page is sent: the whole state, or one change to it. */
 export type PageMessage =
   | Snapshot
-  | (Omit<ProgressEvent, 'type'> & { readonly type: 'progress' })
-  | EpochEvent
+  | { readonly type: 'start'; readonly start: StartEvent; readonly lr_curve: Snapshot['lr_curve'] }
+  | (ProgressEvent & { readonly points: Snapshot['progress'] })
+  | (EpochEvent & { readonly points: Snapshot['progress']; readonly pictures?: Snapshot['pictures'] })
   | CheckpointEvent
   | { readonly type: 'pictures'; readonly epoch: number; readonly pictures: Snapshot['pictures'] }
-  | { readonly type: 'status'; readonly status: RunStatus; readonly message?: string };
+  | { readonly type: 'status'; readonly status: RunStatus; readonly message?: string; readonly pictures: Snapshot['pictures'] };
 
 export class RunView {
   private status: RunStatus = 'running';
@@ -61,10 +70,17 @@ export class RunView {
   private lrCurve: Array<readonly [number, number]> = [];
   private epochs: EpochEvent[] = [];
   private progress: Array<readonly [number, number]> = [];
+  /** Points of the within-epoch loss not sent yet: each message carries those since the last, and a snapshot those sent. */
+  private unsentPoints: Array<readonly [number, number]> = [];
   private lastProgress: ProgressEvent | null = null;
   private checkpoint: CheckpointEvent | null = null;
   private pictures: Partial<Record<PagePicture, PictureState>> = {};
   private progressSentAt = -Infinity;
+  private picturesSentAt = -Infinity;
+  /** Pictures newer than those pages have. */
+  private picturesHeld = false;
+  private epochStartedAt = 0;
+  private lastEpochMs = 0;
 
   /** A finished run, from its history file and the pictures found beside it. */
   static finished(history: RunHistory, checkpointDir: string, pictures: ReadonlyMap<PagePicture, Buffer>): RunView {
@@ -84,37 +100,57 @@ export class RunView {
       case 'start':
         this.start = e;
         this.lrCurve = lrCurve(e);
-        return this.snapshot();
+        this.epochStartedAt = performance.now();
+        return { type: 'start', start: e, lr_curve: this.lrCurve };
       case 'progress': {
+        this.lastProgress = e;
+        this.unsentPoints.push([e.epoch - 1 + e.step / e.steps, e.loss]);
         const now = performance.now();
         if (now - this.progressSentAt < PROGRESS_EVERY_MS) return undefined;
         this.progressSentAt = now;
-        this.lastProgress = e;
-        this.progress.push([e.epoch - 1 + e.step / e.steps, e.loss]);
-        // Halving keeps the shape of a long run's curve at a bounded cost per page.
-        if (this.progress.length > MAX_PROGRESS_POINTS) this.progress = this.progress.filter((_, i) => i % 2 === 1);
-        return e;
+        return { ...e, points: this.takeUnsentPoints() };
       }
-      case 'epoch':
+      case 'epoch': {
         this.epochs.push(e);
         this.lastProgress = null;
-        return e;
+        const now = performance.now();
+        this.lastEpochMs = now - this.epochStartedAt;
+        this.epochStartedAt = now;
+        const points = this.takeUnsentPoints();
+        if (!this.picturesHeld || now - this.picturesSentAt < PICTURES_EVERY_MS) return { ...e, points };
+        this.picturesHeld = false;
+        this.picturesSentAt = now;
+        return { ...e, points, pictures: { ...this.pictures } };
+      }
       case 'checkpoint':
         this.checkpoint = e;
         return e;
-      case 'pictures':
+      case 'pictures': {
         for (const name of PAGE_PICTURES) {
           const drawing = e.pictures[name];
           this.pictures[name] = Buffer.isBuffer(drawing) ? { epoch: e.epoch, src: dataUrl(drawing) } : { skip: drawing.skip };
         }
+        this.picturesHeld = this.lastEpochMs < PICTURES_EVERY_MS;
+        if (this.picturesHeld) return undefined;
+        this.picturesSentAt = performance.now();
         return { type: 'pictures', epoch: e.epoch, pictures: { ...this.pictures } };
+      }
     }
   }
 
   /** The run ended (or failed); pages keep what they show and say so. */
   finish(status: RunStatus, message?: string): PageMessage {
     this.status = status;
-    return { type: 'status', status, message };
+    return { type: 'status', status, message, pictures: { ...this.pictures } };
+  }
+
+  private takeUnsentPoints(): Snapshot['progress'] {
+    const points = this.unsentPoints;
+    this.unsentPoints = [];
+    this.progress.push(...points);
+    // Halving keeps the shape of a long run's curve at a bounded cost per page.
+    if (this.progress.length > MAX_PROGRESS_POINTS) this.progress = this.progress.filter((_, i) => i % 2 === 1);
+    return points;
   }
 
   snapshot(): Snapshot {

@@ -8,9 +8,6 @@ const PICTURES = ['reconstructions.png', 'latent.png'];
 /** Everything the page shows; replaced by a snapshot, extended by each change. */
 let state = { status: 'connecting', start: null, lr_curve: [], epochs: [], progress: [], last_progress: null, checkpoint: null, pictures: {} };
 
-/** Charts are built anew only from a snapshot; changes are merged into what is drawn, which costs the browser less. */
-let rebuild = true;
-
 const $ = (/** @type {string} */ id) => /** @type {HTMLElement} */ (document.getElementById(id));
 const charts = {
   loss: echarts.init($('loss-chart'), null, { renderer: 'svg' }),
@@ -48,6 +45,7 @@ function drawLoss() {
   ];
   if (floor !== null) {
     series.push({
+      id: 'floor',
       name: `BCE floor ${floor.toFixed(4)}`,
       type: 'line',
       data: [
@@ -66,7 +64,7 @@ function drawLoss() {
       yAxis: axis('loss', { type: 'value', nameLocation: 'end', nameGap: 10 }),
       series,
     },
-    rebuild,
+    { replaceMerge: ['series'] },
   );
 }
 
@@ -78,12 +76,13 @@ function drawThroughput() {
   const epochs = state.epochs;
   const workers = state.start?.workers ?? epochs[0]?.worker_samples_per_sec.length ?? 0;
   const series = Array.from({ length: workers }, (_, w) => ({
+    id: `worker ${w + 1}`,
     name: `worker ${w + 1}`,
     type: 'bar',
     stack: 'workers',
     data: epochs.map((e) => [e.epoch, e.worker_samples_per_sec[w] ?? 0]),
   }));
-  series.push({ name: 'total', type: 'line', data: epochs.map((e) => [e.epoch, e.samples_per_sec]), symbolSize: 7, lineStyle: { width: 2 } });
+  series.push({ id: 'total', name: 'total', type: 'line', data: epochs.map((e) => [e.epoch, e.samples_per_sec]), symbolSize: 7, lineStyle: { width: 2 } });
   charts.throughput.setOption(
     {
       ...frame('Samples/s per worker and in total'),
@@ -91,7 +90,7 @@ function drawThroughput() {
       yAxis: axis('samples/s', { type: 'value', nameLocation: 'end', nameGap: 10, scale: false }),
       series: series.map((s) => ({ ...s, data: s.data.map(([, y]) => y) })),
     },
-    rebuild,
+    { replaceMerge: ['series'] },
   );
 }
 
@@ -108,13 +107,12 @@ function drawBreakdown() {
       ...frame('Step time, averaged over workers (ms)'),
       xAxis: axis('epoch', { type: 'category', data: epochs.map((e) => e.epoch), scale: false }),
       yAxis: axis('ms per step', { type: 'value', nameLocation: 'end', nameGap: 10, scale: false }),
-      series: parts.map(([name, key]) => ({ name, type: 'bar', stack: 'step', data: epochs.map((e) => 1000 * e.step_seconds[key]) })),
+      series: parts.map(([name, key]) => ({ id: key, name, type: 'bar', stack: 'step', data: epochs.map((e) => 1000 * e.step_seconds[key]) })),
     },
-    rebuild,
+    { replaceMerge: ['series'] },
   );
 }
 
-/** The schedule is known from the start: drawn once per snapshot. */
 function drawLr() {
   charts.lr.setOption(
     {
@@ -123,6 +121,7 @@ function drawLr() {
       yAxis: axis('lr', { type: 'value', nameLocation: 'end', nameGap: 10 }),
       series: [
         {
+          id: 'lr',
           name: 'learning rate',
           type: 'line',
           data: state.lr_curve,
@@ -131,7 +130,7 @@ function drawLr() {
         },
       ],
     },
-    rebuild,
+    { replaceMerge: ['series'] },
   );
 }
 
@@ -175,8 +174,9 @@ function drawInfo() {
       return tr;
     }),
   );
-  drawLive();
 }
+
+const COUNT = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
 
 /** The line under the title: where the run stands. */
 function drawLive() {
@@ -184,10 +184,10 @@ function drawLive() {
   const e = state.epochs.at(-1);
   $('live').textContent =
     p !== null && state.status === 'running'
-      ? `epoch ${p.epoch} step ${p.step}/${p.steps}  loss ${p.loss.toFixed(4)}  ${Math.round(p.samples_per_sec).toLocaleString('en-US')} samples/s  ETA ${p.eta_seconds.toFixed(0)} s`
+      ? `epoch ${p.epoch} step ${p.step}/${p.steps}  loss ${p.loss.toFixed(4)}  ${COUNT.format(p.samples_per_sec)} samples/s  ETA ${p.eta_seconds.toFixed(0)} s`
       : e === undefined
         ? ''
-        : `epoch ${e.epoch}: train ${e.train_loss.toFixed(4)}  test ${e.test_loss.toFixed(4)}  ${Math.round(e.samples_per_sec).toLocaleString('en-US')} samples/s`;
+        : `epoch ${e.epoch}: train ${e.train_loss.toFixed(4)}  test ${e.test_loss.toFixed(4)}  ${COUNT.format(e.samples_per_sec)} samples/s`;
 }
 
 function drawPictures() {
@@ -204,51 +204,46 @@ function drawPictures() {
 }
 
 /**
- * What watching costs the run is the browser's CPU on a machine whose every core
- * trains, and a chart redraw costs tens of milliseconds there. So the live line follows
- * each progress message (once a second), while charts and pictures are redrawn at most
- * every 10 s (?refresh=SECONDS in the page's URL changes it), with all that changed
- * meanwhile; a new snapshot and the end of the run are drawn at once.
+ * What watching costs the run is the browser's CPU: on a machine whose every core
+ * trains, each millisecond the page takes is one a worker waits for, and drawing the
+ * charts takes tens of them. So text (the live line, the run's facts, the status) and
+ * pictures (which the server sends in a pause) are drawn as they come, while a message only marks the charts it changed as
+ * stale. Stale charts are drawn when an epoch's steps end (the run then evaluates and
+ * draws its pictures), at most every 10 s (?refresh=SECONDS in the page's URL changes
+ * it); during the steps at most once a minute, for epochs that long. A snapshot (a page
+ * opening) and the end of the run are drawn at once.
  */
-const CHARTS_EVERY_MS = 1000 * (Number(new URLSearchParams(location.search).get('refresh')) || 10);
+const PAUSE_DRAW_MS = 1000 * (Number(new URLSearchParams(location.search).get('refresh')) || 10);
+const STEPS_DRAW_MS = 60_000;
+const CHARTS = { loss: drawLoss, throughput: drawThroughput, breakdown: drawBreakdown, lr: drawLr };
+/** @type {Set<keyof typeof CHARTS>} */
+const stale = new Set();
 let chartsDrawnAt = -Infinity;
-/** @type {ReturnType<typeof setTimeout> | null} */
-let chartsTimer = null;
-let picturesChanged = false;
-let liveQueued = false;
+let frameQueued = false;
 
-function drawCharts() {
-  chartsTimer = null;
+/** @param {Array<keyof typeof CHARTS>} charts */
+function changed(...charts) {
+  for (const chart of charts) stale.add(chart);
+}
+
+/** Draws the stale charts at the next frame if the last drawing is `every` ms ago or more. */
+function chartsIfDue(/** @type {number} */ every) {
+  if (frameQueued || performance.now() - chartsDrawnAt < every) return;
+  frameQueued = true;
   chartsDrawnAt = performance.now();
-  drawThroughput();
-  drawBreakdown();
-  drawLoss();
-  if (rebuild) drawLr();
-  drawInfo();
-  if (picturesChanged) drawPictures();
-  picturesChanged = false;
-  rebuild = false;
-}
-
-function chartsSoon(/** @type {boolean} */ now) {
-  if (now) {
-    if (chartsTimer !== null) clearTimeout(chartsTimer);
-    chartsTimer = null;
-    requestAnimationFrame(drawCharts);
-    return;
-  }
-  if (chartsTimer !== null) return;
-  const wait = Math.max(0, chartsDrawnAt + CHARTS_EVERY_MS - performance.now());
-  chartsTimer = setTimeout(() => requestAnimationFrame(drawCharts), wait);
-}
-
-function liveSoon() {
-  if (liveQueued) return;
-  liveQueued = true;
   requestAnimationFrame(() => {
-    liveQueued = false;
-    drawLive();
+    frameQueued = false;
+    for (const chart of stale) CHARTS[chart]();
+    stale.clear();
   });
+}
+
+function drawAll() {
+  drawInfo();
+  drawLive();
+  drawPictures();
+  changed('loss', 'throughput', 'breakdown', 'lr');
+  chartsIfDue(0);
 }
 
 const events = new EventSource('/api/events');
@@ -257,33 +252,47 @@ events.onmessage = (message) => {
   switch (m.type) {
     case 'snapshot':
       state = m;
-      rebuild = true;
-      picturesChanged = true;
-      return chartsSoon(true);
+      return drawAll();
+    case 'start':
+      // The steps begin now: the schedule and the floor wait for the first pause.
+      state.start = m.start;
+      state.lr_curve = m.lr_curve;
+      changed('loss', 'lr');
+      return drawInfo();
     case 'progress':
       state.last_progress = m;
-      state.progress.push([m.epoch - 1 + m.step / m.steps, m.loss]);
-      return liveSoon();
-    case 'epoch':
-      state.epochs.push(m);
+      state.progress.push(...m.points);
+      drawLive();
+      changed('loss');
+      return chartsIfDue(STEPS_DRAW_MS);
+    case 'epoch': {
+      const { points, pictures, ...epoch } = m;
+      state.progress.push(...points);
+      state.epochs.push(epoch);
       state.last_progress = null;
-      liveSoon();
-      return chartsSoon(false);
+      drawLive();
+      if (pictures !== undefined) {
+        state.pictures = pictures;
+        drawPictures();
+      }
+      changed('loss', 'throughput', 'breakdown');
+      return chartsIfDue(PAUSE_DRAW_MS);
+    }
     case 'checkpoint':
       state.checkpoint = m;
-      return chartsSoon(false);
+      return drawInfo();
     case 'pictures':
       state.pictures = m.pictures;
-      picturesChanged = true;
-      return chartsSoon(false);
+      return drawPictures();
     case 'status':
       state.status = m.status;
-      return chartsSoon(true);
+      state.pictures = m.pictures;
+      return drawAll();
   }
 };
 events.onerror = () => {
   // The server ends the stream when the run ends; the page keeps the last state.
   if (state.status === 'running' || state.status === 'connecting') state.status = 'disconnected';
   events.close();
-  chartsSoon(true);
+  drawAll();
 };
