@@ -163,7 +163,7 @@ describe('kill -9', () => {
 describe('stdout closed by its reader (corefit train --json | head -1)', () => {
   it('finishes the step, checkpoints, exits 141, and the resume command ends bit for bit', async () => {
     const dir = freshDir();
-    const cli = startCli(['train', ...SMALL_RUN, '--out', dir, '--json']);
+    const cli = startCli(['train', ...smallRun(), '--out', dir, '--json']);
     expect(await cli.line((l) => l.type === 'start')).toBeDefined();
     cli.child.stdout!.destroy();
     const run = await cli.done;
