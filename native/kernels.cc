@@ -183,11 +183,26 @@ COREFIT_KERNEL double cce_probabilities(float* __restrict d, const float* __rest
 
 namespace {
 
-// g[i] = (slot 0 + slot 1 + ... in slot order)[i] * scale: the same bits whoever sums.
+// The tree sum of slots 0 .. count - 1 at element i: the pairwise tree of kernels.h. Slots
+// are added as they come; a finished subtree of 2^k slots waits on the stack until its
+// right sibling of 2^k is finished, and what is left at the end is added from the right
+// (the last, smallest subtrees first). tree_sum8 below does the same 8 elements at a time.
+inline float tree_sum(const float* slots, int count, size_t size, size_t i) {
+  float stack[32];
+  int depth = 0;
+  for (int s = 0; s < count; s++) {
+    float sum = slots[(size_t)s * size + i];
+    for (int leaves = s; leaves & 1; leaves >>= 1) sum = stack[--depth] + sum;
+    stack[depth++] = sum;
+  }
+  float sum = stack[--depth];
+  while (depth > 0) sum = stack[--depth] + sum;
+  return sum;
+}
+
+// g[i] = (the tree sum of the slots)[i] * scale: the same bits whoever sums.
 inline float mean_gradient(const float* slots, int slot_count, size_t size, size_t i, float scale) {
-  float sum = slots[i];
-  for (int s = 1; s < slot_count; s++) sum += slots[(size_t)s * size + i];
-  return sum * scale;
+  return tree_sum(slots, slot_count, size, i) * scale;
 }
 
 // Adam in the one-division form, for one parameter (the vector loop below does exactly
@@ -226,6 +241,20 @@ float reduce_adam_scalar(float* p, float* m, float* v, const float* slots, int s
 // 2 workers at batch 100, alternating the store kinds in one `corefit bench` process
 // (6 rounds each, medians, a busy host): reduce+Adam 137 us per worker and step with plain
 // stores, 296 with non-temporal ones; a one-worker trainer's full update 455 against 1134.
+// tree_sum for elements i .. i + 7.
+__attribute__((target("avx2"))) inline __m256 tree_sum8(const float* slots, int count, size_t size, size_t i) {
+  __m256 stack[32];
+  int depth = 0;
+  for (int s = 0; s < count; s++) {
+    __m256 sum = _mm256_loadu_ps(slots + (size_t)s * size + i);
+    for (int leaves = s; leaves & 1; leaves >>= 1) sum = _mm256_add_ps(stack[--depth], sum);
+    stack[depth++] = sum;
+  }
+  __m256 sum = stack[--depth];
+  while (depth > 0) sum = _mm256_add_ps(stack[--depth], sum);
+  return sum;
+}
+
 __attribute__((target("avx2"))) float reduce_adam_avx2(float* p, float* m, float* v, const float* slots, int slot_count,
                                                        size_t size, size_t begin, size_t end, const AdamScalars& a) {
   // Scalar up to the first 32-byte boundary of p, so that no vector store splits a line.
@@ -241,9 +270,7 @@ __attribute__((target("avx2"))) float reduce_adam_avx2(float* p, float* m, float
                eps = _mm256_set1_ps(a.eps_hat), scale = _mm256_set1_ps(a.grad_scale), zero = _mm256_setzero_ps();
   __m256 vbad = zero;
   for (; i + 8 <= end; i += 8) {
-    __m256 sum = _mm256_loadu_ps(slots + i);
-    for (int s = 1; s < slot_count; s++) sum = _mm256_add_ps(sum, _mm256_loadu_ps(slots + (size_t)s * size + i));
-    const __m256 g = _mm256_mul_ps(sum, scale);
+    const __m256 g = _mm256_mul_ps(tree_sum8(slots, slot_count, size, i), scale);
     vbad = _mm256_add_ps(vbad, _mm256_mul_ps(g, zero));
     const __m256 mi = _mm256_add_ps(_mm256_mul_ps(b1, _mm256_loadu_ps(m + i)), _mm256_mul_ps(omb1, g));
     const __m256 vi = _mm256_add_ps(_mm256_mul_ps(b2, _mm256_loadu_ps(v + i)), _mm256_mul_ps(omb2, _mm256_mul_ps(g, g)));

@@ -48,7 +48,7 @@ export interface SharedBuffers {
   /** Adam's first and second moments [P]. */
   readonly m: Float32Array;
   readonly v: Float32Array;
-  /** One gradient slot per shard [S, P]; the update reads them, summed in slot order. */
+  /** One gradient slot per shard [S, P]; the update reads them, summed in the pairwise tree (optim/reduce.ts). */
   readonly slots: Float32Array;
   /** Σ loss of each shard in the current step [S]. */
   readonly shardLoss: Float64Array;

@@ -1,7 +1,7 @@
 /**
  * The collective part of a training step: everything after the gradients are in their
  * slots (ARCHITECTURE.md, "Data flow of one step"). Each worker reduces its own
- * reduction blocks across the slots in slot order, the global norm is clipped, Adam
+ * reduction blocks across the slots in the pairwise tree order (optim/reduce.ts), the global norm is clipped, Adam
  * updates the block (its bias correction computed here, once per step), and
  * divergence is detected. This is the one place that does these things; the engine
  * computes gradients only, and the update kernels are plain vector loops.
