@@ -1,0 +1,74 @@
+/**
+ * Who owns which parameters across MPI ranks, and where each rank's part lies in the
+ * buffers of the exchange. Rank r computes the contiguous shards r·L … r·L + L − 1 and
+ * owns their reduction blocks (shards.ts, blockChunks): the same blocks, cut the same
+ * way, as in one process, so that the global norm of clipping sums the same block sums
+ * in the same order. Pure arithmetic on sizes: no MPI here.
+ */
+import { treeSum } from '../../optim/reduce.js';
+import { blockChunks } from '../shards.js';
+
+/** A run [lo, hi) of the parameter vector, at `offset` in its owner's packed part. */
+export interface OwnedChunk {
+  readonly lo: number;
+  readonly hi: number;
+  readonly offset: number;
+}
+
+export interface OwnedBlock {
+  /** The block's index (= the global shard it belongs to). */
+  readonly blk: number;
+  readonly chunks: readonly OwnedChunk[];
+}
+
+export interface ExchangeLayout {
+  readonly ranks: number;
+  readonly rank: number;
+  /** Floats of the parameter vector. */
+  readonly size: number;
+  /** Per rank: the blocks it owns, their chunks packed one after another in block order. */
+  readonly owned: ReadonlyArray<readonly OwnedBlock[]>;
+  /** Per rank: floats it owns, and where its part starts when all parts are packed in rank order. */
+  readonly counts: readonly number[];
+  readonly displs: readonly number[];
+}
+
+export function exchangeLayout(size: number, shards: number, ranks: number, rank: number): ExchangeLayout {
+  const local = shards / ranks;
+  const owned: OwnedBlock[][] = [];
+  const counts: number[] = [];
+  for (let r = 0; r < ranks; r++) {
+    let offset = 0;
+    const blocks: OwnedBlock[] = [];
+    for (let blk = r * local; blk < (r + 1) * local; blk++) {
+      const chunks = blockChunks(size, shards, blk).map(([lo, hi]) => {
+        const chunk = { lo, hi, offset };
+        offset += hi - lo;
+        return chunk;
+      });
+      blocks.push({ blk, chunks });
+    }
+    owned.push(blocks);
+    counts.push(offset);
+  }
+  const displs = counts.map((_, r) => counts.slice(0, r).reduce((a, c) => a + c, 0));
+  return { ranks, rank, size, owned, counts, displs };
+}
+
+/** out[offset …] = from[lo, hi) for each chunk of `blocks`: a rank's part, packed. */
+export function pack(from: Float32Array, blocks: readonly OwnedBlock[], out: Float32Array): void {
+  for (const { chunks } of blocks) for (const c of chunks) out.set(from.subarray(c.lo, c.hi), c.offset);
+}
+
+/** to[lo, hi) = packed[offset …] for each chunk of `blocks`: the inverse of pack. */
+export function unpack(packed: Float32Array, blocks: readonly OwnedBlock[], to: Float32Array): void {
+  for (const { chunks } of blocks) for (const c of chunks) to.set(packed.subarray(c.offset, c.offset + c.hi - c.lo), c.lo);
+}
+
+/** out[offset …] = the tree sum (optim/reduce.ts) of `slotCount` slots of `size` floats over each chunk of `blocks`: a partial, packed. */
+export function packTreeSum(slots: Float32Array, slotCount: number, size: number, blocks: readonly OwnedBlock[], out: Float32Array): void {
+  if (slotCount === 1) return pack(slots, blocks, out);
+  for (const { chunks } of blocks) {
+    for (const c of chunks) for (let i = c.lo; i < c.hi; i++) out[c.offset + i - c.lo] = treeSum(slots, slotCount, size, i);
+  }
+}
