@@ -1,7 +1,9 @@
 /** The arithmetic of the MPI transport, without MPI: who owns which parameters, and the scale-out model. */
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { fitLink, project, stepSeconds, type ScaleOutInputs } from '../src/bench/scale-out.js';
-import { exchangeLayout, pack, unpack } from '../src/parallel/mpi/layout.js';
+import { treeSum } from '../src/optim/reduce.js';
+import { exchangeLayout, pack, packTreeSum, unpack } from '../src/parallel/mpi/layout.js';
 import { blockChunks } from '../src/parallel/shards.js';
 
 describe('exchangeLayout', () => {
@@ -36,6 +38,43 @@ describe('exchangeLayout', () => {
     unpack(packed, layout.owned[1], back);
     for (const b of layout.owned[1]) for (const c of b.chunks) expect(Array.from(back.subarray(c.lo, c.hi))).toEqual(Array.from(params.subarray(c.lo, c.hi)));
     expect(Array.from(packed)).toEqual(layout.owned[1].flatMap((b) => b.chunks.flatMap((c) => Array.from(params.subarray(c.lo, c.hi)))));
+  });
+});
+
+describe('packTreeSum: a rank\'s partial', () => {
+  it('of 2^k shards per rank, summed over the ranks in the same tree, is the tree sum of all shards, bit for bit', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 6 }),
+        fc.integer({ min: 0, max: 3 }),
+        fc.array(fc.float({ noNaN: true, noDefaultInfinity: true, min: -1e8, max: 1e8 }), { minLength: 48 * 5, maxLength: 48 * 5 }),
+        (ranks, log2Local, values) => {
+          const local = 2 ** log2Local;
+          const shards = ranks * local;
+          const size = 5;
+          const slots = Float32Array.from(values.slice(0, shards * size));
+          const layout = exchangeLayout(size, shards, ranks, 0);
+          // Each rank's partial of every rank's blocks, as the alltoallv sends them: [ranks, size] in owner order.
+          const partials = new Float32Array(ranks * size);
+          for (let r = 0; r < ranks; r++) {
+            const mine = slots.subarray(r * local * size, (r + 1) * local * size);
+            for (let o = 0; o < ranks; o++) {
+              packTreeSum(mine, local, size, layout.owned[o], partials.subarray(r * size + layout.displs[o], r * size + layout.displs[o] + layout.counts[o]));
+            }
+          }
+          for (let o = 0; o < ranks; o++) {
+            for (const b of layout.owned[o]) {
+              for (const c of b.chunks) {
+                for (let i = c.lo; i < c.hi; i++) {
+                  const at = layout.displs[o] + c.offset + i - c.lo;
+                  expect(treeSum(partials, ranks, size, at)).toBe(treeSum(slots, shards, size, i));
+                }
+              }
+            }
+          }
+        },
+      ),
+    );
   });
 });
 

@@ -2,25 +2,29 @@
  * `corefit train --comm mpi` under mpirun on this machine (loopback, more ranks than
  * cores): the same weights for any split of a shard count into ranks × workers, resume
  * across rank counts, and how a job ends when a rank dies, hangs, throws or differs.
- * Skipped, saying why, where MPI or corefit's MPI transport is missing.
+ * Skipped, saying why, where MPI or corefit's MPI transport is missing. The jobs train a
+ * few steps on a small data set: most of their time is start-up. They run one after
+ * another: side by side, on 2 cores, a job's ranks and workers wait for each other's turns.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { readCheckpoint } from '../src/checkpoint/checkpoint.js';
-import { mpiAvailable } from '../src/parallel/mpi/addon.js';
-import { CLI, jsonLines, runCli, type CliRun } from './helpers/cli.js';
 import { paramLayout } from '../src/model/layout.js';
 import { DEFAULT_SPEC } from '../src/model/spec.js';
+import { mpiAvailable } from '../src/parallel/mpi/addon.js';
 import { exchangeLayout } from '../src/parallel/mpi/layout.js';
+import { CLI, jsonLines, runCli, type CliRun } from './helpers/cli.js';
+import { writeSmallDataSet } from './helpers/small-data.js';
 import { freshDirs } from './helpers/temp-dirs.js';
 
-const missing = spawnSync('mpirun', ['--version'], { stdio: 'ignore' }).status !== 0
-  ? 'mpirun not found (apt-get install openmpi-bin libopenmpi-dev)'
-  : !mpiAvailable()
-    ? "corefit's MPI transport was not built (node native/mpi/build.mjs)"
-    : undefined;
+const missing =
+  spawnSync('mpirun', ['--version'], { stdio: 'ignore' }).status !== 0
+    ? 'mpirun not found (apt-get install openmpi-bin libopenmpi-dev)'
+    : !mpiAvailable()
+      ? "corefit's MPI transport was not built (node native/mpi/build.mjs)"
+      : undefined;
 
 /** One program of an MPMD mpirun line: `np` ranks of `corefit train args`, with extra environment. */
 interface Ranks {
@@ -29,8 +33,8 @@ interface Ranks {
   readonly env?: Readonly<Record<string, string>>;
 }
 
-/** mpirun on loopback, as root and with more ranks than cores, of `corefit train --comm mpi` per program. */
-function mpirun(programs: readonly Ranks[], limitMs = 120_000): Promise<CliRun> {
+/** mpirun on loopback, as root and with more ranks than cores, of `corefit train --comm mpi` per program; killed (timedOut) after limitMs. */
+function mpirun(programs: readonly Ranks[], limitMs = 100_000): Promise<CliRun> {
   const args = ['--allow-run-as-root', '--oversubscribe'];
   programs.forEach((p, i) => {
     if (i > 0) args.push(':');
@@ -57,95 +61,120 @@ function mpirun(programs: readonly Ranks[], limitMs = 120_000): Promise<CliRun> 
   });
 }
 
-const SMALL = ['--train-rows', '2000', '--test-rows', '200', '--batch-size', '100'];
-
 const weights = (dir: string): Promise<Buffer> => readFile(join(dir, 'weights.bin'));
 
 describe.skipIf(missing !== undefined)(`train --comm mpi${missing === undefined ? '' : ` (skipped: ${missing})`}`, () => {
   const dir = freshDirs('corefit-mpi-');
+  // 400 training rows in batches of 100: 4 steps per epoch.
+  let data: string[] = [];
+  let small: string[] = [];
+  beforeAll(async () => {
+    // A checkpoint does not keep where its data came from: a resume names it again.
+    data = ['--data', await writeSmallDataSet(dir(), { train: 400, test: 100 })];
+    small = [...data, '--batch-size', '100'];
+  });
+
+  // The reference of the 2-shard tests: one process, 2 workers, 2 epochs (8 steps), written once.
+  let reference: Promise<string> | undefined;
+  const uninterrupted = (): Promise<string> =>
+    (reference ??= (async () => {
+      const out = dir();
+      const run = await runCli(['train', ...small, '--epochs', '2', '--workers', '2', '--out', out]);
+      expect(run.code, run.stderr).toBe(0);
+      return out;
+    })());
 
   it('gives the weights and Adam moments of one process for 2 shards: 2 ranks × 1 worker = 1 process × 2 workers', async () => {
-    const [a, b] = [dir(), dir()];
-    const ranks = await mpirun([{ np: 2, args: [...SMALL, '--epochs', '2', '--workers', '1', '--out', a] }]);
+    const out = dir();
+    const ranks = await mpirun([{ np: 2, args: [...small, '--epochs', '2', '--workers', '1', '--out', out] }]);
     expect(ranks.code, ranks.stderr).toBe(0);
     expect(ranks.stdout.match(/^epoch \d/gm)).toEqual(['epoch 1', 'epoch 2']); // rank 0 alone reports
-    const one = await runCli(['train', ...SMALL, '--epochs', '2', '--workers', '2', '--shards', '2', '--out', b]);
-    expect(one.code, one.stderr).toBe(0);
-    expect((await weights(a)).equals(await weights(b))).toBe(true);
-    const [ca, cb] = [await readCheckpoint(a), await readCheckpoint(b)];
+    const one = await uninterrupted();
+    expect((await weights(out)).equals(await weights(one))).toBe(true);
+    // Rank 0 gathered the moments that each rank kept for its own blocks.
+    const [ca, cb] = [await readCheckpoint(out), await readCheckpoint(one)];
     expect(Buffer.from(ca.state.m.buffer).equals(Buffer.from(cb.state.m.buffer))).toBe(true);
     expect(Buffer.from(ca.state.v.buffer).equals(Buffer.from(cb.state.v.buffer))).toBe(true);
   });
 
   it('gives the same weights for 4 shards as 4 ranks × 1, 2 ranks × 2 and 1 process × 4 (clipping on); a rank sends the same bytes whatever its workers', async () => {
     const [r4, r2, one] = [dir(), dir(), dir()];
-    const clip = ['--clip-norm', '0.5', '--json'];
-    const four = await mpirun([{ np: 4, args: [...SMALL, ...clip, '--epochs', '1', '--workers', '1', '--out', r4] }]);
-    expect(four.code, four.stderr).toBe(0);
-    const two = await mpirun([{ np: 2, args: [...SMALL, ...clip, '--epochs', '1', '--workers', '2', '--out', r2] }]);
-    expect(two.code, two.stderr).toBe(0);
-    // Rank 0's part of the gradients to the others, and its part of the parameters (and a flag) to each of them.
+    // A threshold below the gradient's norm, so that clipping scales every step.
+    const run = [...small, '--epochs', '1', '--clip-norm', '0.01', '--json'];
+    const four = await mpirun([{ np: 4, args: [...run, '--workers', '1', '--out', r4] }]);
+    const two = await mpirun([{ np: 2, args: [...run, '--workers', '2', '--out', r2] }]);
+    const single = await runCli(['train', ...run, '--workers', '4', '--out', one]);
+    for (const job of [four, two, single]) expect(job.code, job.stderr).toBe(0);
+    const expected = await weights(one);
+    expect((await weights(r4)).equals(expected)).toBe(true);
+    expect((await weights(r2)).equals(expected)).toBe(true);
+    // Rank 0 sends the others their blocks of its partial, and its own updated block (and a flag) to each of them.
     const size = paramLayout(DEFAULT_SPEC).size;
-    for (const [job, ranks] of [[four, 4], [two, 2]] as const) {
+    for (const [job, ranks] of [
+      [four, 4],
+      [two, 2],
+    ] as const) {
       const own = exchangeLayout(size, 4, ranks, 0).counts[0];
       const epoch = jsonLines(job.stdout).find((l) => l.type === 'epoch') as { exchange: { bytes_sent_per_step: number } };
       expect(epoch.exchange.bytes_sent_per_step).toBe((size - own) * 4 + (own + 1) * 4 * (ranks - 1));
     }
-    const single = await runCli(['train', ...SMALL, ...clip, '--epochs', '1', '--workers', '1', '--shards', '4', '--out', one]);
-    expect(single.code, single.stderr).toBe(0);
-    const expected = await weights(one);
-    expect((await weights(r4)).equals(expected)).toBe(true);
-    expect((await weights(r2)).equals(expected)).toBe(true);
   });
 
-  it('resumes across rank counts: 1 process → 2 ranks, and a job whose rank was killed → 1 process without mpirun, bit for bit', async () => {
-    const [uninterrupted, grown, killed] = [dir(), dir(), dir()];
-    const run = ['--epochs', '2', '--checkpoint-every', '10'];
-    const straight = await runCli(['train', ...SMALL, ...run, '--workers', '2', '--out', uninterrupted]);
-    expect(straight.code, straight.stderr).toBe(0);
-
-    const first = await runCli(['train', ...SMALL, '--epochs', '1', '--workers', '2', '--out', grown]);
+  it('resumes a one-process checkpoint with 2 ranks, bit for bit', async () => {
+    const out = dir();
+    const first = await runCli(['train', ...small, '--epochs', '1', '--workers', '2', '--out', out]);
     expect(first.code, first.stderr).toBe(0);
-    const second = await mpirun([{ np: 2, args: ['--resume', grown, '--out', grown, '--epochs', '2', '--workers', '1'] }]);
+    const second = await mpirun([{ np: 2, args: [...data, '--resume', out, '--out', out, '--epochs', '2', '--workers', '1'] }]);
     expect(second.code, second.stderr).toBe(0);
-    expect((await weights(grown)).equals(await weights(uninterrupted))).toBe(true);
+    expect((await weights(out)).equals(await weights(await uninterrupted()))).toBe(true);
+  });
 
-    // Rank 1 is killed (SIGKILL) in step 25, after the checkpoint of step 20.
+  it('ends the job when a rank is killed, keeps the last checkpoint, and resumes it in one process without mpirun, bit for bit', async () => {
+    const out = dir();
+    const run = [...small, '--epochs', '2', '--workers', '1', '--checkpoint-every', '2', '--out', out];
+    // Rank 1 kills itself (SIGKILL) at the start of step 7, after the checkpoint of step 6.
     const job = await mpirun([
-      { np: 1, args: [...SMALL, ...run, '--workers', '1', '--out', killed] },
-      { np: 1, args: [...SMALL, ...run, '--workers', '1', '--out', killed], env: { COREFIT_TEST_FAULT: '0:25:kill' } },
+      { np: 1, args: run },
+      { np: 1, args: run, env: { COREFIT_TEST_FAULT: '0:7:kill' } },
     ]);
     expect(job.timedOut).toBe(false);
     expect(job.code).not.toBe(0);
     expect(job.stderr).toMatch(/process rank 1 .* on node \S+ exited on signal 9/);
-    expect((await readCheckpoint(killed)).state.step).toBe(20);
-    const resumed = await runCli(['train', '--resume', killed, '--out', killed, '--epochs', '2', '--workers', '2']);
+    expect((await readCheckpoint(out)).state.run.progress.step).toBe(6);
+    const resumed = await runCli(['train', ...data, '--resume', out, '--out', out, '--epochs', '2', '--workers', '1']);
     expect(resumed.code, resumed.stderr).toBe(0);
-    expect((await weights(killed)).equals(await weights(uninterrupted))).toBe(true);
+    expect((await weights(out)).equals(await weights(await uninterrupted()))).toBe(true);
   });
 
-  it('ends the job when a rank throws, naming the rank, its host and the step, with exit code 70', async () => {
-    const args = [...SMALL, '--epochs', '1', '--workers', '1'];
-    const job = await mpirun([{ np: 1, args }, { np: 1, args, env: { COREFIT_TEST_FAULT: '0:3:throw' } }]);
-    expect(job.code).toBe(70);
-    expect(job.stderr).toMatch(/rank 1 on \S+: worker 0 failed at step 3: injected fault at step 3/);
-  });
-
-  it('ends a job whose rank hangs after --comm-timeout, with exit code 70', async () => {
-    const args = [...SMALL, '--epochs', '1', '--workers', '1', '--comm-timeout', '2'];
-    const job = await mpirun([{ np: 1, args }, { np: 1, args, env: { COREFIT_TEST_FAULT: '0:3:hang' } }]);
+  it('ends a job whose rank hangs after --comm-timeout, naming the rank, its host and the step, with exit code 70', async () => {
+    const args = [...small, '--epochs', '1', '--workers', '1', '--comm-timeout', '2'];
+    const job = await mpirun([
+      { np: 1, args },
+      { np: 1, args, env: { COREFIT_TEST_FAULT: '0:3:hang' } },
+    ]);
     expect(job.timedOut).toBe(false);
     expect(job.code).toBe(70);
     expect(job.stderr).toMatch(/rank [01] on \S+ stopped the job at step 3: .*within --comm-timeout 2 s/);
   });
 
-  it('refuses at start-up a rank started with other options or data, naming what differs (exit code 64)', async () => {
-    const args = [...SMALL, '--epochs', '1', '--workers', '1'];
-    const options = await mpirun([{ np: 1, args }, { np: 1, args: [...args, '--seed', '7'] }]);
-    expect(options.code).toBe(64);
-    expect(options.stderr).toMatch(/rank 1's option seed is 7, rank 0's 1/);
-    const data = await mpirun([{ np: 1, args }, { np: 1, args: ['--train-rows', '2000', '--test-rows', '300', '--batch-size', '100', '--epochs', '1', '--workers', '1'] }]);
-    expect(data.code).toBe(64);
-    expect(data.stderr).toMatch(/rank 1's data is mnist \(sha256 of the rows used \w+\), rank 0's mnist \(sha256 of the rows used \w+\)/);
+  it('ends the job when a rank throws, naming the rank, its host and the step, with exit code 70', async () => {
+    const args = [...small, '--epochs', '1', '--workers', '1'];
+    const job = await mpirun([
+      { np: 1, args },
+      { np: 1, args, env: { COREFIT_TEST_FAULT: '0:3:throw' } },
+    ]);
+    expect(job.code).toBe(70);
+    expect(job.stderr).toMatch(/rank 1 on \S+: worker 0 failed at step 3: injected fault at step 3/);
+  });
+
+  it('refuses at start-up ranks started with other options or data, naming what differs (exit code 64)', async () => {
+    const args = [...small, '--epochs', '1', '--workers', '1'];
+    const job = await mpirun([
+      { np: 1, args },
+      { np: 1, args: [...args, '--seed', '7', '--test-rows', '50'] },
+    ]);
+    expect(job.code).toBe(64);
+    expect(job.stderr).toMatch(/rank 1's option seed is 7, rank 0's 1/);
+    expect(job.stderr).toMatch(/rank 1's data is \S+ \(sha256 of the rows used \w+\), rank 0's \S+ \(sha256 of the rows used \w+\)/);
   });
 });

@@ -47,7 +47,7 @@ const api: CommThreadApi = {
       const recv = new Uint8Array(FINGERPRINT_BYTES * info!.ranks);
       const never = new Int32Array(new SharedArrayBuffer(4));
       const result = mpi!.allgather(send, recv, never, timeoutSeconds);
-      if (result !== 'done') throw new CommError(info!, 0, `no answer from the other ranks within --comm-timeout ${timeoutSeconds} s at start-up`);
+      if (result !== 'done') throw new CommError(info!, 0, `no answer from the other ranks within ${timeoutSeconds} s at start-up`);
       return Array.from({ length: info!.ranks }, (_, r) => {
         const part = recv.subarray(r * FINGERPRINT_BYTES, (r + 1) * FINGERPRINT_BYTES);
         const end = part.indexOf(0);

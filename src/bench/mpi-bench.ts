@@ -82,7 +82,9 @@ export async function runMpiBench(o: MpiBenchOptions): Promise<MpiBenchReport | 
   const small = { bytes: 1024, seconds: await session.probe(1024, 50) };
   const large = { bytes: messageBytes, seconds: await session.probe(messageBytes, 20) };
   const link = { ...fitLink(small, large), messageBytes };
-  o.log(`link between ranks: latency ${(link.latency * 1e6).toFixed(1)} µs, ${(link.bytesPerSecond / 1e9).toFixed(2)} GB/s (alltoallv of ${small.bytes} and ${large.bytes} bytes)`);
+  o.log(
+    `link between ranks: latency ${(link.latency * 1e6).toFixed(1)} µs, ${(link.bytesPerSecond / 1e9).toFixed(2)} GB/s (alltoallv of ${small.bytes} and ${large.bytes} bytes)`,
+  );
 
   for (const batchSize of o.batchSizes) {
     const trainRows = Math.min(dataset.train.rows, o.steps * batchSize);
@@ -126,7 +128,9 @@ export async function runMpiBench(o: MpiBenchOptions): Promise<MpiBenchReport | 
       modelStepSeconds: stepSeconds(inputs, R, batchSize, link.bytesPerSecond),
     };
     cells.push(cell);
-    o.log(`batch ${batchSize}: ${R} ranks × ${o.workers} ${Math.round(cell.mpiSamplesPerSec)} samples/s, one process × ${R * o.workers} workers ${Math.round(cell.oneProcessSamplesPerSec)} (${(100 * cell.ratio).toFixed(0)} %)`);
+    o.log(
+      `batch ${batchSize}: ${R} ranks × ${o.workers} ${Math.round(cell.mpiSamplesPerSec)} samples/s, one process × ${R * o.workers} workers ${Math.round(cell.oneProcessSamplesPerSec)} (${(100 * cell.ratio).toFixed(0)} %)`,
+    );
   }
   if (model === undefined) return undefined;
   const batches = [...new Set([...PROJECTED_BATCHES, ...o.batchSizes])].sort((a, b) => a - b);
@@ -194,7 +198,15 @@ export function writeMpiBenchFiles(dir: string, r: MpiBenchReport, command: stri
       points: r.projections.filter((p) => `${p.linkGbits} Gbit/s, batch ${p.batchSize}` === name).map((p) => [p.ranks, p.speedup] as const),
     }));
   const ideal = { name: 'ideal', dashed: true, color: '#888888', points: [...new Set(r.projections.map((p) => p.ranks))].map((n) => [n, n] as const) };
-  const png = renderLineChartPng({ title: 'Projected speedup over one machine', xLabel: 'machines (one rank each)', yLabel: 'speedup', series: [...series, ideal], logX: true, width: 1000, height: 600 });
+  const png = renderLineChartPng({
+    title: 'Projected speedup over one machine',
+    xLabel: 'machines (one rank each)',
+    yLabel: 'speedup',
+    series: [...series, ideal],
+    logX: true,
+    width: 1000,
+    height: 600,
+  });
   const md = `# corefit bench --comm mpi\n\n\`${command}\`\n\n${report(r, formatMarkdownTable, (s) => `## ${s}`)}\n`;
   return writeReportFiles(dir, { 'scaleout.md': md, 'scaleout.json': JSON.stringify(r, null, 2), 'scaleout.png': png });
 }

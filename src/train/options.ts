@@ -133,7 +133,11 @@ export function checkTrainOptions(opts: TrainOptions & { readonly commTimeout?: 
   choiceOption('--lr-schedule', opts.lrSchedule, LR_DECAYS);
   choiceOption('--engine', opts.engine, ENGINE_CHOICES);
   if (opts.commTimeout !== undefined) {
-    if (!mpi) throw new UsageError('--comm-timeout needs --comm mpi: only ranks of an MPI job wait for each other', 'Drop --comm-timeout, or add --comm mpi under mpirun.');
+    if (!mpi)
+      throw new UsageError(
+        '--comm-timeout needs --comm mpi: only ranks of an MPI job wait for each other',
+        'Drop --comm-timeout, or add --comm mpi under mpirun.',
+      );
     positiveOption('--comm-timeout', opts.commTimeout, 0, false);
   }
   if (opts.checkpointEvery !== undefined && opts.out === undefined) {

@@ -127,7 +127,15 @@ export async function train(opts: TrainOptions = {}): Promise<TrainResult> {
       clipNorm: config.clipNorm,
     };
     if (comm !== undefined) {
-      const fingerprint = runFingerprint(opts, { spec, config, step: start.progress.step, epochs: setup.epochs, data: setup.data.name, train: b.train, test: b.test });
+      const fingerprint = runFingerprint(opts, {
+        spec,
+        config,
+        step: start.progress.step,
+        epochs: setup.epochs,
+        data: setup.data.name,
+        train: b.train,
+        test: b.test,
+      });
       await comm.checkSameRun(fingerprint);
       await comm.prepare({ buffers: b, plan, optimizer: spec.optimizer, kernels: info.engine, timeoutSeconds: comm.timeoutSeconds });
     }
@@ -224,7 +232,8 @@ async function runEpoch(run: Run, state: RunState): Promise<EpochSteps> {
     };
     if (outcome.diverged !== undefined) throw new DivergenceError(outcome.diverged.step, outcome.diverged.what, run.lastCheckpoint);
     // Ranks stop only where they agreed to (outcome.stopped): one stopping alone would leave the others waiting.
-    if (outcome.stopped || (run.opts.comm === undefined && pool.stopRequested)) return { progress, stopped: true, rngAfter: rng.state(), breakdown, exchanged, started };
+    if (outcome.stopped || (run.opts.comm === undefined && pool.stopRequested))
+      return { progress, stopped: true, rngAfter: rng.state(), breakdown, exchanged, started };
     if (progress.stepInEpoch < stepsPerEpoch) await checkpoint(run, { ...state, progress });
   }
   return { progress, stopped: false, rngAfter: rng.state(), breakdown, exchanged, started };

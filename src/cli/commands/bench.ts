@@ -95,16 +95,27 @@ function checkBenchFlags(flags: BenchFlags): void {
 async function mpiBench(flags: BenchFlags, out: Output, onSession: (s: MpiSession) => void): Promise<number> {
   const refused: string[] = [];
   if (flags.workers !== undefined && flags.workers.length > 1) refused.push('more than one --workers');
-  for (const [key, flag] of [['seconds', '--seconds'], ['peer', '--peer'], ['study', '--study'], ['maxEpochs', '--max-epochs'], ['target', '--target']] as const) {
+  for (const [key, flag] of [
+    ['seconds', '--seconds'],
+    ['peer', '--peer'],
+    ['study', '--study'],
+    ['maxEpochs', '--max-epochs'],
+    ['target', '--target'],
+  ] as const) {
     if (flags[key] !== undefined) refused.push(flag);
   }
   if (flags.quick) refused.push('--quick');
   if (flags.oversubscribe) refused.push('--oversubscribe');
   if (refused.length > 0) {
-    throw new UsageError(`--comm mpi does not take ${refused.join(', ')}`, 'It takes --workers N (per rank), --batch-sizes, --steps, --repeats, --engine, --model, --data and --out.');
+    throw new UsageError(
+      `--comm mpi does not take ${refused.join(', ')}`,
+      'It takes --workers N (per rank), --batch-sizes, --steps, --repeats, --engine, --model, --data and --out.',
+    );
   }
   const [{ MpiSession }, bench, { readSpecFile }] = await Promise.all([
-    import('../../parallel/mpi/session.js'), import('../../bench/mpi-bench.js'), import('../../model/spec-file.js'),
+    import('../../parallel/mpi/session.js'),
+    import('../../bench/mpi-bench.js'),
+    import('../../model/spec-file.js'),
   ]);
   const session = await MpiSession.open(0);
   onSession(session);

@@ -131,7 +131,11 @@ const TRAIN_FLAGS: ReadonlyArray<readonly [string, string, ((value: string) => u
   ['--dashboard', 'serve a live, read-only view of the run in the browser (prints its URL)'],
   ['--dashboard-port <n>', 'with --dashboard: the port (default: any free one)', port],
   ['--dashboard-host <address>', 'with --dashboard: the address to serve on (default 127.0.0.1; anything else shows the run to the network, see README)'],
-  ['--comm <transport>', 'shared: one process (default) | mpi: this process is one rank of `mpirun … corefit train --comm mpi`', oneOf(['shared', 'mpi'] as const)],
+  [
+    '--comm <transport>',
+    'shared: one process (default) | mpi: this process is one rank of `mpirun … corefit train --comm mpi`',
+    oneOf(['shared', 'mpi'] as const),
+  ],
   [
     '--comm-timeout <seconds>',
     'with --comm mpi: end the job when a rank does not answer (or its workers do not finish a step) in this time (default: wait)',
@@ -295,7 +299,8 @@ export function trainCommand(run: Runner): Command {
             return 0;
           } catch (err) {
             // Every rank of a job reports its own failures: say which one this is.
-            if (session !== undefined && err instanceof Error && !(err instanceof CommError)) err.message = `rank ${session.rank} on ${session.host}: ${err.message}`;
+            if (session !== undefined && err instanceof Error && !(err instanceof CommError))
+              err.message = `rank ${session.rank} on ${session.host}: ${err.message}`;
             throw err;
           } finally {
             bar.stop();

@@ -17,11 +17,23 @@ export type WaitResult = 'done' | 'timeout' | 'aborted';
 export interface MpiAddon {
   init(): { rank: number; size: number; host: string; threadLevel: string };
   allgather(send: ArrayBufferView, recv: ArrayBufferView, abortFlag: Int32Array, timeoutSeconds: number): WaitResult;
-  allgatherv(send: ArrayBufferView, recv: ArrayBufferView, recvCounts: Int32Array, recvDispls: Int32Array, abortFlag: Int32Array, timeoutSeconds: number): WaitResult;
+  allgatherv(
+    send: ArrayBufferView,
+    recv: ArrayBufferView,
+    recvCounts: Int32Array,
+    recvDispls: Int32Array,
+    abortFlag: Int32Array,
+    timeoutSeconds: number,
+  ): WaitResult;
   alltoallv(
-    send: ArrayBufferView, sendCounts: Int32Array, sendDispls: Int32Array,
-    recv: ArrayBufferView, recvCounts: Int32Array, recvDispls: Int32Array,
-    abortFlag: Int32Array, timeoutSeconds: number,
+    send: ArrayBufferView,
+    sendCounts: Int32Array,
+    sendDispls: Int32Array,
+    recv: ArrayBufferView,
+    recvCounts: Int32Array,
+    recvDispls: Int32Array,
+    abortFlag: Int32Array,
+    timeoutSeconds: number,
   ): WaitResult;
   abort(code: number): never;
   finalize(): void;

@@ -15,6 +15,9 @@ import { requireMpiTransport } from './addon.js';
 /** What must be the same on every rank, by name: refused at start-up when it is not. */
 export type Fingerprint = Readonly<Record<string, string>>;
 
+/** The least wait for the other ranks at start-up, whatever --comm-timeout says: a step's time is no measure of a start-up's. */
+const START_UP_SECONDS = 120;
+
 export class MpiSession implements RankInfo {
   private closed = false;
 
@@ -41,7 +44,9 @@ export class MpiSession implements RankInfo {
 
   /** Refuses to start, on every rank, when a rank's fingerprint differs from rank 0's, naming what differs. */
   async checkSameRun(mine: Fingerprint): Promise<void> {
-    const all = (await this.settle(this.remote.fingerprints(JSON.stringify(mine), this.timeoutSeconds))).map((f) => JSON.parse(f) as Fingerprint);
+    // Ranks reach this after reading the data and starting their workers, which takes each its own time.
+    const startUp = this.timeoutSeconds === 0 ? 0 : Math.max(this.timeoutSeconds, START_UP_SECONDS);
+    const all = (await this.settle(this.remote.fingerprints(JSON.stringify(mine), startUp))).map((f) => JSON.parse(f) as Fingerprint);
     const differences: string[] = [];
     for (let r = 1; r < all.length; r++) {
       for (const key of Object.keys({ ...all[0], ...all[r] })) {
