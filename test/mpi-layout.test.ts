@@ -41,7 +41,7 @@ describe('exchangeLayout', () => {
   });
 });
 
-describe('packTreeSum: a rank\'s partial', () => {
+describe("packTreeSum: a rank's partial", () => {
   it('of 2^k shards per rank, summed over the ranks in the same tree, is the tree sum of all shards, bit for bit', () => {
     fc.assert(
       fc.property(
