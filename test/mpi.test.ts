@@ -3,8 +3,8 @@
  * cores): the same weights for any split of a shard count into ranks × workers, resume
  * across rank counts, and how a job ends when a rank dies, hangs, throws or differs.
  * Skipped, saying why, where MPI or corefit's MPI transport is missing. The jobs train a
- * few steps on a small data set: most of their time is start-up. They run one after
- * another: side by side, on 2 cores, a job's ranks and workers wait for each other's turns.
+ * few steps on a small data set: most of their time is start-up. The tests run side by
+ * side, but their jobs two at a time (inTurn): more, on 2 cores, only wait for each other.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
@@ -26,6 +26,26 @@ const missing =
       ? "corefit's MPI transport was not built (node native/mpi/build.mjs)"
       : undefined;
 
+const LANES = 2;
+let running = 0;
+const waiting: Array<() => void> = [];
+
+/** Runs `job` once fewer than LANES jobs of this file are running; a finished job hands its lane to the next. */
+async function inTurn<T>(job: () => Promise<T>): Promise<T> {
+  if (running < LANES) running++;
+  else await new Promise<void>((resolve) => waiting.push(resolve));
+  try {
+    return await job();
+  } finally {
+    const next = waiting.shift();
+    if (next === undefined) running--;
+    else next();
+  }
+}
+
+/** runCli, in turn. */
+const cli = (args: readonly string[]): Promise<CliRun> => inTurn(() => runCli(args));
+
 /** One program of an MPMD mpirun line: `np` ranks of `corefit train args`, with extra environment. */
 interface Ranks {
   readonly np: number;
@@ -33,8 +53,12 @@ interface Ranks {
   readonly env?: Readonly<Record<string, string>>;
 }
 
-/** mpirun on loopback, as root and with more ranks than cores, of `corefit train --comm mpi` per program; killed (timedOut) after limitMs. */
+/** mpirun on loopback, as root and with more ranks than cores, of `corefit train --comm mpi` per program, in turn; killed (timedOut) after limitMs. */
 function mpirun(programs: readonly Ranks[], limitMs = 100_000): Promise<CliRun> {
+  return inTurn(() => startMpirun(programs, limitMs));
+}
+
+function startMpirun(programs: readonly Ranks[], limitMs: number): Promise<CliRun> {
   const args = ['--allow-run-as-root', '--oversubscribe'];
   programs.forEach((p, i) => {
     if (i > 0) args.push(':');
@@ -63,7 +87,7 @@ function mpirun(programs: readonly Ranks[], limitMs = 100_000): Promise<CliRun> 
 
 const weights = (dir: string): Promise<Buffer> => readFile(join(dir, 'weights.bin'));
 
-describe.skipIf(missing !== undefined)(`train --comm mpi${missing === undefined ? '' : ` (skipped: ${missing})`}`, () => {
+describe.skipIf(missing !== undefined).concurrent(`train --comm mpi${missing === undefined ? '' : ` (skipped: ${missing})`}`, () => {
   const dir = freshDirs('corefit-mpi-');
   // 400 training rows in batches of 100: 4 steps per epoch.
   let data: string[] = [];
@@ -79,7 +103,7 @@ describe.skipIf(missing !== undefined)(`train --comm mpi${missing === undefined 
   const uninterrupted = (): Promise<string> =>
     (reference ??= (async () => {
       const out = dir();
-      const run = await runCli(['train', ...small, '--epochs', '2', '--workers', '2', '--out', out]);
+      const run = await cli(['train', ...small, '--epochs', '2', '--workers', '2', '--out', out]);
       expect(run.code, run.stderr).toBe(0);
       return out;
     })());
@@ -103,7 +127,7 @@ describe.skipIf(missing !== undefined)(`train --comm mpi${missing === undefined 
     const run = [...small, '--epochs', '1', '--clip-norm', '0.01', '--json'];
     const four = await mpirun([{ np: 4, args: [...run, '--workers', '1', '--out', r4] }]);
     const two = await mpirun([{ np: 2, args: [...run, '--workers', '2', '--out', r2] }]);
-    const single = await runCli(['train', ...run, '--workers', '4', '--out', one]);
+    const single = await cli(['train', ...run, '--workers', '4', '--out', one]);
     for (const job of [four, two, single]) expect(job.code, job.stderr).toBe(0);
     const expected = await weights(one);
     expect((await weights(r4)).equals(expected)).toBe(true);
@@ -122,7 +146,7 @@ describe.skipIf(missing !== undefined)(`train --comm mpi${missing === undefined 
 
   it('resumes a one-process checkpoint with 2 ranks, bit for bit', async () => {
     const out = dir();
-    const first = await runCli(['train', ...small, '--epochs', '1', '--workers', '2', '--out', out]);
+    const first = await cli(['train', ...small, '--epochs', '1', '--workers', '2', '--out', out]);
     expect(first.code, first.stderr).toBe(0);
     const second = await mpirun([{ np: 2, args: [...data, '--resume', out, '--out', out, '--epochs', '2', '--workers', '1'] }]);
     expect(second.code, second.stderr).toBe(0);
@@ -141,7 +165,7 @@ describe.skipIf(missing !== undefined)(`train --comm mpi${missing === undefined 
     expect(job.code).not.toBe(0);
     expect(job.stderr).toMatch(/process rank 1 .* on node \S+ exited on signal 9/);
     expect((await readCheckpoint(out)).state.run.progress.step).toBe(6);
-    const resumed = await runCli(['train', ...data, '--resume', out, '--out', out, '--epochs', '2', '--workers', '1']);
+    const resumed = await cli(['train', ...data, '--resume', out, '--out', out, '--epochs', '2', '--workers', '1']);
     expect(resumed.code, resumed.stderr).toBe(0);
     expect((await weights(out)).equals(await weights(await uninterrupted()))).toBe(true);
   });
