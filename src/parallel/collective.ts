@@ -1,16 +1,16 @@
 /**
  * The collective part of a training step: everything after the gradients are in their
  * slots (ARCHITECTURE.md, "Data flow of one step"). Each worker reduces its own
- * reduction blocks across the slots in the pairwise tree order (optim/reduce.ts), the global norm is clipped, Adam
- * updates the block (its bias correction computed here, once per step), and
- * divergence is detected. This is the one place that does these things; the engine
- * computes gradients only, and the update kernels are plain vector loops.
+ * reduction blocks across the slots in the pairwise tree order (optim/reduce.ts), the
+ * global norm is clipped, Adam updates the block (its bias correction computed here, once
+ * per step), and divergence is detected. The engine computes gradients only, and the
+ * update kernels are plain vector loops.
  *
  * This transport is the SharedArrayBuffer of one process: worker w owns blocks w,
  * w + workers, … of the parameter vector. The transport across processes is MPI
  * (parallel/mpi/cross-rank.ts, run by a communication thread): it reduces the same blocks
- * in the same tree order and updates them through the same kernels, over the ranks'
- * partial sums as slots. The reduce
+ * in the same tree order and updates them through the same kernels, with the ranks'
+ * partial sums as slots, and records divergence here (recordDivergence). The reduce
  * and Adam are one fused pass per chunk (UpdateKernels.reduceAdam): the slots are summed
  * as they are read, never written back. Clipping adds a read-only norm pass before it
  * and a barrier, since Adam then waits for every block's norm.
