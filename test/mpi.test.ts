@@ -87,7 +87,8 @@ function startMpirun(programs: readonly Ranks[], limitMs: number): Promise<CliRu
 
 const weights = (dir: string): Promise<Buffer> => readFile(join(dir, 'weights.bin'));
 
-describe.skipIf(missing !== undefined).concurrent(`train --comm mpi${missing === undefined ? '' : ` (skipped: ${missing})`}`, () => {
+// A test's time includes its jobs' wait for a lane (inTurn); each job has its own limit (mpirun's limitMs, runCli's).
+describe.skipIf(missing !== undefined).concurrent(`train --comm mpi${missing === undefined ? '' : ` (skipped: ${missing})`}`, { timeout: 300_000 }, () => {
   const dir = freshDirs('corefit-mpi-');
   // 400 training rows in batches of 100: 4 steps per epoch.
   let data: string[] = [];
