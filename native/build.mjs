@@ -3,11 +3,10 @@
 // when the build fails (no compiler), it says in one line how to get the native engine,
 // and corefit uses tfjs.
 // Run by npm (`npm install`, `npm rebuild corefit`) or by hand: `node native/build.mjs`.
-import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { gypRebuild } from './node-gyp.mjs';
 
 const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
 const ADDON = join(ROOT, 'build', 'Release', 'corefit.node');
@@ -25,28 +24,8 @@ function unavailable(reason) {
   process.exit(0);
 }
 
-/** node-gyp: the copy npm names for lifecycle scripts, else npm's bundled one beside this node, else PATH's. */
-function nodeGyp() {
-  const bin = dirname(process.execPath);
-  const script = [
-    process.env.npm_config_node_gyp,
-    join(bin, '..', 'lib', 'node_modules', 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js'),
-    join(bin, 'node_modules', 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js'),
-  ].find((p) => p !== undefined && p !== '' && existsSync(p));
-  return script === undefined ? { command: 'node-gyp', args: [] } : { command: process.execPath, args: [script] };
-}
-
-/** This node's own headers, when it ships them, so that node-gyp needs no download (offline machines). */
-function nodedirArgs() {
-  if (process.env.npm_config_nodedir) return [];
-  const prefix = dirname(dirname(process.execPath));
-  return existsSync(join(prefix, 'include', 'node', 'node_api.h')) ? [`--nodedir=${prefix}`] : [];
-}
-
-const gyp = nodeGyp();
-const build = spawnSync(gyp.command, [...gyp.args, 'rebuild', ...nodedirArgs()], { cwd: ROOT, stdio: 'inherit' });
-if (build.error !== undefined) unavailable(`cannot run node-gyp: ${build.error.message}`);
-if (build.status !== 0) unavailable('the build failed; see the messages above');
+const failure = gypRebuild(ROOT);
+if (failure !== undefined) unavailable(failure);
 
 try {
   const info = createRequire(import.meta.url)(ADDON).kernelInfo();

@@ -185,11 +185,37 @@ COREFIT_KERNEL double cce_probabilities(float* __restrict d, const float* __rest
 
 namespace {
 
-// g[i] = (slot 0 + slot 1 + ... in slot order)[i] * scale: the same bits whoever sums.
+// The tree sum of slots 0 .. count - 1 at element i: the pairwise tree of kernels.h. Slots
+// are added as they come; a finished subtree of 2^k slots waits on the stack until its
+// right sibling of 2^k is finished, and what is left at the end is added from the right
+// (the last, smallest subtrees first). tree_sum8 below does the same 8 elements at a time.
+//
+// Up to 3 slots the tree is the slot order, (0 + 1) + 2: a running sum, which the compiler
+// keeps in a register. The stack costs a store and a load per slot: with it for 2 slots,
+// reduce + Adam of a block of the seed model took ~177 instead of ~105 us, the same as the
+// running sum of slot order took (node dist/scripts/reduce-adam.js, medians of 5 processes
+// of each build, alternated).
+inline float tree_sum(const float* slots, int count, size_t size, size_t i) {
+  if (count <= 3) {
+    float sum = slots[i];
+    for (int s = 1; s < count; s++) sum += slots[(size_t)s * size + i];
+    return sum;
+  }
+  float stack[32];
+  int depth = 0;
+  for (int s = 0; s < count; s++) {
+    float sum = slots[(size_t)s * size + i];
+    for (int leaves = s; leaves & 1; leaves >>= 1) sum = stack[--depth] + sum;
+    stack[depth++] = sum;
+  }
+  float sum = stack[--depth];
+  while (depth > 0) sum = stack[--depth] + sum;
+  return sum;
+}
+
+// g[i] = (the tree sum of the slots)[i] * scale: the same bits whoever sums.
 inline float mean_gradient(const float* slots, int slot_count, size_t size, size_t i, float scale) {
-  float sum = slots[i];
-  for (int s = 1; s < slot_count; s++) sum += slots[(size_t)s * size + i];
-  return sum * scale;
+  return tree_sum(slots, slot_count, size, i) * scale;
 }
 
 // A moment below FLT_MIN is stored as 0. m of a weight whose gradient stays 0 (a pixel
@@ -226,6 +252,31 @@ float reduce_adam_scalar(float* p, float* m, float* v, const float* slots, int s
 }
 
 #if defined(__x86_64__) && defined(__GNUC__)
+// flush_subnormal, 8 at a time: keep x where |x| >= FLT_MIN or x is NaN (unordered compare).
+__attribute__((target("avx2"))) inline __m256 flush_subnormal(__m256 x) {
+  const __m256 magnitude = _mm256_andnot_ps(_mm256_set1_ps(-0.0f), x);
+  return _mm256_and_ps(x, _mm256_cmp_ps(magnitude, _mm256_set1_ps(FLT_MIN), _CMP_NLT_UQ));
+}
+
+// tree_sum for elements i .. i + 7.
+__attribute__((target("avx2"), always_inline)) inline __m256 tree_sum8(const float* slots, int count, size_t size, size_t i) {
+  if (count <= 3) {
+    __m256 sum = _mm256_loadu_ps(slots + i);
+    for (int s = 1; s < count; s++) sum = _mm256_add_ps(sum, _mm256_loadu_ps(slots + (size_t)s * size + i));
+    return sum;
+  }
+  __m256 stack[32];
+  int depth = 0;
+  for (int s = 0; s < count; s++) {
+    __m256 sum = _mm256_loadu_ps(slots + (size_t)s * size + i);
+    for (int leaves = s; leaves & 1; leaves >>= 1) sum = _mm256_add_ps(stack[--depth], sum);
+    stack[depth++] = sum;
+  }
+  __m256 sum = stack[--depth];
+  while (depth > 0) sum = _mm256_add_ps(stack[--depth], sum);
+  return sum;
+}
+
 // The same float operations as reduce_adam_scalar, 8 parameters at a time, written out
 // because GCC's vectorized loop stored p across cache lines (#4: a chunk starting mid-line
 // took ~160 instead of ~92 us in a harness of the step's memory pattern).
@@ -235,12 +286,6 @@ float reduce_adam_scalar(float* p, float* m, float* v, const float* slots, int s
 // 2 workers at batch 100, alternating the store kinds in one `corefit bench` process
 // (6 rounds each, medians, a busy host): reduce+Adam 137 us per worker and step with plain
 // stores, 296 with non-temporal ones; a one-worker trainer's full update 455 against 1134.
-// flush_subnormal, 8 at a time: keep x where |x| >= FLT_MIN or x is NaN (unordered compare).
-__attribute__((target("avx2"))) inline __m256 flush_subnormal(__m256 x) {
-  const __m256 magnitude = _mm256_andnot_ps(_mm256_set1_ps(-0.0f), x);
-  return _mm256_and_ps(x, _mm256_cmp_ps(magnitude, _mm256_set1_ps(FLT_MIN), _CMP_NLT_UQ));
-}
-
 __attribute__((target("avx2"))) float reduce_adam_avx2(float* p, float* m, float* v, const float* slots, int slot_count,
                                                        size_t size, size_t begin, size_t end, const AdamScalars& a) {
   // Scalar up to the first 32-byte boundary of p, so that no vector store splits a line.
@@ -256,9 +301,7 @@ __attribute__((target("avx2"))) float reduce_adam_avx2(float* p, float* m, float
                eps = _mm256_set1_ps(a.eps_hat), scale = _mm256_set1_ps(a.grad_scale), zero = _mm256_setzero_ps();
   __m256 vbad = zero;
   for (; i + 8 <= end; i += 8) {
-    __m256 sum = _mm256_loadu_ps(slots + i);
-    for (int s = 1; s < slot_count; s++) sum = _mm256_add_ps(sum, _mm256_loadu_ps(slots + (size_t)s * size + i));
-    const __m256 g = _mm256_mul_ps(sum, scale);
+    const __m256 g = _mm256_mul_ps(tree_sum8(slots, slot_count, size, i), scale);
     vbad = _mm256_add_ps(vbad, _mm256_mul_ps(g, zero));
     const __m256 mi = flush_subnormal(_mm256_add_ps(_mm256_mul_ps(b1, _mm256_loadu_ps(m + i)), _mm256_mul_ps(omb1, g)));
     const __m256 vi =

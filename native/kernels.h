@@ -50,8 +50,10 @@ struct AdamScalars {
 
 // The update of a data-parallel step over [begin, end) of the parameters, in one pass (one
 // read of each slot, m, v and p, one write of m, v and p):
-// g = (slots[i] + slots[size + i] + ...) * grad_scale, summed in slot order, then Adam on
-// p, m, v (adam_element in kernels.cc). The slots are only read. Returns false when some
+// g = (slots[i] + slots[size + i] + ...) * grad_scale, then Adam on p, m, v (adam_element in
+// kernels.cc). The slots are summed in float in a fixed pairwise tree: the tree sum of slots
+// [a, a + n) is slot a when n = 1, else the tree sum of its first L slots plus that of the
+// other n - L, L the largest power of two below n (src/optim/reduce.ts, the same order). The slots are only read. Returns false when some
 // g was not finite (p, m and v are then not finite either).
 bool reduce_adam(float* p, float* m, float* v, const float* slots, int slot_count, size_t size, size_t begin, size_t end,
                  const AdamScalars& a);

@@ -25,12 +25,13 @@ Exit codes:
   ${INTERRUPTED.SIGTERM}  stopped by SIGTERM (a checkpoint was written with --out)`;
 
 /** Runs a command body and exits with its code; errors are explained, not thrown. */
-const run: Runner = async (action, json, debug) => {
+const run: Runner = async (action, json, debug, onError) => {
   let code: number;
   try {
     code = await action();
   } catch (err) {
     code = reportError(err, debug, json);
+    await onError?.(code);
   }
   process.exitCode = code;
 };

@@ -2,7 +2,7 @@
  * Every failure corefit can explain is a CorefitError: a message saying what went
  * wrong, a hint saying what to do next, and the exit code the CLI uses for it.
  */
-export type ErrorCode = 'USAGE' | 'DATA' | 'SPEC' | 'LINT' | 'ENGINE' | 'INSTALL' | 'CHECKPOINT' | 'OUTPUT' | 'MEMORY' | 'WORKER' | 'DIVERGED';
+export type ErrorCode = 'USAGE' | 'DATA' | 'SPEC' | 'LINT' | 'ENGINE' | 'INSTALL' | 'CHECKPOINT' | 'OUTPUT' | 'MEMORY' | 'WORKER' | 'COMM' | 'DIVERGED';
 
 /** Exit codes, documented in `corefit --help` and the README. */
 export const EXIT_CODES: Readonly<Record<ErrorCode, number>> = {
@@ -16,6 +16,7 @@ export const EXIT_CODES: Readonly<Record<ErrorCode, number>> = {
   ENGINE: 70,
   INSTALL: 70,
   WORKER: 70,
+  COMM: 70,
   DIVERGED: 75,
 };
 
@@ -107,6 +108,21 @@ export class WorkerError extends CorefitError {
     );
     this.worker = 'during' in at ? undefined : at.worker;
     this.step = 'during' in at ? undefined : at.step;
+  }
+}
+
+/** An MPI rank that could not go on: another rank stopped answering, or its own workers hung. */
+export class CommError extends CorefitError {
+  constructor(
+    at: { rank: number; host: string },
+    readonly step: number,
+    readonly problem: string,
+  ) {
+    super(
+      'COMM',
+      `rank ${at.rank} on ${at.host} stopped the job at step ${step}: ${problem}`,
+      'The last complete checkpoint (if --out was given) is intact; fix the cause and continue with --resume (with any number of ranks).',
+    );
   }
 }
 

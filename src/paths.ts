@@ -22,6 +22,9 @@ export const PACKAGE_ROOT = findPackageRoot();
 /** The compiled worker entry Piscina loads (the tests' global setup builds it first). */
 export const TRAIN_WORKER = join(PACKAGE_ROOT, 'dist', 'workers', 'train-worker.js');
 
+/** The compiled entry of the MPI communication thread (parallel/mpi/session.ts starts it). */
+export const COMM_THREAD = join(PACKAGE_ROOT, 'dist', 'workers', 'comm-thread.js');
+
 /** The native addon built by `npm install`. */
 export const NATIVE_ADDON = join(PACKAGE_ROOT, 'build', 'Release', 'corefit.node');
 

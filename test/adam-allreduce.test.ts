@@ -2,14 +2,14 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { KERAS_ADAM } from '../src/model/spec.js';
 import { adamScalars, reduceAdam } from '../src/optim/adam.js';
-import { meanGradientSumOfSquares } from '../src/optim/reduce.js';
+import { meanGradientSumOfSquares, treeSum } from '../src/optim/reduce.js';
 import { sameBits } from './helpers/float-arrays.js';
 
 const f32 = Math.fround;
 const step = { t: 3, lr: 0.001, config: KERAS_ADAM, gradScale: 1 };
 
 describe('the all-reduce fused into Adam', () => {
-  it('sums slot 0, 1, 2 … in float32 in that order, then scales by 1 / rows', () => {
+  it('sums the slots in float32 in the pairwise tree, then scales by 1 / rows: 3 slots as (0 + 1) + 2', () => {
     // In float32, 1e8 + 1 rounds back to 1e8, so only this order gives exactly 0.
     const slots = Float32Array.of(1e8, 5, 1, 6, -1e8, 7);
     const m = new Float32Array(2);
@@ -18,6 +18,42 @@ describe('the all-reduce fused into Adam', () => {
     expect(Array.from(m)).toEqual([0, f32(f32(0.1) * f32(18 * f32(1 / 4)))]);
     expect(params[0]).toBe(0.5); // g = 0 moves nothing
     expect(meanGradientSumOfSquares(slots, 3, 2, 0, 2, 1 / 4)).toBe(0 + (18 / 4) ** 2);
+  });
+
+  it('sums 4 slots as (0 + 1) + (2 + 3) and 6 as ((0 + 1) + (2 + 3)) + (4 + 5), not in slot order', () => {
+    // Slot order would give ((1e8 + 1) − 1e8) + 1 = 1.
+    expect(treeSum(Float32Array.of(1e8, 1, -1e8, 1), 4, 1, 0)).toBe(0);
+    // ((1 + 1e8) + (−1e8 + 1)) + (3 + 0) = 3; slot order gives 4.
+    expect(treeSum(Float32Array.of(1, 1e8, -1e8, 1, 3, 0), 6, 1, 0)).toBe(3);
+    // 5 slots: ((1 + 1) + (1e8 − 1e8)) + 0 = 2; slot order gives ((2 + 1e8) − 1e8) + 0 = 0.
+    expect(treeSum(Float32Array.of(1, 1, 1e8, -1e8, 0), 5, 1, 0)).toBe(2);
+    const m = new Float32Array(1);
+    reduceAdam(new Float32Array(1), m, new Float32Array(1), Float32Array.of(1e8, 1, -1e8, 1), 4, 0, 1, adamScalars({ ...step, t: 1 }, 1));
+    expect(m[0]).toBe(0);
+  });
+
+  it('sums any number of slots in the order of the recursive definition (left part: the largest power of two below the count)', () => {
+    // The definition itself, written independently of treeSum's stack.
+    const reference = (values: readonly number[]): number => {
+      if (values.length === 1) return values[0];
+      let left = 1;
+      while (left * 2 < values.length) left *= 2;
+      return f32(reference(values.slice(0, left)) + reference(values.slice(left)));
+    };
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 40 }),
+        fc.integer({ min: 1, max: 3 }),
+        fc.array(fc.float({ noNaN: true, noDefaultInfinity: true, min: -1e8, max: 1e8 }), { minLength: 120, maxLength: 120 }),
+        (slotCount, size, values) => {
+          const slots = Float32Array.from(values.slice(0, slotCount * size));
+          for (let i = 0; i < size; i++) {
+            const column = Array.from({ length: slotCount }, (_, s) => slots[s * size + i]);
+            expect(treeSum(slots, slotCount, size, i)).toBe(reference(column));
+          }
+        },
+      ),
+    );
   });
 
   it('only reads the slots', () => {

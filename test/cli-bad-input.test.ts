@@ -220,6 +220,14 @@ const CASES: Record<string, Case> = {
     () => ['train', ...TINY, '--workers', '3', '--shards', '2'],
     () => '--workers (3) must not exceed --shards (2)',
   ),
+  'train: --comm-timeout without --comm mpi': usage(
+    () => ['train', ...TINY, '--comm-timeout', '5'],
+    () => '--comm-timeout needs --comm mpi',
+  ),
+  'bench: --comm mpi with flags of the sweep': usage(
+    () => ['bench', '--comm', 'mpi', '--quick', '--workers', '1,2'],
+    () => '--comm mpi does not take more than one --workers, --quick',
+  ),
   'train: a batch larger than the data': usage(
     () => ['train', '--data', p('valid'), '--epochs', '1', '--batch-size', '500'],
     () => 'one step needs 500 rows but the training split has 300',

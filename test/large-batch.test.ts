@@ -45,7 +45,7 @@ async function withPool<T>(o: { workers: number; shards: number; maxRows: number
 }
 
 function plan(p: Pick<StepPlan, 'workers' | 'shards' | 'batchSize'> & Partial<StepPlan>): StepPlan {
-  return { accumulate: 1, schedule: constantSchedule(LR), clipNorm: 0, ...p };
+  return { accumulate: 1, schedule: constantSchedule(LR), clipNorm: 0, firstShard: 0, localShards: p.shards, commThread: false, ...p };
 }
 
 interface StepResult {

@@ -303,11 +303,21 @@ describeNative('native update kernels: the fused all-reduce and Adam equal the T
   });
   const random = (n: number, scale: number): Float32Array => Float32Array.from({ length: n }, () => scale * (2 * rng.nextFloat() - 1));
 
-  it.each([1, 2, 3, 5])('gradientSumOfSquares over %i slot(s)', (slotCount) => {
+  it.each([1, 2, 3, 5, 6, 13])('gradientSumOfSquares over %i slot(s)', (slotCount) => {
     const [size, begin, end, rows] = [1001, 117, 968, 7];
     const slots = random(slotCount * size + 5, 10);
     const expected = meanGradientSumOfSquares(slots, slotCount, size, begin, end, 1 / rows);
     expect(kernels.gradientSumOfSquares(slots, slotCount, size, begin, end, 1 / rows)).toBeCloseTo(expected, 9);
+  });
+
+  it('sums the slots in the pairwise tree, in the vector loop and at its edges: 4 slots as (0 + 1) + (2 + 3)', () => {
+    // Per element, slots 1e8, 1, −1e8, 1: the tree gives 0, slot order ((1e8 + 1) − 1e8) + 1 = 1.
+    const n = 37;
+    const slots = Float32Array.from({ length: 4 * n }, (_, k) => [1e8, 1, -1e8, 1][Math.floor(k / n)]);
+    const m = new Float32Array(n);
+    expect(kernels.reduceAdam(new Float32Array(n), m, new Float32Array(n), slots, 4, 0, n, adamStep(1))).toBe(true);
+    expect(Array.from(m)).toEqual(Array<number>(n).fill(0));
+    expect(kernels.gradientSumOfSquares(slots, 4, n, 0, n, 1)).toBe(0);
   });
 
   // Chunks that start and end anywhere: the vector loop's scalar head and tail, too.
@@ -316,6 +326,9 @@ describeNative('native update kernels: the fused all-reduce and Adam equal the T
     [2, 300, 0, 1003],
     [3, 5, 13, 14],
     [5, 2, 7, 500],
+    [4, 1, 3, 1000],
+    [6, 7, 0, 1003],
+    [13, 1, 9, 990],
   ])(
     'reduceAdam over %i slot(s) for several steps from t = %i, chunk [%i, %i), with a gradient scale and subnormal moments',
     (slotCount, firstStep, begin, end) => {

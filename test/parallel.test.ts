@@ -71,7 +71,17 @@ describe('data-parallel training', () => {
     const initial = Float32Array.from(buffers.params);
     const pool = new WorkerPool({ workers, buffers, setup: { spec, engine: 'auto', tfjsBackend: 'auto', maxRows: EVAL_CHUNK } });
     try {
-      const plan = { workers, shards: workers, batchSize: batch, accumulate: 1, schedule: constantSchedule(1e-3), clipNorm: 0 };
+      const plan = {
+        workers,
+        shards: workers,
+        firstShard: 0,
+        localShards: workers,
+        commThread: false,
+        batchSize: batch,
+        accumulate: 1,
+        schedule: constantSchedule(1e-3),
+        clipNorm: 0,
+      };
       const outcome = await pool.run(plan, 0, 0, 1);
       expect(outcome.steps).toBe(1);
       const allReduced = buffers.m.map((mi) => mi / (1 - spec.optimizer.beta1));

@@ -91,6 +91,9 @@ async function measure(bench: Bench, spec: ModelSpec, batchSize: number, steps: 
   const plan: StepPlan = {
     workers: bench.workers,
     shards: bench.workers,
+    firstShard: 0,
+    localShards: bench.workers,
+    commThread: false,
     batchSize,
     accumulate: 1,
     schedule: constantSchedule(spec.optimizer.learningRate),

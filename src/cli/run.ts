@@ -15,5 +15,8 @@ export function reportError(err: unknown, debug: boolean, json: boolean): number
   return known ? err.exitCode : 70;
 }
 
-/** Runs a command body, explains any error, and sets the exit code. */
-export type Runner = (action: () => Promise<number>, json: boolean, debug: boolean) => Promise<void>;
+/**
+ * Runs a command body, explains any error, and sets the exit code. `onError`, when given,
+ * runs after an error was explained, with its exit code (an MPI rank ends the whole job there).
+ */
+export type Runner = (action: () => Promise<number>, json: boolean, debug: boolean, onError?: (code: number) => Promise<unknown> | undefined) => Promise<void>;

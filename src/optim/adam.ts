@@ -85,7 +85,7 @@ export function adamScalars(step: AdamStep, rows: number): AdamScalars {
 
 /**
  * One update of params[begin, end), m and v in place from the gradient slots: g is their
- * sum in slot order times a.gradScale (reduce.ts: meanGradient). The slots are only read.
+ * tree sum (reduce.ts: meanGradient) times a.gradScale. The slots are only read.
  * Returns false when some g was not finite (the update then made p, m or v non-finite).
  */
 export function reduceAdam(

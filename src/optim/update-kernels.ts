@@ -11,13 +11,13 @@ import { meanGradientSumOfSquares } from './reduce.js';
 
 export interface UpdateKernels {
   /**
-   * Σ over [begin, end) of g², g = (Σ_s slots[s·size + i]) · scale, summing slot 0, 1, …,
-   * slotCount−1 in that order as reduceAdam does. The slots are only read.
+   * Σ over [begin, end) of g², g = (Σ_s slots[s·size + i]) · scale, summed in the pairwise
+   * tree of reduce.ts as reduceAdam does. The slots are only read.
    */
   gradientSumOfSquares(slots: Float32Array, slotCount: number, size: number, begin: number, end: number, scale: number): number;
   /**
    * The update of params[begin, end), m and v in one pass (optim/adam.ts: reduceAdam):
-   * g = (slot 0 + slot 1 + … in that order, so results do not depend on who reduces) ·
+   * g = (the slots' tree sum, reduce.ts, so results do not depend on who reduces) ·
    * scalars.gradScale, then Adam. The slots (slotCount of params.length floats) are only
    * read. Returns false when some g was not finite.
    */

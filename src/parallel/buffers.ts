@@ -48,9 +48,9 @@ export interface SharedBuffers {
   /** Adam's first and second moments [P]. */
   readonly m: Float32Array;
   readonly v: Float32Array;
-  /** One gradient slot per shard [S, P]; the update reads them, summed in slot order. */
+  /** One gradient slot per shard of this process [localShards, P]; the update reads them, summed in the pairwise tree (optim/reduce.ts). */
   readonly slots: Float32Array;
-  /** Σ loss of each shard in the current step [S]. */
+  /** Σ loss of each shard (of all processes) in the current step [S]. */
   readonly shardLoss: Float64Array;
   /** Σ of squared mean gradients of each reduction block in the current step [S], when clipping. */
   readonly blockSumSq: Float64Array;
@@ -71,15 +71,24 @@ function shared<T>(ctor: { new (b: SharedArrayBuffer): T; BYTES_PER_ELEMENT: num
   return new ctor(new SharedArrayBuffer(length * ctor.BYTES_PER_ELEMENT));
 }
 
-export function allocateBuffers(opts: { paramCount: number; shards: number; workers: number; train: SharedSplit; test: SharedSplit }): SharedBuffers {
+export function allocateBuffers(opts: {
+  paramCount: number;
+  shards: number;
+  /** Shards this process computes (default: all). */
+  localShards?: number;
+  workers: number;
+  train: SharedSplit;
+  test: SharedSplit;
+}): SharedBuffers {
   const { paramCount, shards, workers, train, test } = opts;
+  const localShards = opts.localShards ?? shards;
   const identity = shared(Int32Array, Math.max(train.rows, test.rows));
   for (let i = 0; i < identity.length; i++) identity[i] = i;
   return {
     params: shared(Float32Array, paramCount),
     m: shared(Float32Array, paramCount),
     v: shared(Float32Array, paramCount),
-    slots: shared(Float32Array, shards * paramCount),
+    slots: shared(Float32Array, localShards * paramCount),
     shardLoss: shared(Float64Array, shards),
     blockSumSq: shared(Float64Array, shards),
     order: shared(Int32Array, train.rows),

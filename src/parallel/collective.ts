@@ -1,15 +1,16 @@
 /**
  * The collective part of a training step: everything after the gradients are in their
  * slots (ARCHITECTURE.md, "Data flow of one step"). Each worker reduces its own
- * reduction blocks across the slots in slot order, the global norm is clipped, Adam
- * updates the block (its bias correction computed here, once per step), and
- * divergence is detected. This is the one place that does these things; the engine
- * computes gradients only, and the update kernels are plain vector loops.
+ * reduction blocks across the slots in the pairwise tree order (optim/reduce.ts), the
+ * global norm is clipped, Adam updates the block (its bias correction computed here, once
+ * per step), and divergence is detected. The engine computes gradients only, and the
+ * update kernels are plain vector loops.
  *
  * This transport is the SharedArrayBuffer of one process: worker w owns blocks w,
- * w + workers, … of the parameter vector. A transport across processes would plug in
- * here: reduce the same blocks in the same order and update them through the same kernels
- * (ARCHITECTURE.md, "A transport"). The reduce
+ * w + workers, … of the parameter vector. The transport across processes is MPI
+ * (parallel/mpi/cross-rank.ts, run by a communication thread): it reduces the same blocks
+ * in the same tree order and updates them through the same kernels, with the ranks'
+ * partial sums as slots, and records divergence here (recordDivergence). The reduce
  * and Adam are one fused pass per block (UpdateKernels.reduceAdam): the slots are summed
  * as they are read, never written back. Clipping adds a read-only norm pass before it
  * and a barrier, since Adam then waits for every block's norm.
@@ -39,8 +40,8 @@ export function divergenceOf(control: Int32Array): Divergence | undefined {
   return step === 0 ? undefined : { step, what: DIVERGED_WHAT[Atomics.load(control, CONTROL.DIVERGED_IN)] };
 }
 
-/** Records the first divergence of the run; later ones (another block, another worker) keep it. */
-function recordDivergence(control: Int32Array, step: number, what: DivergedWhat): void {
+/** Records the first divergence of the run; later ones (another block, another worker, another rank's report) keep it. */
+export function recordDivergence(control: Int32Array, step: number, what: DivergedWhat): void {
   if (Atomics.compareExchange(control, CONTROL.DIVERGED_AT, 0, step) === 0) {
     Atomics.store(control, CONTROL.DIVERGED_IN, DIVERGED_WHAT.indexOf(what));
   }

@@ -59,12 +59,21 @@ export function defaultWorkerCount(): number {
 /** Sleeps are bounded so that an abort is noticed even if no one notifies. */
 const WAIT_SLICE_MS = 50;
 
+/** Thrown by a barrier whose caller gave it a deadline that passed. */
+export class BarrierTimeoutError extends Error {
+  constructor() {
+    super('the other threads did not arrive at the barrier in time');
+    this.name = 'BarrierTimeoutError';
+  }
+}
+
 /**
  * A reusable barrier for `parties` threads. The last thread to arrive runs `onLast`
  * before releasing the others, so that a decision it takes there (stop, progress) is
- * seen by every thread after the barrier.
+ * seen by every thread after the barrier. A thread that must not wait forever (the
+ * communication thread, for --comm-timeout) gives a deadline (performance.now() time).
  */
-export function barrier(control: Int32Array, parties: number, onLast?: () => void): void {
+export function barrier(control: Int32Array, parties: number, onLast?: () => void, deadline = Infinity): void {
   const generation = Atomics.load(control, CONTROL.BARRIER_GEN);
   if (Atomics.add(control, CONTROL.BARRIER_COUNT, 1) + 1 === parties) {
     Atomics.store(control, CONTROL.BARRIER_COUNT, 0);
@@ -79,6 +88,7 @@ export function barrier(control: Int32Array, parties: number, onLast?: () => voi
   }
   while (Atomics.load(control, CONTROL.BARRIER_GEN) === generation) {
     if (Atomics.load(control, CONTROL.ABORT) !== 0) throw new AbortedError();
+    if (performance.now() > deadline) throw new BarrierTimeoutError();
     Atomics.wait(control, CONTROL.BARRIER_GEN, generation, WAIT_SLICE_MS);
   }
 }

@@ -8,7 +8,7 @@
 import { UsageError } from '../errors.js';
 import type { InjectedFault, RunTask } from './tasks.js';
 
-const WORKER_KINDS = ['throw', 'exit', 'oom', 'nan', 'kill'] as const;
+const WORKER_KINDS = ['throw', 'exit', 'oom', 'nan', 'kill', 'hang'] as const;
 
 /** Enacts the task's fault when it is this worker's and step `t` (global, 1-based) is its step. */
 export function injectFault(task: RunTask, t: number): void {
@@ -25,6 +25,10 @@ export function injectFault(task: RunTask, t: number): void {
     case 'nan':
       // A weight an overflowing update could leave: every row's loss in this step is NaN.
       task.buffers.params[task.buffers.params.length - 1] = NaN;
+      return;
+    case 'hang':
+      // Blocks this thread for good: nothing ever notifies this fresh word.
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);
       return;
     case 'kill':
       // kill -9 of the whole process, mid-step: what a crash or power loss does.

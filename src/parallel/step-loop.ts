@@ -7,7 +7,7 @@ import { performance } from 'node:perf_hooks';
 import type { Engine, EngineData } from '../engine/engine.js';
 import type { UpdateKernels } from '../optim/update-kernels.js';
 import { PROGRESS, TIMING, TIMING_FIELDS } from './buffers.js';
-import { SharedCollective } from './collective.js';
+import { divergenceOf, SharedCollective } from './collective.js';
 import { barrier, CONTROL, AbortedError } from './control.js';
 import { ownedBy, shardBounds } from './shards.js';
 import { injectFault } from './fault.js';
@@ -16,13 +16,16 @@ import type { RunTask } from './tasks.js';
 /** Runs the steps of `task` on this thread; returns how many completed. */
 export function runSteps(engine: Engine, kernels: UpdateKernels, task: RunTask): number {
   const { buffers: b, plan, rank } = task;
-  const { workers, shards, batchSize, accumulate } = plan;
+  const { workers, shards, batchSize, accumulate, firstShard, localShards } = plan;
   const paramCount = b.params.length;
   const control = b.control;
   const data: EngineData = b.train;
-  const myShards = ownedBy(rank, workers, shards);
-  const collective = new SharedCollective(kernels, b, plan, rank, task.setup.spec.optimizer);
-  const slots = Array.from({ length: shards }, (_, s) => b.slots.subarray(s * paramCount, (s + 1) * paramCount));
+  // This worker's shards, as indices into the process's slots (global shard firstShard + l).
+  const myShards = ownedBy(rank, workers, localShards);
+  const slots = Array.from({ length: localShards }, (_, s) => b.slots.subarray(s * paramCount, (s + 1) * paramCount));
+  // Across MPI ranks, the communication thread is a party of every barrier and runs the collective step.
+  const parties = workers + (plan.commThread ? 1 : 0);
+  const collective = plan.commThread ? undefined : new SharedCollective(kernels, b, plan, rank, task.setup.spec.optimizer);
   const timing = b.timing.subarray(rank * TIMING_FIELDS, (rank + 1) * TIMING_FIELDS);
   const rowsPerStep = batchSize * accumulate;
 
@@ -39,25 +42,41 @@ export function runSteps(engine: Engine, kernels: UpdateKernels, task: RunTask):
     for (let micro = 0; micro < accumulate; micro++) {
       const microBegin = stepBegin + micro * batchSize;
       const microRows = Math.max(0, Math.min(batchSize, stepEnd - microBegin));
-      for (const s of myShards) {
+      for (const l of myShards) {
+        const s = firstShard + l;
         const [lo, hi] = shardBounds(microRows, shards, s);
         const rows = b.order.subarray(microBegin + lo, microBegin + hi);
         // A short last batch can leave a shard empty: it contributes nothing.
         if (rows.length === 0) {
           if (micro === 0) {
-            slots[s].fill(0);
+            slots[l].fill(0);
             b.shardLoss[s] = 0;
           }
           continue;
         }
-        const lossSum = engine.gradients(b.params, data, rows, slots[s], micro > 0);
+        const lossSum = engine.gradients(b.params, data, rows, slots[l], micro > 0);
         myRows += rows.length;
         b.shardLoss[s] = micro > 0 ? b.shardLoss[s] + lossSum : lossSum;
       }
     }
     const t1 = performance.now();
-    barrier(control, workers);
+    barrier(control, parties);
     const t2 = performance.now();
+
+    if (collective === undefined) {
+      // The communication thread exchanges, updates and counts the step (parallel/mpi/cross-rank.ts).
+      barrier(control, parties);
+      timing[TIMING.COMPUTE] += (t1 - t0) / 1000;
+      timing[TIMING.WAIT_SLOWEST] += (t2 - t1) / 1000;
+      timing[TIMING.REDUCE_UPDATE] += (performance.now() - t2) / 1000;
+      timing[TIMING.ROWS] += myRows;
+      const diverged = divergenceOf(control);
+      // A non-finite loss stops before the update, as below: the step does not count.
+      if (diverged?.what === 'loss') return done;
+      done++;
+      if (diverged !== undefined || Atomics.load(control, CONTROL.STOPPING) !== 0) break;
+      continue;
+    }
 
     const stepRows = stepEnd - stepBegin;
     const stepLoss = collective.step(t, stepRows);

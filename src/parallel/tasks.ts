@@ -2,7 +2,7 @@
  * The control-plane messages between the coordinator and the workers. They carry
  * sizes, step ranges and references to the shared buffers, never tensors.
  */
-import type { EngineChoice, TfjsBackendChoice } from '../engine/engine.js';
+import type { EngineChoice, EngineName, TfjsBackendChoice } from '../engine/engine.js';
 import type { ModelSpec } from '../model/spec.js';
 import type { LrSchedule } from '../optim/schedule.js';
 import type { SharedBuffers } from './buffers.js';
@@ -24,8 +24,8 @@ export interface EngineSetup {
  */
 export type InjectedFault =
   | {
-      /** Throw an error, exit the thread, run out of heap, poison a weight with NaN, or kill the process. */
-      readonly kind: 'throw' | 'exit' | 'oom' | 'nan' | 'kill';
+      /** Throw an error, exit the thread, run out of heap, poison a weight with NaN, kill the process, or hang (never finish the step). */
+      readonly kind: 'throw' | 'exit' | 'oom' | 'nan' | 'kill' | 'hang';
       readonly rank: number;
       readonly step: number;
     }
@@ -33,7 +33,19 @@ export type InjectedFault =
 
 export interface StepPlan {
   readonly workers: number;
+  /** Shards of the global batch, over all processes. */
   readonly shards: number;
+  /**
+   * This process's shards: firstShard … firstShard + localShards − 1, one gradient slot
+   * each. All of them (0 and shards) in one process; a contiguous run per MPI rank.
+   */
+  readonly firstShard: number;
+  readonly localShards: number;
+  /**
+   * Whether a communication thread (parallel/mpi/) joins the workers' barriers and runs
+   * the step's collective across processes, instead of the workers over shared memory.
+   */
+  readonly commThread: boolean;
   /** Rows of one micro-batch (before sharding). */
   readonly batchSize: number;
   /** Micro-batches summed into one update. */
@@ -88,7 +100,7 @@ export interface InfoTask {
 export type WorkerTask = RunTask | LossTask | PredictTask | InfoTask;
 
 export interface EngineInfo {
-  readonly engine: string;
+  readonly engine: EngineName;
   readonly backend: string;
   readonly note?: string;
 }

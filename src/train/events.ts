@@ -10,6 +10,9 @@ export interface StartEvent {
   readonly engine: string;
   readonly backend: string;
   readonly note?: string;
+  /** MPI ranks (processes) of the job; 1 in one process. */
+  readonly ranks: number;
+  /** Worker threads per rank. */
   readonly workers: number;
   readonly shards: number;
   readonly batch_size: number;
@@ -47,6 +50,11 @@ export interface ProgressEvent {
 /** A completed epoch; the run keeps these as its history (checkpoint/run-state.ts). */
 export interface EpochEvent extends EpochRecord {
   readonly type: 'epoch';
+  /**
+   * Across MPI ranks, rank 0's part of a step: seconds summing its own shards, exchanging
+   * with the other ranks (waits for them included) and updating its blocks, and the bytes it sent.
+   */
+  readonly exchange?: { local_reduce: number; exchange: number; update: number; bytes_sent_per_step: number };
 }
 
 export interface CheckpointEvent {

@@ -14,6 +14,7 @@ import type { ModelSpec } from '../model/spec.js';
 import { assertWritableDirectory } from '../output-dir.js';
 import { defaultWorkerCount } from '../parallel/control.js';
 import type { InjectedFault } from '../parallel/tasks.js';
+import type { MpiSession } from '../parallel/mpi/session.js';
 import { LR_DECAYS, LR_SCALINGS, scaledLr, type LrDecay, type LrScaling } from '../optim/schedule.js';
 import type { TrainEvent } from './events.js';
 
@@ -73,6 +74,12 @@ export interface TrainOptions {
   readonly signal?: AbortSignal;
   /** Tests only: make a worker fail. */
   readonly fault?: InjectedFault;
+  /**
+   * This process is one rank of an MPI job (`mpirun … corefit train --comm mpi`): it
+   * computes its own shards of every step and the ranks exchange over MPI. Rank 0 alone
+   * reports events and writes checkpoints and pictures.
+   */
+  readonly comm?: MpiSession;
 }
 
 /** `value`, or `fallback` when it is not given, refused unless a whole number ≥ min. */
@@ -97,9 +104,10 @@ function choiceOption<T extends string>(flag: string, value: T | undefined, choi
 
 /**
  * What can be checked before any file is read: each option's own range, and the options
- * that need another. train() checks this first; the CLI too, before it loads the data to lint.
+ * that need another. train() checks this first; the CLI too, before it loads the data to lint
+ * and before it starts MPI (`mpi`: --comm mpi was given).
  */
-export function checkTrainOptions(opts: TrainOptions): void {
+export function checkTrainOptions(opts: TrainOptions & { readonly commTimeout?: number }, mpi = opts.comm !== undefined): void {
   const whole: ReadonlyArray<[string, number | undefined, number]> = [
     ['--epochs', opts.epochs, 1],
     ['--batch-size', opts.batchSize, 1],
@@ -124,6 +132,14 @@ export function checkTrainOptions(opts: TrainOptions): void {
   choiceOption('--lr-scaling', opts.lrScaling, LR_SCALINGS);
   choiceOption('--lr-schedule', opts.lrSchedule, LR_DECAYS);
   choiceOption('--engine', opts.engine, ENGINE_CHOICES);
+  if (opts.commTimeout !== undefined) {
+    if (!mpi)
+      throw new UsageError(
+        '--comm-timeout needs --comm mpi: only ranks of an MPI job wait for each other',
+        'Drop --comm-timeout, or add --comm mpi under mpirun.',
+      );
+    positiveOption('--comm-timeout', opts.commTimeout, 0, false);
+  }
   if (opts.checkpointEvery !== undefined && opts.out === undefined) {
     throw new UsageError('--checkpoint-every needs --out: there is nowhere to write the checkpoints', 'Add --out DIR, or drop --checkpoint-every.');
   }
@@ -213,13 +229,9 @@ export function updatesPerEpoch(c: Pick<RunConfig, 'trainRows' | 'batchSize' | '
 /** Builds the run config of a new run from the options and the data size. */
 export function newRunConfig(opts: TrainOptions, spec: ModelSpec, availableTrain: number, availableTest: number): RunConfig {
   const workers = resolveWorkers(opts);
-  const shards = wholeOption('--shards', opts.shards, workers, 1);
-  if (workers > shards) {
-    throw new UsageError(
-      `--workers (${workers}) must not exceed --shards (${shards})`,
-      'A worker needs at least one shard; raise --shards or lower --workers.',
-    );
-  }
+  const ranks = opts.comm?.ranks ?? 1;
+  const shards = wholeOption('--shards', opts.shards, workers * ranks, 1);
+  checkShardSplit(workers, shards, ranks, '--shards');
   const batchSize = wholeOption('--batch-size', opts.batchSize, 100, 1);
   if (batchSize < shards) {
     throw new UsageError(
@@ -302,8 +314,26 @@ export function checkResumeOptions(opts: TrainOptions, stored: RunConfig): void 
       "Give the original run's --epochs, or start a new run for a longer schedule.",
     );
   }
-  const workers = resolveWorkers(opts);
-  if (workers > stored.shards) {
-    throw new UsageError(`--workers (${workers}) must not exceed the checkpoint's shard count (${stored.shards})`);
+  checkShardSplit(resolveWorkers(opts), stored.shards, opts.comm?.ranks ?? 1, "the checkpoint's shard count");
+}
+
+/**
+ * Every rank computes shards/ranks shards, a power of two, so that its shards are one
+ * subtree of the summation tree (optim/reduce.ts) and it sends one partial sum; and every
+ * worker has at least one shard.
+ */
+function checkShardSplit(workers: number, shards: number, ranks: number, what: string): void {
+  const local = shards / ranks;
+  if (ranks > 1 && (!Number.isInteger(local) || (local & (local - 1)) !== 0)) {
+    throw new UsageError(
+      `${what} (${shards}) over ${ranks} ranks is not a power of two (1, 2, 4, …) of shards per rank`,
+      `Use --shards ${ranks} × a power of two, or another number of ranks.`,
+    );
+  }
+  if (workers > local) {
+    throw new UsageError(
+      `--workers (${workers}) must not exceed ${ranks > 1 ? `the shards per rank (${what} ${shards} / ${ranks} ranks)` : `${what} (${shards})`}`,
+      'A worker needs at least one shard; raise --shards or lower --workers.',
+    );
   }
 }

@@ -44,10 +44,12 @@ export interface RunSetup {
 
 export async function setUpRun(opts: TrainOptions): Promise<RunSetup> {
   checkTrainOptions(opts);
-  await checkOut(opts);
+  // Across MPI ranks, rank 0 writes for all.
+  const lead = (opts.comm?.rank ?? 0) === 0;
+  if (lead) await checkOut(opts);
   // A run resuming into its own --out is that directory's one writer: it settles what an
   // interrupted write left there, even when nothing is left to train and nothing is written.
-  const resumed = opts.resume === undefined ? undefined : await readCheckpoint(opts.resume, { settle: resumesIntoOut(opts) });
+  const resumed = opts.resume === undefined ? undefined : await readCheckpoint(opts.resume, { settle: resumesIntoOut(opts) && lead });
   if (resumed !== undefined && opts.spec !== undefined) assertSameArchitecture(resumed.spec, opts.spec, opts.resume!);
   const spec = resumed?.spec ?? opts.spec ?? DEFAULT_SPEC;
   const workers = resolveWorkers(opts);
@@ -59,10 +61,13 @@ export async function setUpRun(opts: TrainOptions): Promise<RunSetup> {
   if (resumed !== undefined) checkResumeOptions(opts, resumed.state.run.config);
   const config = resumed?.state.run.config ?? newRunConfig(opts, spec, data.train.rows, data.test.rows);
   const maxRows = engineRows(config.batchSize, config.shards);
-  assertFitsInMemory(spec, { shards: config.shards, workers, maxRows, rows: Math.max(config.trainRows, config.testRows) });
+  // An MPI rank holds the slots of its own shards only.
+  const localShards = config.shards / (opts.comm?.ranks ?? 1);
+  assertFitsInMemory(spec, { shards: localShards, workers, maxRows, rows: Math.max(config.trainRows, config.testRows) });
   const buffers = allocateBuffers({
     paramCount: layout.size,
     shards: config.shards,
+    localShards,
     workers,
     train: firstRows(data.train, config.trainRows),
     test: firstRows(data.test, config.testRows),

@@ -16,8 +16,11 @@ import { PROGRESS } from '../parallel/buffers.js';
 import { crashInWrite } from '../parallel/fault.js';
 import { combineBreakdowns, WorkerPool, ZERO_BREAKDOWN, type RunOutcome, type StepBreakdown } from '../parallel/pool.js';
 import type { EngineInfo, StepPlan } from '../parallel/tasks.js';
+import { AbortedError, abortRun } from '../parallel/control.js';
+import type { ExchangeTotals } from '../parallel/mpi/cross-rank.js';
+import { runFingerprint } from './fingerprint.js';
 import { Rng, type RngState } from '../rng.js';
-import type { StartEvent, TrainEvent } from './events.js';
+import type { EpochEvent, StartEvent, TrainEvent } from './events.js';
 import { writeHistoryFile } from './history-file.js';
 import { optionWarnings, updatesPerEpoch, type TrainOptions } from './options.js';
 import { setUpRun, type RunSetup } from './setup.js';
@@ -41,6 +44,8 @@ export interface TrainResult {
 interface Run extends RunSetup {
   readonly opts: TrainOptions;
   readonly emit: (e: TrainEvent) => void;
+  /** Rank 0 of an MPI job, or the one process: it reports and writes. */
+  readonly lead: boolean;
   readonly pool: WorkerPool;
   readonly info: EngineInfo;
   readonly plan: StepPlan;
@@ -59,10 +64,17 @@ interface Run extends RunSetup {
 const now = (): number => performance.now() / 1000;
 
 export async function train(opts: TrainOptions = {}): Promise<TrainResult> {
-  const emit = (e: TrainEvent): void => opts.onEvent?.(e);
+  const { comm } = opts;
+  // Across MPI ranks, rank 0 speaks and writes for all.
+  const lead = (comm?.rank ?? 0) === 0;
+  const emit = (e: TrainEvent): void => {
+    if (lead) opts.onEvent?.(e);
+  };
   const setup = await setUpRun(opts);
   const { spec, buffers: b, workers, state: start } = setup;
   const { config } = start;
+  const ranks = comm?.ranks ?? 1;
+  const localShards = config.shards / ranks;
   const pool = new WorkerPool({
     workers,
     buffers: b,
@@ -86,6 +98,7 @@ export async function train(opts: TrainOptions = {}): Promise<TrainResult> {
       engine: info.engine,
       backend: info.backend,
       note: info.note,
+      ranks,
       workers,
       shards: config.shards,
       batch_size: config.batchSize,
@@ -102,20 +115,38 @@ export async function train(opts: TrainOptions = {}): Promise<TrainResult> {
       resumed_from: setup.resumedFrom,
       machine: describeMachine(info.engine, info.backend),
     };
+    const plan: StepPlan = {
+      workers,
+      shards: config.shards,
+      firstShard: (comm?.rank ?? 0) * localShards,
+      localShards,
+      commThread: comm !== undefined,
+      batchSize: config.batchSize,
+      accumulate: config.accumulate,
+      schedule: config.schedule,
+      clipNorm: config.clipNorm,
+    };
+    if (comm !== undefined) {
+      const fingerprint = runFingerprint(opts, {
+        spec,
+        config,
+        step: start.progress.step,
+        epochs: setup.epochs,
+        data: setup.data.name,
+        train: b.train,
+        test: b.test,
+      });
+      await comm.checkSameRun(fingerprint);
+      await comm.prepare({ buffers: b, plan, optimizer: spec.optimizer, kernels: info.engine, timeoutSeconds: comm.timeoutSeconds });
+    }
     const run: Run = {
       ...setup,
       opts,
       emit,
       pool,
       info,
-      plan: {
-        workers,
-        shards: config.shards,
-        batchSize: config.batchSize,
-        accumulate: config.accumulate,
-        schedule: config.schedule,
-        clipNorm: config.clipNorm,
-      },
+      lead,
+      plan,
       stepsPerEpoch: started.steps_per_epoch,
       floor: started.bce_floor,
       testFloor: started.test_bce_floor,
@@ -148,8 +179,10 @@ export async function train(opts: TrainOptions = {}): Promise<TrainResult> {
 
 /** Writes the run's checkpoint into --out, if one was given. */
 async function checkpoint(run: Run, state: RunState): Promise<void> {
-  const { out } = run.opts;
+  const { out, comm } = run.opts;
   if (out === undefined) return;
+  await comm?.gatherMoments(state.progress.step);
+  if (!run.lead) return;
   const b = run.buffers;
   const afterOperation = crashInWrite(run.opts.fault, state.progress.step);
   await writeCheckpoint(out, { spec: run.spec, params: b.params, state: { m: b.m, v: b.v, run: state } }, { afterOperation });
@@ -165,6 +198,8 @@ interface EpochSteps {
   /** The RNG after the epoch's shuffle: the next epoch's. */
   readonly rngAfter: RngState;
   readonly breakdown: StepBreakdown;
+  /** Across MPI ranks: the exchange's seconds and bytes, summed over the epoch's steps. */
+  readonly exchanged: ExchangeTotals;
   /** now() when the epoch (or its resumed part) started. */
   readonly started: number;
 }
@@ -179,9 +214,11 @@ async function runEpoch(run: Run, state: RunState): Promise<EpochSteps> {
   let progress = state.progress;
   let breakdown = ZERO_BREAKDOWN;
   let breakdownSteps = 0;
+  const exchanged: ExchangeTotals = { steps: 0, localReduce: 0, exchange: 0, update: 0, bytesSent: 0 };
   while (progress.stepInEpoch < stepsPerEpoch) {
     const nextStop = every === undefined ? stepsPerEpoch : Math.min(stepsPerEpoch, progress.stepInEpoch + every - (progress.step % every));
-    const outcome = await runWithProgress(run, progress, nextStop);
+    const { outcome, exchange } = await runWithProgress(run, progress, nextStop);
+    if (exchange !== undefined) for (const key of Object.keys(exchanged) as Array<keyof ExchangeTotals>) exchanged[key] += exchange[key];
     breakdown = combineBreakdowns(breakdown, breakdownSteps, outcome.breakdown, outcome.steps);
     breakdownSteps += outcome.steps;
     progress = {
@@ -194,10 +231,12 @@ async function runEpoch(run: Run, state: RunState): Promise<EpochSteps> {
       elapsedSeconds: now() - run.wallStart,
     };
     if (outcome.diverged !== undefined) throw new DivergenceError(outcome.diverged.step, outcome.diverged.what, run.lastCheckpoint);
-    if (outcome.stopped || pool.stopRequested) return { progress, stopped: true, rngAfter: rng.state(), breakdown, started };
+    // Ranks stop only where they agreed to (outcome.stopped): one stopping alone would leave the others waiting.
+    if (outcome.stopped || (run.opts.comm === undefined && pool.stopRequested))
+      return { progress, stopped: true, rngAfter: rng.state(), breakdown, exchanged, started };
     if (progress.stepInEpoch < stepsPerEpoch) await checkpoint(run, { ...state, progress });
   }
-  return { progress, stopped: false, rngAfter: rng.state(), breakdown, started };
+  return { progress, stopped: false, rngAfter: rng.state(), breakdown, exchanged, started };
 }
 
 /** After an epoch's last step: evaluation, the epoch event, the checkpoint, history.json and the pictures. */
@@ -242,9 +281,10 @@ async function reportEpoch(run: Run, before: RunState, steps: EpochSteps): Promi
     history: [...p.history, record],
   };
   const state = { ...before, progress, rng: steps.rngAfter };
-  run.emit({ type: 'epoch', ...record });
+  run.emit({ type: 'epoch', ...record, ...(run.opts.comm === undefined ? {} : { exchange: exchangePerStep(steps.exchanged) }) });
   await checkpoint(run, state);
   const { out } = run.opts;
+  if (!run.lead) return { state, testLoss };
   if (out !== undefined) await writeHistoryFile(out, { start: run.started, epochs: progress.history.map((e) => ({ type: 'epoch', ...e })) });
   if (out !== undefined || run.opts.pictures === true) {
     const pictures = await drawPictures(pool, { spec, test: b.test, history: progress.history, imageShape: run.data.imageShape });
@@ -258,8 +298,17 @@ async function reportEpoch(run: Run, before: RunState, steps: EpochSteps): Promi
   return { state, testLoss };
 }
 
-/** Runs steps up to `stepEnd` of the epoch while reporting progress a few times a second. */
-async function runWithProgress(run: Run, progress: RunProgress, stepEnd: number): Promise<RunOutcome> {
+/** The exchange of an epoch's steps across ranks, per step. */
+function exchangePerStep(t: ExchangeTotals): NonNullable<EpochEvent['exchange']> {
+  const per = (x: number): number => (t.steps === 0 ? 0 : x / t.steps);
+  return { local_reduce: per(t.localReduce), exchange: per(t.exchange), update: per(t.update), bytes_sent_per_step: per(t.bytesSent) };
+}
+
+/**
+ * Runs steps up to `stepEnd` of the epoch while reporting progress a few times a second;
+ * across MPI ranks, the communication thread's side of the same steps beside the workers'.
+ */
+async function runWithProgress(run: Run, progress: RunProgress, stepEnd: number): Promise<{ outcome: RunOutcome; exchange?: ExchangeTotals }> {
   const { pool, stepsPerEpoch, floor } = run;
   const started = performance.now();
   const timer = setInterval(() => {
@@ -280,7 +329,23 @@ async function runWithProgress(run: Run, progress: RunProgress, stepEnd: number)
     });
   }, 250);
   try {
-    return await pool.run(run.plan, progress.step, progress.stepInEpoch, stepEnd, { lossSum: progress.epochLossSum, rows: progress.epochRows });
+    // The pool first: it resets the control block that the communication thread then waits on.
+    const workers = pool.run(run.plan, progress.step, progress.stepInEpoch, stepEnd, { lossSum: progress.epochLossSum, rows: progress.epochRows });
+    const { comm } = run.opts;
+    if (comm === undefined) return { outcome: await workers };
+    const exchange = comm.run(progress.step, progress.stepInEpoch, stepEnd).catch((e: unknown) => {
+      abortRun(pool.buffers.control);
+      throw e;
+    });
+    try {
+      const [outcome, exchanged] = await Promise.all([workers, exchange]);
+      return { outcome, exchange: exchanged.totals };
+    } catch (e) {
+      // The communication thread saw the abort of a failing worker: that worker's error is the one to report.
+      if (e instanceof AbortedError) return { outcome: await workers };
+      // Not waiting for the workers: a hung one never returns, and the job is ended anyway.
+      throw e;
+    }
   } finally {
     clearInterval(timer);
   }

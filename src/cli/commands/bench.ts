@@ -9,6 +9,7 @@ import { assertWritableDirectory } from '../../output-dir.js';
 import { positiveOption, wholeOption } from '../../train/options.js';
 import { makeOutput, type Output } from '../../output.js';
 import type { Runner } from '../run.js';
+import type { MpiSession } from '../../parallel/mpi/session.js';
 import { finiteNumber, oneOf, wholeNumber, wholeNumberList } from '../parse.js';
 
 interface BenchFlags {
@@ -27,6 +28,7 @@ interface BenchFlags {
   model?: string;
   data?: string;
   study?: 'batch-scaling';
+  comm: 'shared' | 'mpi';
   json: boolean;
   debug: boolean;
 }
@@ -89,6 +91,58 @@ function checkBenchFlags(flags: BenchFlags): void {
   positiveOption('--target', flags.target, 0, true);
 }
 
+/** Under mpirun: the MPI transport against one process, and the scale-out model (bench/mpi-bench.ts). */
+async function mpiBench(flags: BenchFlags, out: Output, onSession: (s: MpiSession) => void): Promise<number> {
+  const refused: string[] = [];
+  if (flags.workers !== undefined && flags.workers.length > 1) refused.push('more than one --workers');
+  for (const [key, flag] of [
+    ['seconds', '--seconds'],
+    ['peer', '--peer'],
+    ['study', '--study'],
+    ['maxEpochs', '--max-epochs'],
+    ['target', '--target'],
+  ] as const) {
+    if (flags[key] !== undefined) refused.push(flag);
+  }
+  if (flags.quick) refused.push('--quick');
+  if (flags.oversubscribe) refused.push('--oversubscribe');
+  if (refused.length > 0) {
+    throw new UsageError(
+      `--comm mpi does not take ${refused.join(', ')}`,
+      'It takes --workers N (per rank), --batch-sizes, --steps, --repeats, --engine, --model, --data and --out.',
+    );
+  }
+  const [{ MpiSession }, bench, { readSpecFile }] = await Promise.all([
+    import('../../parallel/mpi/session.js'),
+    import('../../bench/mpi-bench.js'),
+    import('../../model/spec-file.js'),
+  ]);
+  const session = await MpiSession.open(0);
+  onSession(session);
+  const lead = session.rank === 0;
+  const report = await bench.runMpiBench({
+    session,
+    spec: flags.model === undefined ? DEFAULT_SPEC : await readSpecFile(flags.model),
+    data: flags.data,
+    engine: flags.engine,
+    workers: flags.workers?.[0] ?? 1,
+    batchSizes: flags.batchSizes ?? [100, 1000],
+    steps: flags.steps ?? 40,
+    repeats: flags.repeats ?? 3,
+    log: (line) => lead && out.warn(line),
+  });
+  await session.finalize();
+  if (report === undefined) return 0;
+  for (const c of report.cells) out.record({ type: 'mpi_cell', ...c });
+  for (const p of report.projections) out.record({ type: 'projection', ...p });
+  out.say('\n' + bench.mpiBenchTables(report));
+  const command = ['mpirun', '-np', String(report.ranks), 'corefit', ...process.argv.slice(2)].join(' ');
+  const files = flags.out === undefined ? [] : await bench.writeMpiBenchFiles(flags.out, report, command);
+  if (files.length > 0) out.say(`\nwritten: ${files.join(', ')}`);
+  out.record({ type: 'summary', link: report.link, model: report.model, files });
+  return 0;
+}
+
 function workerCounts(flags: BenchFlags): number[] {
   const cores = availableParallelism();
   const base = flags.workers ?? Array.from({ length: cores }, (_, i) => i + 1);
@@ -124,9 +178,16 @@ export function benchCommand(run: Runner): Command {
       'batch-scaling: instead of throughput, train 5 epochs at each of --batch-sizes (default 100,400,1600,6400) without lr scaling, with linear scaling, and with scaling + 1 epoch of warmup, and tabulate the final test BCE (--out writes batch-scaling.md/.json)',
       oneOf(['batch-scaling'] as const),
     )
+    .option(
+      '--comm <transport>',
+      'mpi: under mpirun, measure the MPI transport (compute, local reduce, exchange, bytes per rank) against one process, and project samples/s for 1 to 64 machines (--out writes scaleout.png/.md/.json)',
+      oneOf(['shared', 'mpi'] as const),
+      'shared',
+    )
     .option('--json', 'print one JSON object per line', false)
     .option('--debug', 'print stack traces of errors', false)
     .action(async (flags: BenchFlags) => {
+      let session: MpiSession | undefined;
       await run(
         async () => {
           checkBenchFlags(flags);
@@ -134,6 +195,7 @@ export function benchCommand(run: Runner): Command {
           if (flags.out !== undefined) await assertWritableDirectory(flags.out, '--out');
           const out = makeOutput(flags.json);
           if (flags.study === 'batch-scaling') return await batchScalingStudy(flags, out);
+          if (flags.comm === 'mpi') return await mpiBench(flags, out, (s) => (session = s));
           const [{ runBench }, { terminalTables, writeBenchFiles }, { readSpecFile }] = await Promise.all([
             import('../../bench/bench.js'),
             import('../../bench/report-files.js'),
@@ -167,6 +229,7 @@ export function benchCommand(run: Runner): Command {
         },
         flags.json,
         flags.debug,
+        (code) => session?.abortJob(code),
       );
     });
 }

@@ -6,7 +6,8 @@ import type { TrainOptions } from '../../train/options.js';
 import type { EpochEvent, TrainEvent } from '../../train/events.js';
 import { makeOutput, fixed, plural, thousands, type Output } from '../../output.js';
 import type { Runner } from '../run.js';
-import { INTERRUPTED } from '../../errors.js';
+import { CommError, INTERRUPTED } from '../../errors.js';
+import type { MpiSession } from '../../parallel/mpi/session.js';
 import { fitFields, terminalWidth } from '../fit-width.js';
 import { ProgressBar } from '../progress-bar.js';
 import { faultFromEnvironment } from '../../parallel/fault.js';
@@ -44,6 +45,8 @@ interface TrainFlags {
   dashboard?: boolean;
   dashboardPort?: number;
   dashboardHost?: string;
+  comm?: 'shared' | 'mpi';
+  commTimeout?: number;
   lint: boolean;
   json: boolean;
   debug: boolean;
@@ -128,6 +131,16 @@ const TRAIN_FLAGS: ReadonlyArray<readonly [string, string, ((value: string) => u
   ['--dashboard', 'serve a live, read-only view of the run in the browser (prints its URL)'],
   ['--dashboard-port <n>', 'with --dashboard: the port (default: any free one)', port],
   ['--dashboard-host <address>', 'with --dashboard: the address to serve on (default 127.0.0.1; anything else shows the run to the network, see README)'],
+  [
+    '--comm <transport>',
+    'shared: one process (default) | mpi: this process is one rank of `mpirun … corefit train --comm mpi`',
+    oneOf(['shared', 'mpi'] as const),
+  ],
+  [
+    '--comm-timeout <seconds>',
+    'with --comm mpi: end the job when a rank does not answer (or its workers do not finish a step) in this time (default: wait)',
+    finiteNumber,
+  ],
   ['--no-lint', 'skip the model checks that run before training'],
 ];
 
@@ -143,6 +156,8 @@ export function trainCommand(run: Runner): Command {
     .option('--json', 'print one JSON object per line (start, epochs, checkpoints, summary)', false)
     .option('--debug', 'print stack traces of errors', false)
     .action(async (flags: TrainFlags) => {
+      // Set once MPI is up: from then on an error must end every rank of the job, not this one alone.
+      let session: MpiSession | undefined;
       await run(
         async () => {
           // A closed stdout (`corefit train … | head`) stops the run as a signal does: the
@@ -155,12 +170,17 @@ export function trainCommand(run: Runner): Command {
             import('../../train/options.js'),
           ]);
           // Bad values are refused before the model and the data are read.
-          checkTrainOptions(flags);
+          checkTrainOptions({ ...flags, comm: undefined }, flags.comm === 'mpi');
           checkDashboardFlags(flags);
+          if (flags.comm === 'mpi') {
+            const { MpiSession } = await import('../../parallel/mpi/session.js');
+            session = await MpiSession.open(flags.commTimeout ?? 0);
+          }
           const bar = new ProgressBar(!flags.json && process.stderr.isTTY === true, () => terminalWidth(process.stderr));
           const controller = new AbortController();
           let signal: keyof typeof INTERRUPTED | undefined;
-          let started = false;
+          // Only rank 0 sees the start event; another rank's run counts as started once MPI is up.
+          let started = session !== undefined && session.rank !== 0;
           let trainingStarted = 0;
           const onSignal = (s: keyof typeof INTERRUPTED): void => {
             // Output closed while a signal's checkpoint is being written: nothing to quit for.
@@ -201,7 +221,7 @@ export function trainCommand(run: Runner): Command {
               trainingStarted = performance.now();
               out.say(`corefit train: ${e.model} on ${e.data} (${e.train_rows} train / ${e.test_rows} test rows)`);
               out.say(
-                `engine ${e.engine} (${e.backend}), ${plural(e.workers, 'worker')}, ${plural(e.shards, 'shard')}, batch ${e.batch_size}${e.accumulate > 1 ? ` × ${e.accumulate} accumulated` : ''}, ${e.steps_per_epoch} steps/epoch${e.resumed_from === undefined ? '' : `, resumed from ${e.resumed_from}`}`,
+                `engine ${e.engine} (${e.backend}), ${e.ranks > 1 ? `${e.ranks} ranks × ` : ''}${plural(e.workers, 'worker')}, ${plural(e.shards, 'shard')}, batch ${e.batch_size}${e.accumulate > 1 ? ` × ${e.accumulate} accumulated` : ''}, ${e.steps_per_epoch} steps/epoch${e.resumed_from === undefined ? '' : `, resumed from ${e.resumed_from}`}`,
               );
               if (e.note !== undefined) out.warn(`corefit: note: ${e.note}`);
               for (const w of e.warnings) out.warn(`corefit: warning: ${w}`);
@@ -238,12 +258,16 @@ export function trainCommand(run: Runner): Command {
               signal: controller.signal,
               fault: faultFromEnvironment(process.env),
               pictures: dashboard !== undefined,
+              comm: session,
             }).catch((error: unknown) => {
               dashboard?.finish('failed', (error as Error).message);
               throw error;
             });
             dashboard?.finish(result.status);
             bar.stop();
+            // SIGTERM under mpirun means it is tearing the job down (Ctrl-C, a failed rank): MPI_Finalize would wait for ranks it kills.
+            if (signal !== 'SIGTERM') await session?.finalize();
+            if (session !== undefined && session.rank !== 0) return result.status === 'completed' ? 0 : INTERRUPTED[signal ?? 'SIGINT'];
             const last = result.epochs[result.epochs.length - 1];
             // Wall time counts Node's start-up, loading and checking the data, and starting the workers; training time does not.
             const wallSeconds = performance.now() / 1000;
@@ -282,6 +306,11 @@ export function trainCommand(run: Runner): Command {
               `done: ${plural(result.progress.epoch, 'epoch')} in ${trainingSeconds.toFixed(1)} s of training, ${wallSeconds.toFixed(1)} s wall time with start-up${flags.out === undefined ? '' : `; checkpoint in ${flags.out}`}`,
             );
             return 0;
+          } catch (err) {
+            // Every rank of a job reports its own failures: say which one this is.
+            if (session !== undefined && err instanceof Error && !(err instanceof CommError))
+              err.message = `rank ${session.rank} on ${session.host}: ${err.message}`;
+            throw err;
           } finally {
             bar.stop();
             await dashboard?.close();
@@ -291,6 +320,7 @@ export function trainCommand(run: Runner): Command {
         },
         flags.json,
         flags.debug,
+        (code) => session?.abortJob(code),
       );
     });
 }
