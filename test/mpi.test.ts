@@ -6,7 +6,7 @@
  * few steps on a small data set: most of their time is start-up. The tests run side by
  * side, but their jobs two at a time (inTurn): more, on 2 cores, only wait for each other.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -55,10 +55,10 @@ interface Ranks {
 
 /** mpirun on loopback, as root and with more ranks than cores, of `corefit train --comm mpi` per program, in turn; killed (timedOut) after limitMs. */
 function mpirun(programs: readonly Ranks[], limitMs = 100_000): Promise<CliRun> {
-  return inTurn(() => startMpirun(programs, limitMs));
+  return inTurn(() => startMpirun(programs, limitMs).done);
 }
 
-function startMpirun(programs: readonly Ranks[], limitMs: number): Promise<CliRun> {
+function startMpirun(programs: readonly Ranks[], limitMs: number): { child: ChildProcess; done: Promise<CliRun> } {
   const args = ['--allow-run-as-root', '--oversubscribe'];
   programs.forEach((p, i) => {
     if (i > 0) args.push(':');
@@ -76,13 +76,14 @@ function startMpirun(programs: readonly Ranks[], limitMs: number): Promise<CliRu
     timedOut = true;
     child.kill('SIGKILL');
   }, limitMs);
-  return new Promise((resolve, reject) => {
+  const done = new Promise<CliRun>((resolve, reject) => {
     child.on('error', reject);
     child.on('close', (code, signal) => {
       clearTimeout(timer);
       resolve({ code, signal, stdout, stderr, timedOut });
     });
   });
+  return { child, done };
 }
 
 const weights = (dir: string): Promise<Buffer> => readFile(join(dir, 'weights.bin'));
@@ -169,6 +170,38 @@ describe.skipIf(missing !== undefined).concurrent(`train --comm mpi${missing ===
     const resumed = await cli(['train', ...data, '--resume', out, '--out', out, '--epochs', '2', '--workers', '1']);
     expect(resumed.code, resumed.stderr).toBe(0);
     expect((await weights(out)).equals(await weights(await uninterrupted()))).toBe(true);
+  });
+
+  it('stops on Ctrl-C to mpirun: every rank finishes the step, rank 0 writes the checkpoint of that step, mpirun exits 1', async () => {
+    const out = dir();
+    const job = await inTurn(async () => {
+      const started = startMpirun(
+        [{ np: 2, args: [...small, '--epochs', '500', '--workers', '1', '--checkpoint-every', '2', '--out', out, '--json'] }],
+        100_000,
+      );
+      // Ctrl-C once training has written its first checkpoint.
+      await new Promise<void>((resolve) => {
+        const seen = (s: string): void => {
+          if (!s.includes('"type":"checkpoint"')) return;
+          started.child.stdout!.off('data', seen);
+          resolve();
+        };
+        started.child.stdout!.on('data', seen);
+        void started.done.then(() => resolve());
+      });
+      started.child.kill('SIGINT');
+      return started.done;
+    });
+    expect(job.timedOut).toBe(false);
+    // mpirun itself exits 1 after a signal, whatever its ranks return (Open MPI 4.1).
+    expect(job.code).toBe(1);
+    expect(job.stderr.match(/corefit: SIGTERM: finishing the current step and writing a checkpoint/g)).toHaveLength(2);
+    const stopped = /stopped by SIGTERM at step (\d+): checkpoint written to /.exec(job.stderr);
+    expect(stopped, job.stderr).not.toBeNull();
+    const step = Number(stopped![1]);
+    expect(step).toBeLessThan(500 * 4);
+    expect(jsonLines(job.stdout).at(-1)).toMatchObject({ type: 'summary', status: 'stopped', step });
+    expect((await readCheckpoint(out)).state.run.progress.step).toBe(step);
   });
 
   it('ends a job whose rank hangs after --comm-timeout, naming the rank, its host and the step, with exit code 70', async () => {
