@@ -6,7 +6,7 @@
  * few steps on a small data set: most of their time is start-up. The tests run side by
  * side, but their jobs two at a time (inTurn): more, on 2 cores, only wait for each other.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -15,7 +15,7 @@ import { paramLayout } from '../src/model/layout.js';
 import { DEFAULT_SPEC } from '../src/model/spec.js';
 import { mpiAvailable } from '../src/parallel/mpi/addon.js';
 import { exchangeLayout } from '../src/parallel/mpi/layout.js';
-import { CLI, jsonLines, runCli, type CliRun } from './helpers/cli.js';
+import { CLI, jsonLines, runCli, startCommand, type CliProcess, type CliRun } from './helpers/cli.js';
 import { writeSmallDataSet } from './helpers/small-data.js';
 import { freshDirs } from './helpers/temp-dirs.js';
 
@@ -58,7 +58,7 @@ function mpirun(programs: readonly Ranks[], limitMs = 100_000): Promise<CliRun> 
   return inTurn(() => startMpirun(programs, limitMs).done);
 }
 
-function startMpirun(programs: readonly Ranks[], limitMs: number): { child: ChildProcess; done: Promise<CliRun> } {
+function startMpirun(programs: readonly Ranks[], limitMs: number): CliProcess {
   const args = ['--allow-run-as-root', '--oversubscribe'];
   programs.forEach((p, i) => {
     if (i > 0) args.push(':');
@@ -66,24 +66,7 @@ function startMpirun(programs: readonly Ranks[], limitMs: number): { child: Chil
     if (p.env !== undefined) args.push('env', ...Object.entries(p.env).map(([k, v]) => `${k}=${v}`));
     args.push(process.execPath, CLI, 'train', '--comm', 'mpi', ...p.args);
   });
-  const child = spawn('mpirun', args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  let timedOut = false;
-  child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
-  child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
-  const timer = setTimeout(() => {
-    timedOut = true;
-    child.kill('SIGKILL');
-  }, limitMs);
-  const done = new Promise<CliRun>((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr, timedOut });
-    });
-  });
-  return { child, done };
+  return startCommand('mpirun', args, {}, limitMs);
 }
 
 const weights = (dir: string): Promise<Buffer> => readFile(join(dir, 'weights.bin'));
@@ -180,15 +163,7 @@ describe.skipIf(missing !== undefined).concurrent(`train --comm mpi${missing ===
         100_000,
       );
       // Ctrl-C once training has written its first checkpoint.
-      await new Promise<void>((resolve) => {
-        const seen = (s: string): void => {
-          if (!s.includes('"type":"checkpoint"')) return;
-          started.child.stdout!.off('data', seen);
-          resolve();
-        };
-        started.child.stdout!.on('data', seen);
-        void started.done.then(() => resolve());
-      });
+      expect(await started.line((l) => l.type === 'checkpoint')).toBeDefined();
       started.child.kill('SIGINT');
       return started.done;
     });

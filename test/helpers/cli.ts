@@ -27,7 +27,12 @@ export interface CliProcess {
 
 /** Starts the CLI; a process still running after `limitMs` is killed, so that a hang fails its test without outliving it. */
 export function startCli(args: readonly string[], env: NodeJS.ProcessEnv = {}, limitMs = 100_000): CliProcess {
-  const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  return startCommand(process.execPath, [CLI, ...args], env, limitMs);
+}
+
+/** Starts `command` (the CLI, or a launcher such as mpirun that starts it) as startCli does. */
+export function startCommand(command: string, args: readonly string[], env: NodeJS.ProcessEnv = {}, limitMs = 100_000): CliProcess {
+  const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   let exited = false;
