@@ -216,8 +216,9 @@ const CASES: Record<string, Case> = {
     () => ['train', ...TINY, '--checkpoint-every', '3'],
     () => '--checkpoint-every needs --out',
   ),
+  // Refused before any data is read: the data folder given does not exist.
   'train: more workers than shards': usage(
-    () => ['train', ...TINY, '--workers', '3', '--shards', '2'],
+    () => ['train', ...TINY, '--workers', '3', '--shards', '2', '--data', join(PACKAGE_ROOT, 'no-such-data-folder')],
     () => '--workers (3) must not exceed --shards (2)',
   ),
   'train: --comm-timeout without --comm mpi': usage(
@@ -227,6 +228,10 @@ const CASES: Record<string, Case> = {
   'bench: --comm mpi with flags of the sweep': usage(
     () => ['bench', '--comm', 'mpi', '--quick', '--workers', '1,2'],
     () => '--comm mpi does not take more than one --workers, --quick',
+  ),
+  'train: a batch smaller than the shard count': usage(
+    () => ['train', '--epochs', '1', '--batch-size', '3', '--shards', '4', '--workers', '1', '--data', join(PACKAGE_ROOT, 'no-such-data-folder')],
+    () => '--batch-size (3) is smaller than the shard count (4)',
   ),
   'train: a batch larger than the data': usage(
     () => ['train', '--data', p('valid'), '--epochs', '1', '--batch-size', '500'],

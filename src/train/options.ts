@@ -143,6 +143,9 @@ export function checkTrainOptions(opts: TrainOptions & { readonly commTimeout?: 
   if (opts.checkpointEvery !== undefined && opts.out === undefined) {
     throw new UsageError('--checkpoint-every needs --out: there is nowhere to write the checkpoints', 'Add --out DIR, or drop --checkpoint-every.');
   }
+  // Workers, shards and batch of a new run in one process need no data (a resume takes the
+  // checkpoint's shards; an MPI job learns its rank count once MPI has started).
+  if (!mpi && opts.resume === undefined) newRunShards(opts, 1);
 }
 
 export function resolveWorkers(opts: TrainOptions): number {
@@ -226,10 +229,9 @@ export function updatesPerEpoch(c: Pick<RunConfig, 'trainRows' | 'batchSize' | '
   return Math.ceil(c.trainRows / (c.batchSize * c.accumulate));
 }
 
-/** Builds the run config of a new run from the options and the data size. */
-export function newRunConfig(opts: TrainOptions, spec: ModelSpec, availableTrain: number, availableTest: number): RunConfig {
+/** The shard count and batch size of a new run over `ranks` ranks, checked against the workers. */
+function newRunShards(opts: TrainOptions, ranks: number): { shards: number; batchSize: number } {
   const workers = resolveWorkers(opts);
-  const ranks = opts.comm?.ranks ?? 1;
   const shards = wholeOption('--shards', opts.shards, workers * ranks, 1);
   checkShardSplit(workers, shards, ranks, '--shards');
   const batchSize = wholeOption('--batch-size', opts.batchSize, 100, 1);
@@ -239,6 +241,12 @@ export function newRunConfig(opts: TrainOptions, spec: ModelSpec, availableTrain
       'Every shard needs at least one row: raise --batch-size or lower --shards/--workers.',
     );
   }
+  return { shards, batchSize };
+}
+
+/** Builds the run config of a new run from the options and the data size. */
+export function newRunConfig(opts: TrainOptions, spec: ModelSpec, availableTrain: number, availableTest: number): RunConfig {
+  const { shards, batchSize } = newRunShards(opts, opts.comm?.ranks ?? 1);
   const accumulate = wholeOption('--accumulate', opts.accumulate, 1, 1);
   const trainRows = wholeOption('--train-rows', opts.trainRows, availableTrain, 1);
   const testRows = wholeOption('--test-rows', opts.testRows, availableTest, 1);
