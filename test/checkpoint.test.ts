@@ -12,6 +12,7 @@ import { paramLayout } from '../src/model/layout.js';
 import { DEFAULT_SPEC, validateSpec, type ModelSpec } from '../src/model/spec.js';
 import { PACKAGE_ROOT } from '../src/paths.js';
 import { Rng } from '../src/rng.js';
+import { runStateFromJson, runStateToJson, type RunState } from '../src/checkpoint/run-state.js';
 import { sampleRunState } from './helpers/run-state.js';
 
 // Simulated crashes: the n-th durable write or rename from now fails, a write leaving half its bytes.
@@ -324,5 +325,25 @@ describe('readCheckpoint with settle leaves only the set it read, as a resume in
     expect(readdirSync(dir).sort()).toEqual(LIVE);
     // What is left is the same checkpoint under the final names alone.
     expect((await readCheckpoint(dir)).state).toEqual(expected.state);
+  });
+});
+
+describe('the run state keeps the data it was trained on', () => {
+  const state = sampleRunState(3);
+
+  it('reads back the data identity it wrote', () => {
+    const withData: RunState = { ...state, config: { ...state.config, data: { name: 'fashion', rowsSha256: '0123456789abcdef' } } };
+    expect(runStateFromJson(runStateToJson(withData))).toEqual(withData);
+  });
+
+  it('reads a state written before it kept the data, without one', () => {
+    expect(state.config.data).toBeUndefined();
+    expect(runStateFromJson(runStateToJson(state)).config.data).toBeUndefined();
+  });
+
+  it('refuses a data identity that is not a name and a hash', () => {
+    const json = runStateToJson(state);
+    const bad = { ...json, config: { ...(json.config as object), data: { name: 7, rowsSha256: 'ab' } } };
+    expect(() => runStateFromJson(bad)).toThrow('run.config.data.name must be a string, got 7');
   });
 });

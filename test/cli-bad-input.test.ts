@@ -366,6 +366,10 @@ const CASES: Record<string, Case> = {
     code: CHECKPOINT,
     says: () => `checkpoint ${p('checkpoint')} holds a different model: 6 layers in the checkpoint, 3 in the requested model`,
   },
+  'train: --resume on other data (a forgotten --data)': usage(
+    () => ['train', '--resume', p('checkpoint'), '--epochs', '2'],
+    () => /was trained on \S+ \(sha256 of the rows used \w+\), but these rows are mnist \(sha256 of the rows used \w+\)/,
+  ),
   'train: --resume with another batch size': usage(
     () => ['train', '--resume', p('checkpoint'), '--data', p('valid'), '--batch-size', '50'],
     () => "--batch-size 50 differs from the checkpoint's 100",

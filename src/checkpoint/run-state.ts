@@ -9,6 +9,14 @@ import { LR_DECAYS, LR_SCALINGS, type LrScaling, type LrSchedule } from '../opti
 import type { StepBreakdown } from '../parallel/pool.js';
 import type { RngState } from '../rng.js';
 
+/** Which rows a run trains and tests on, by name and content (train/data-identity.ts). */
+export interface DataIdentity {
+  /** The data set's name: `mnist`, or the --data folder's name. */
+  readonly name: string;
+  /** SHA-256 (first 16 hex digits) of the rows used, as the engine sees them: features and labels, train then test. */
+  readonly rowsSha256: string;
+}
+
 /** Everything that decides the numbers a run produces. */
 export interface RunConfig {
   readonly seed: number;
@@ -23,6 +31,8 @@ export interface RunConfig {
   readonly warmupEpochs: number;
   readonly lrStepEpochs: number;
   readonly schedule: LrSchedule;
+  /** The rows trained and tested on; absent in checkpoints of corefit before 0.1.0's data check. */
+  readonly data?: DataIdentity;
 }
 
 /** One completed epoch, as the trainer reports it (its `epoch` event) and keeps it. */
@@ -84,7 +94,7 @@ type Json = Readonly<Record<string, unknown>>;
 export function runStateToJson(state: RunState): Json {
   const { config, progress, rng } = state;
   return {
-    config: { ...config, schedule: { ...config.schedule } },
+    config: { ...config, schedule: { ...config.schedule }, ...(config.data === undefined ? {} : { data: { ...config.data } }) },
     progress: { ...progress, history: progress.history.map((e) => ({ ...e })) },
     rng: [...rng],
   };
@@ -133,6 +143,10 @@ class Fields {
     return (choices as readonly unknown[]).includes(v) ? (v as T) : this.fail(key, `one of ${choices.join(', ')}`);
   }
 
+  has(key: string): boolean {
+    return this.o[key] !== undefined;
+  }
+
   map(key: string): Fields {
     return Fields.of(`${this.where}.${key}`, this.o[key]);
   }
@@ -174,7 +188,12 @@ function configFrom(f: Fields): RunConfig {
     warmupEpochs: f.number('warmupEpochs'),
     lrStepEpochs: f.number('lrStepEpochs'),
     schedule: scheduleFrom(f.map('schedule')),
+    ...(f.has('data') ? { data: dataFrom(f.map('data')) } : {}),
   };
+}
+
+function dataFrom(f: Fields): DataIdentity {
+  return { name: f.string('name'), rowsSha256: f.string('rowsSha256') };
 }
 
 function breakdownFrom(f: Fields): StepBreakdown {

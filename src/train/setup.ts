@@ -13,7 +13,9 @@ import { DEFAULT_SPEC, type ModelSpec } from '../model/spec.js';
 import { allocateBuffers, firstRows, type SharedBuffers } from '../parallel/buffers.js';
 import { assertFitsInMemory } from '../parallel/memory.js';
 import { engineRows } from '../parallel/pool.js';
+import { UsageError } from '../errors.js';
 import { Rng } from '../rng.js';
+import { dataIdentity, describeData } from './data-identity.js';
 import {
   checkOut,
   checkResumeOptions,
@@ -72,15 +74,24 @@ export async function setUpRun(opts: TrainOptions): Promise<RunSetup> {
     train: firstRows(data.train, config.trainRows),
     test: firstRows(data.test, config.testRows),
   });
+  const rows = dataIdentity(data.name, buffers.train, buffers.test);
   const common = { spec, data, buffers, workers, maxRows, epochs, checkpointEvery: opts.checkpointEvery };
   if (resumed !== undefined) {
+    const trainedOn = resumed.state.run.config.data;
+    if (trainedOn !== undefined && trainedOn.rowsSha256 !== rows.rowsSha256) {
+      throw new UsageError(
+        `${opts.resume} was trained on ${describeData(trainedOn)}, but these rows are ${describeData(rows)}`,
+        `Resume with --data and the folder the run was trained on${trainedOn.name === 'mnist' ? ' (mnist: no --data)' : ''}; a checkpoint does not keep the data files.`,
+      );
+    }
     buffers.params.set(resumed.params);
     buffers.m.set(resumed.state.m);
     buffers.v.set(resumed.state.v);
-    return { ...common, state: resumed.state.run, resumedFrom: opts.resume };
+    const run = resumed.state.run;
+    return { ...common, state: { ...run, config: { ...run.config, data: rows } }, resumedFrom: opts.resume };
   }
   const rng = Rng.fromSeed(config.seed);
   glorotUniformInit(layout, buffers.params, rng);
   const progress = { step: 0, epoch: 0, stepInEpoch: 0, epochLossSum: 0, epochRows: 0, epochSeconds: 0, elapsedSeconds: 0, history: [] };
-  return { ...common, state: { config, progress, rng: rng.state() } };
+  return { ...common, state: { config: { ...config, data: rows }, progress, rng: rng.state() } };
 }

@@ -18,6 +18,7 @@ import { combineBreakdowns, WorkerPool, ZERO_BREAKDOWN, type RunOutcome, type St
 import type { EngineInfo, StepPlan } from '../parallel/tasks.js';
 import { AbortedError, abortRun } from '../parallel/control.js';
 import type { ExchangeTotals } from '../parallel/mpi/cross-rank.js';
+import { dataIdentity } from './data-identity.js';
 import { runFingerprint } from './fingerprint.js';
 import { Rng, type RngState } from '../rng.js';
 import type { EpochEvent, StartEvent, TrainEvent } from './events.js';
@@ -132,9 +133,7 @@ export async function train(opts: TrainOptions = {}): Promise<TrainResult> {
         config,
         step: start.progress.step,
         epochs: setup.epochs,
-        data: setup.data.name,
-        train: b.train,
-        test: b.test,
+        data: dataIdentity(setup.data.name, b.train, b.test),
       });
       await comm.checkSameRun(fingerprint);
       await comm.prepare({ buffers: b, plan, optimizer: spec.optimizer, kernels: info.engine, timeoutSeconds: comm.timeoutSeconds });
