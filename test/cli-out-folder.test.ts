@@ -67,7 +67,7 @@ describe('an --out that already holds a checkpoint', () => {
   it('is continued with --resume DIR --out DIR', async () => {
     const copy = freshDir();
     expect((await runCli(['train', ...tiny(), '--out', copy])).code).toBe(0);
-    const run = await runCli(['train', '--resume', copy, '--out', copy, '--epochs', '2', '--workers', '1', '--json']);
+    const run = await runCli(['train', '--data', data, '--resume', copy, '--out', copy, '--epochs', '2', '--workers', '1', '--json']);
     expect(run.code, run.stderr).toBe(0);
     expect(jsonLines(run.stdout).at(-1)).toMatchObject({ type: 'summary', epochs: 2 });
   });

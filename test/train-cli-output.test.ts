@@ -36,7 +36,7 @@ describe('corefit train says', () => {
   it('that a resumed run without --out saves nothing, before it trains', async () => {
     const dir = freshDir();
     expect((await runCli(['train', ...tiny(), '--workers', '1', '--out', dir])).code).toBe(0);
-    const run = await runCli(['train', '--resume', dir, '--epochs', '2', '--workers', '1']);
+    const run = await runCli(['train', '--data', data, '--resume', dir, '--epochs', '2', '--workers', '1']);
     expect(run.code, run.stderr).toBe(0);
     expect(run.stderr).toContain(`corefit: warning: --resume without --out: this run continues ${dir} but saves nothing; add --out ${dir}`);
   });
