@@ -24,14 +24,17 @@ function flatten(o: object, prefix = ''): Record<string, string> {
   return flat;
 }
 
-export function runFingerprint(opts: TrainOptions, run: { spec: ModelSpec; config: RunConfig; step: number; epochs: number; data: DataIdentity }): Fingerprint {
+export function runFingerprint(
+  opts: TrainOptions,
+  run: { spec: ModelSpec; config: RunConfig & { readonly data: DataIdentity }; step: number; epochs: number },
+): Fingerprint {
   const { spec } = run;
   // The data is compared on its own line, by name and rows, not among the options.
-  const { data: _data, ...options } = run.config;
+  const { data, ...options } = run.config;
   return {
     'corefit version': VERSION,
     model: `${spec.name} (sha256 ${sha256Hex(new TextEncoder().encode(JSON.stringify(spec)))})`,
-    data: describeData(run.data),
+    data: describeData(data),
     ...Object.fromEntries(Object.entries(flatten(options)).map(([key, value]) => [`option ${key}`, value])),
     'starting step': String(run.step),
     epochs: String(run.epochs),

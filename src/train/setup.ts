@@ -4,7 +4,7 @@
  * buffers filled.
  */
 import { assertSameArchitecture, readCheckpoint } from '../checkpoint/checkpoint.js';
-import type { RunState } from '../checkpoint/run-state.js';
+import type { DataIdentity, RunConfig, RunState } from '../checkpoint/run-state.js';
 import { loadDataset, type Dataset } from '../data/dataset.js';
 import { assertModelFits } from '../data/fit.js';
 import { glorotUniformInit } from '../model/init.js';
@@ -31,8 +31,8 @@ import {
 export interface RunSetup {
   readonly spec: ModelSpec;
   readonly data: Dataset;
-  /** Where the run starts: step 0, or the checkpoint's state. */
-  readonly state: RunState;
+  /** Where the run starts: step 0, or the checkpoint's state; its config names the rows this run uses. */
+  readonly state: RunState & { readonly config: RunConfig & { readonly data: DataIdentity } };
   readonly buffers: SharedBuffers;
   readonly workers: number;
   /** Rows of the largest engine call: a shard of a batch, or a chunk of the evaluation. */

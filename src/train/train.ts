@@ -18,7 +18,6 @@ import { combineBreakdowns, WorkerPool, ZERO_BREAKDOWN, type RunOutcome, type St
 import type { EngineInfo, StepPlan } from '../parallel/tasks.js';
 import { AbortedError, abortRun } from '../parallel/control.js';
 import type { ExchangeTotals } from '../parallel/mpi/cross-rank.js';
-import { dataIdentity } from './data-identity.js';
 import { runFingerprint } from './fingerprint.js';
 import { Rng, type RngState } from '../rng.js';
 import type { EpochEvent, StartEvent, TrainEvent } from './events.js';
@@ -133,7 +132,6 @@ export async function train(opts: TrainOptions = {}): Promise<TrainResult> {
         config,
         step: start.progress.step,
         epochs: setup.epochs,
-        data: dataIdentity(setup.data.name, b.train, b.test),
       });
       await comm.checkSameRun(fingerprint);
       await comm.prepare({ buffers: b, plan, optimizer: spec.optimizer, kernels: info.engine, timeoutSeconds: comm.timeoutSeconds });
@@ -154,7 +152,7 @@ export async function train(opts: TrainOptions = {}): Promise<TrainResult> {
       lastCheckpoint: opts.resume === undefined ? undefined : { dir: opts.resume, step: start.progress.step },
     };
     emit(started);
-    let state = start;
+    let state: RunState = start;
     let status: TrainResult['status'] = 'completed';
     while (state.progress.epoch < setup.epochs) {
       const epoch = await runEpoch(run, state);
