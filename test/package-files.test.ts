@@ -12,8 +12,7 @@ import { DASHBOARD_PAGE_DIR, NATIVE_ADDON, PACKAGE_ROOT, TRAIN_WORKER } from '..
 
 describe('the npm package', () => {
   it('holds every file corefit reads from its own folder at run time', () => {
-    const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
-    const [pack] = JSON.parse(execFileSync(npm, ['pack', '--dry-run', '--ignore-scripts', '--json'], { cwd: PACKAGE_ROOT, encoding: 'utf8' })) as Array<{
+    const [pack] = JSON.parse(execFileSync('npm', ['pack', '--dry-run', '--ignore-scripts', '--json'], { cwd: PACKAGE_ROOT, encoding: 'utf8' })) as Array<{
       files: Array<{ path: string }>;
     }>;
     const shipped = new Set(pack.files.map((f) => f.path));
