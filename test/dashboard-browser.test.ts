@@ -72,12 +72,14 @@ describe.skipIf(browserMissing !== undefined)(`in Chromium${browserMissing === u
 
   it('train --dashboard: a point per epoch, every worker, reconstructions that change between epochs, and a page opened mid-run sees the earlier epochs', async () => {
     runDir = fresh();
-    const run = startCli(['train', '--epochs', '3', '--train-rows', '12000', '--test-rows', '2000', '--dashboard', '--json', '--out', runDir], {}, 240_000);
+    // The page is ready before the run starts, and epochs take the full training set: both pages
+    // must attach while the run is still young, also on a loaded machine.
+    const first = await browser.newPage({ viewport: { width: 1300, height: 1400 } });
+    const run = startCli(['train', '--epochs', '3', '--test-rows', '2000', '--dashboard', '--json', '--out', runDir], {}, 240_000);
     const announced = await run.line((l) => l.type === 'dashboard');
     expect(announced?.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
     const url = announced!.url as string;
 
-    const first = await browser.newPage({ viewport: { width: 1300, height: 1400 } });
     const errors: string[] = [];
     first.on('pageerror', (e) => errors.push(e.message));
     // This page redraws its charts on every change (the default waits 10 s between redraws to spare the run's CPU).
