@@ -182,10 +182,12 @@ export function trainCommand(run: Runner): Command {
           // Only rank 0 sees the start event; another rank's run counts as started once MPI is up.
           let started = session !== undefined && session.rank !== 0;
           let trainingStarted = 0;
+          // Set by mpirun's SIGCONT (below).
+          let tearDown = false;
           const onSignal = (s: keyof typeof INTERRUPTED): void => {
             // Output closed while a signal's checkpoint is being written: nothing to quit for.
             if (s === 'SIGPIPE' && signal !== undefined) return;
-            const what = s === 'SIGPIPE' ? 'stdout closed (EPIPE)' : s;
+            const what = s === 'SIGPIPE' ? 'stdout closed (EPIPE)' : tearDown ? 'mpirun is ending the job (SIGCONT)' : s;
             if (!started) {
               // Before the first step there is no work to keep: reading, checking and starting the workers end at once.
               bar.stop();
@@ -199,16 +201,28 @@ export function trainCommand(run: Runner): Command {
               process.kill(process.pid, s);
               return;
             }
-            if (signal !== undefined) process.exit(INTERRUPTED[s]);
+            if (signal !== undefined) {
+              // Under mpirun a later signal is mpirun's own next step of its tear-down, not a second Ctrl-C.
+              if (session !== undefined) return;
+              process.exit(INTERRUPTED[s]);
+            }
             signal = s;
             bar.stop();
             out.warn(
-              `corefit: ${what}: finishing the current step${flags.out === undefined ? '' : ' and writing a checkpoint'}${s === 'SIGPIPE' ? '' : ' (press again to quit at once)'}`,
+              `corefit: ${what}: finishing the current step${flags.out === undefined ? '' : ' and writing a checkpoint'}${s === 'SIGPIPE' || session !== undefined ? '' : ' (press again to quit at once)'}`,
             );
             controller.abort();
           };
+          // Ctrl-C (or SIGTERM) to mpirun reaches its ranks as SIGCONT at once, SIGTERM only after its kill
+          // timeout and SIGKILL as long again after that, while mpirun forwards no output: so a rank stops at the
+          // first, and with SIGTERM's exit code. (A job resumed after Ctrl-Z gets a SIGCONT too and stops alike.)
+          const onTeardown = (): void => {
+            tearDown ||= signal === undefined;
+            onSignal('SIGTERM');
+          };
           process.on('SIGINT', onSignal);
           process.on('SIGTERM', onSignal);
+          if (session !== undefined) process.on('SIGCONT', onTeardown);
           let dashboard: Dashboard | undefined;
           const onEvent = (e: TrainEvent): void => {
             dashboard?.publish(e);
@@ -265,9 +279,14 @@ export function trainCommand(run: Runner): Command {
             });
             dashboard?.finish(result.status);
             bar.stop();
-            // SIGTERM under mpirun means it is tearing the job down (Ctrl-C, a failed rank): MPI_Finalize would wait for ranks it kills.
-            if (signal !== 'SIGTERM') await session?.finalize();
-            if (session !== undefined && session.rank !== 0) return result.status === 'completed' ? 0 : INTERRUPTED[signal ?? 'SIGINT'];
+            // SIGTERM under mpirun means it is tearing the job down (Ctrl-C, a failed rank): MPI_Finalize would wait for it in vain.
+            if (signal === 'SIGTERM') await session?.leave();
+            else await session?.finalize();
+            if (session !== undefined && session.rank !== 0) {
+              if (result.status === 'completed') return 0;
+              out.warn(`corefit: rank ${session.rank} on ${session.host} stopped at step ${result.progress.step}`);
+              return INTERRUPTED[signal ?? 'SIGINT'];
+            }
             const last = result.epochs[result.epochs.length - 1];
             // Wall time counts Node's start-up, loading and checking the data, and starting the workers; training time does not.
             const wallSeconds = performance.now() / 1000;
@@ -299,7 +318,8 @@ export function trainCommand(run: Runner): Command {
                 flags.out === undefined
                   ? 'nothing was saved (no --out was given)'
                   : `checkpoint written to ${flags.out}; continue with: ${resumeCommand(flags, flags.out)}`;
-              out.warn(`corefit: stopped by ${signal === 'SIGPIPE' ? 'a closed stdout' : (signal ?? 'request')} at step ${result.progress.step}: ${how}`);
+              const cause = signal === 'SIGPIPE' ? 'a closed stdout' : tearDown ? 'mpirun' : (signal ?? 'request');
+              out.warn(`corefit: stopped by ${cause} at step ${result.progress.step}: ${how}`);
               return INTERRUPTED[signal ?? 'SIGINT'];
             }
             out.say(
@@ -316,6 +336,7 @@ export function trainCommand(run: Runner): Command {
             await dashboard?.close();
             process.off('SIGINT', onSignal);
             process.off('SIGTERM', onSignal);
+            process.off('SIGCONT', onTeardown);
           }
         },
         flags.json,

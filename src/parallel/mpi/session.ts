@@ -88,8 +88,18 @@ export class MpiSession implements RankInfo {
   /** The normal end: MPI_Finalize, then the thread ends. */
   async finalize(): Promise<void> {
     if (this.closed) return;
-    this.closed = true;
     await this.remote.finalize();
+    await this.leave();
+  }
+
+  /**
+   * The end while mpirun tears the job down (Ctrl-C): the thread ends without MPI_Finalize,
+   * whose closing exchange with mpirun would wait until mpirun kills the rank (mpirun serves
+   * no rank while it waits between its signals). A live thread would keep the process from exiting.
+   */
+  async leave(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
     this.port.close();
     await this.worker.terminate();
   }
