@@ -103,6 +103,18 @@ async function openDashboard(flags: TrainFlags, out: Output): Promise<Dashboard 
   return dashboard;
 }
 
+/**
+ * The end of an MPI rank, after its lines. mpirun answers Ctrl-C with SIGCONT, then SIGTERM and
+ * SIGKILL, each after its kill timeout; a rank's exit cuts that wait short, so after a stop every
+ * rank stays until all are done, rank 0 with its checkpoint. Under mpirun's tear-down (SIGTERM)
+ * MPI_Finalize would wait for mpirun in vain: the rank leaves without it.
+ */
+async function endRank(session: MpiSession, stopped: boolean, tearDown: boolean): Promise<void> {
+  if (stopped) await session.barrier();
+  if (tearDown) await session.leave();
+  else await session.finalize();
+}
+
 /** The flags of `corefit train`, in --help's order: flag, what it does, and its parser when it takes a value that is not a path. */
 const TRAIN_FLAGS: ReadonlyArray<readonly [string, string, ((value: string) => unknown)?]> = [
   ['--model <file>', 'model spec JSON or tfjs/Keras model.json (default: 784-128-64-28-64-128-784, sigmoid + BCE)'],
@@ -279,53 +291,56 @@ export function trainCommand(run: Runner): Command {
             });
             dashboard?.finish(result.status);
             bar.stop();
-            // SIGTERM under mpirun means it is tearing the job down (Ctrl-C, a failed rank): MPI_Finalize would wait for it in vain.
-            if (signal === 'SIGTERM') await session?.leave();
-            else await session?.finalize();
-            if (session !== undefined && session.rank !== 0) {
-              if (result.status === 'completed') return 0;
-              out.warn(`corefit: rank ${session.rank} on ${session.host} stopped at step ${result.progress.step}`);
-              return INTERRUPTED[signal ?? 'SIGINT'];
-            }
-            const last = result.epochs[result.epochs.length - 1];
-            // Wall time counts Node's start-up, loading and checking the data, and starting the workers; training time does not.
-            const wallSeconds = performance.now() / 1000;
-            const trainingSeconds = started ? (performance.now() - trainingStarted) / 1000 : 0;
-            const samples = result.epochs.reduce((s, e) => s + e.samples_per_sec, 0) / Math.max(1, result.epochs.length);
-            out.record({
-              type: 'summary',
-              status: result.status,
-              epochs: result.progress.epoch,
-              step: result.progress.step,
-              train_loss: last?.train_loss ?? null,
-              test_loss: last?.test_loss ?? null,
-              bce_floor: last?.bce_floor ?? null,
-              excess: last?.excess ?? null,
-              test_excess: last?.test_excess ?? null,
-              test_accuracy: last?.test_accuracy,
-              samples_per_sec: samples,
-              engine: result.engine,
-              backend: result.backend,
-              workers: last?.workers ?? flags.workers,
-              shards: result.config.shards,
-              batch_size: result.config.batchSize,
-              training_seconds: trainingSeconds,
-              wall_seconds: wallSeconds,
-              out: flags.out ?? null,
-            });
-            if (result.status === 'stopped') {
-              const how =
-                flags.out === undefined
-                  ? 'nothing was saved (no --out was given)'
-                  : `checkpoint written to ${flags.out}; continue with: ${resumeCommand(flags, flags.out)}`;
-              const cause = signal === 'SIGPIPE' ? 'a closed stdout' : tearDown ? 'mpirun' : (signal ?? 'request');
-              out.warn(`corefit: stopped by ${cause} at step ${result.progress.step}: ${how}`);
-              return INTERRUPTED[signal ?? 'SIGINT'];
-            }
-            out.say(
-              `done: ${plural(result.progress.epoch, 'epoch')} in ${trainingSeconds.toFixed(1)} s of training, ${wallSeconds.toFixed(1)} s wall time with start-up${flags.out === undefined ? '' : `; checkpoint in ${flags.out}`}`,
-            );
-            return 0;
+            // The rank's lines come first: once a rank has exited, mpirun may kill the others.
+            const report = (): number => {
+              if (session !== undefined && session.rank !== 0) {
+                if (result.status === 'completed') return 0;
+                out.warn(`corefit: rank ${session.rank} on ${session.host} stopped at step ${result.progress.step}`);
+                return INTERRUPTED[signal ?? 'SIGINT'];
+              }
+              const last = result.epochs[result.epochs.length - 1];
+              // Wall time counts Node's start-up, loading and checking the data, and starting the workers; training time does not.
+              const wallSeconds = performance.now() / 1000;
+              const trainingSeconds = started ? (performance.now() - trainingStarted) / 1000 : 0;
+              const samples = result.epochs.reduce((s, e) => s + e.samples_per_sec, 0) / Math.max(1, result.epochs.length);
+              out.record({
+                type: 'summary',
+                status: result.status,
+                epochs: result.progress.epoch,
+                step: result.progress.step,
+                train_loss: last?.train_loss ?? null,
+                test_loss: last?.test_loss ?? null,
+                bce_floor: last?.bce_floor ?? null,
+                excess: last?.excess ?? null,
+                test_excess: last?.test_excess ?? null,
+                test_accuracy: last?.test_accuracy,
+                samples_per_sec: samples,
+                engine: result.engine,
+                backend: result.backend,
+                workers: last?.workers ?? flags.workers,
+                shards: result.config.shards,
+                batch_size: result.config.batchSize,
+                training_seconds: trainingSeconds,
+                wall_seconds: wallSeconds,
+                out: flags.out ?? null,
+              });
+              if (result.status === 'stopped') {
+                const how =
+                  flags.out === undefined
+                    ? 'nothing was saved (no --out was given)'
+                    : `checkpoint written to ${flags.out}; continue with: ${resumeCommand(flags, flags.out)}`;
+                const cause = signal === 'SIGPIPE' ? 'a closed stdout' : tearDown ? 'mpirun' : (signal ?? 'request');
+                out.warn(`corefit: stopped by ${cause} at step ${result.progress.step}: ${how}`);
+                return INTERRUPTED[signal ?? 'SIGINT'];
+              }
+              out.say(
+                `done: ${plural(result.progress.epoch, 'epoch')} in ${trainingSeconds.toFixed(1)} s of training, ${wallSeconds.toFixed(1)} s wall time with start-up${flags.out === undefined ? '' : `; checkpoint in ${flags.out}`}`,
+              );
+              return 0;
+            };
+            const code = report();
+            if (session !== undefined) await endRank(session, result.status === 'stopped', signal === 'SIGTERM');
+            return code;
           } catch (err) {
             // Every rank of a job reports its own failures: say which one this is.
             if (session !== undefined && err instanceof Error && !(err instanceof CommError))
@@ -334,9 +349,12 @@ export function trainCommand(run: Runner): Command {
           } finally {
             bar.stop();
             await dashboard?.close();
-            process.off('SIGINT', onSignal);
-            process.off('SIGTERM', onSignal);
-            process.off('SIGCONT', onTeardown);
+            // A rank that stopped keeps ignoring mpirun's later signals until it has exited.
+            if (session === undefined || signal === undefined) {
+              process.off('SIGINT', onSignal);
+              process.off('SIGTERM', onSignal);
+              process.off('SIGCONT', onTeardown);
+            }
           }
         },
         flags.json,
