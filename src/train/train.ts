@@ -217,6 +217,9 @@ async function runEpoch(run: Run, state: RunState): Promise<EpochSteps> {
   const exchanged: ExchangeTotals = { steps: 0, localReduce: 0, exchange: 0, update: 0, bytesSent: 0 };
   while (progress.stepInEpoch < stepsPerEpoch) {
     const nextStop = every === undefined ? stepsPerEpoch : Math.min(stepsPerEpoch, progress.stepInEpoch + every - (progress.step % every));
+    // The ranks start each run of steps together: else the others' first step would wait out what rank 0 alone
+    // does between runs (report the start, write a checkpoint, history and pictures) and count it as their step time.
+    await run.opts.comm?.barrier(progress.step, "waiting for rank 0's report");
     const { outcome, exchange } = await runWithProgress(run, progress, nextStop);
     if (exchange !== undefined) for (const key of Object.keys(exchanged) as Array<keyof ExchangeTotals>) exchanged[key] += exchange[key];
     breakdown = combineBreakdowns(breakdown, breakdownSteps, outcome.breakdown, outcome.steps);

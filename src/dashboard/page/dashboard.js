@@ -121,12 +121,15 @@ function drawBreakdown() {
   // Under MPI a bar per rank and epoch; "reduce + update" is then the wait for the exchange across ranks too.
   const mpi = underMpi();
   const bars = state.epochs.flatMap((e) =>
-    byRank(e).map((/** @type {any} */ r, /** @type {number} */ rank) => ({ label: mpi ? `${e.epoch}\nrank ${rank}` : String(e.epoch), step: r.step_seconds })),
+    byRank(e).map((/** @type {any} */ r, /** @type {number} */ rank) => ({
+      label: mpi ? `epoch ${e.epoch}\nrank ${rank}` : String(e.epoch),
+      step: r.step_seconds,
+    })),
   );
   charts.breakdown.setOption(
     {
       ...frame(mpi ? 'Step time per rank, averaged over its workers (ms)' : 'Step time, averaged over workers (ms)'),
-      xAxis: axis(mpi ? '' : 'epoch', { type: 'category', data: bars.map((b) => b.label), scale: false }),
+      xAxis: axis(mpi ? '' : 'epoch', { type: 'category', data: bars.map((b) => b.label), scale: false, axisLabel: { interval: 0, lineHeight: 14 } }),
       yAxis: axis('ms per step', { type: 'value', nameLocation: 'end', nameGap: 10, scale: false }),
       series: parts.map(([name, key]) => ({ id: key, name, type: 'bar', stack: 'step', data: bars.map((b) => 1000 * b.step[key]) })),
     },

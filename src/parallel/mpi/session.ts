@@ -68,9 +68,9 @@ export class MpiSession implements RankInfo {
     return this.settle(this.remote.probe(bytes, repeats, this.timeoutSeconds));
   }
 
-  /** Returns once every rank has called it. */
-  async barrier(): Promise<void> {
-    await this.allgather('', 0, 'waiting for every rank');
+  /** Returns once every rank has called it; `step` and `what` name it in a timeout's error. */
+  async barrier(step = 0, what = 'waiting for every rank'): Promise<void> {
+    await this.allgather('', step, what);
   }
 
   /** Every rank's `mine` (JSON of at most 16 KiB), in rank order: a small gather, not for every step. Every rank must call it. */
