@@ -6,25 +6,17 @@
  * few steps on a small data set: most of their time is start-up. The tests run side by
  * side, but their jobs two at a time (inTurn): more, on 2 cores, only wait for each other.
  */
-import { spawnSync } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readCheckpoint } from '../src/checkpoint/checkpoint.js';
 import { paramLayout } from '../src/model/layout.js';
 import { DEFAULT_SPEC } from '../src/model/spec.js';
-import { mpiAvailable } from '../src/parallel/mpi/addon.js';
 import { exchangeLayout } from '../src/parallel/mpi/layout.js';
-import { CLI, jsonLines, runCli, startCommand, type CliProcess, type CliRun } from './helpers/cli.js';
+import { jsonLines, runCli, type CliRun } from './helpers/cli.js';
+import { mpiMissing as missing, startMpirun, type Ranks } from './helpers/mpirun.js';
 import { writeSmallDataSet } from './helpers/small-data.js';
 import { freshDirs } from './helpers/temp-dirs.js';
-
-const missing =
-  spawnSync('mpirun', ['--version'], { stdio: 'ignore' }).status !== 0
-    ? 'mpirun not found (apt-get install openmpi-bin libopenmpi-dev)'
-    : !mpiAvailable()
-      ? "corefit's MPI transport was not built (node native/mpi/build.mjs)"
-      : undefined;
 
 const LANES = 2;
 let running = 0;
@@ -46,46 +38,9 @@ async function inTurn<T>(job: () => Promise<T>): Promise<T> {
 /** runCli, in turn. */
 const cli = (args: readonly string[]): Promise<CliRun> => inTurn(() => runCli(args));
 
-/** One program of an MPMD mpirun line: `np` ranks of `corefit train args`, with extra environment. */
-interface Ranks {
-  readonly np: number;
-  readonly args: readonly string[];
-  readonly env?: Readonly<Record<string, string>>;
-}
-
 /** mpirun on loopback, as root and with more ranks than cores, of `corefit train --comm mpi` per program, in turn; killed (timedOut) after limitMs. */
 function mpirun(programs: readonly Ranks[], limitMs = 100_000): Promise<CliRun> {
   return inTurn(() => startMpirun(programs, limitMs).done);
-}
-
-/**
- * Runs a rank (argv: node, corefit, its arguments) and prints on stderr how it ended,
- * `rank exited: CODE` or `rank exited: SIGNAL`, then exits itself. mpirun signals the
- * rank's whole process group, so this launcher ignores the signals that the rank handles;
- * a SIGKILL ends both, and leaves no line.
- */
-const EXIT_REPORTER = `
-for (const s of ['SIGINT', 'SIGTERM', 'SIGCONT']) process.on(s, () => {});
-const rank = require('node:child_process').spawn(process.argv[1], process.argv.slice(2), { stdio: 'inherit' });
-rank.on('exit', (code, signal) => { process.stderr.write('rank exited: ' + (code ?? signal) + '\\n'); process.exit(0); });`;
-
-interface Launch {
-  /** Options of mpirun itself. */
-  readonly mpirunArgs?: readonly string[];
-  /** Start each rank under EXIT_REPORTER. */
-  readonly reportExit?: boolean;
-}
-
-function startMpirun(programs: readonly Ranks[], limitMs: number, launch: Launch = {}): CliProcess {
-  const args = ['--allow-run-as-root', '--oversubscribe', ...(launch.mpirunArgs ?? [])];
-  programs.forEach((p, i) => {
-    if (i > 0) args.push(':');
-    args.push('-np', String(p.np));
-    if (p.env !== undefined) args.push('env', ...Object.entries(p.env).map(([k, v]) => `${k}=${v}`));
-    if (launch.reportExit === true) args.push(process.execPath, '-e', EXIT_REPORTER);
-    args.push(process.execPath, CLI, 'train', '--comm', 'mpi', ...p.args);
-  });
-  return startCommand('mpirun', args, {}, limitMs);
 }
 
 const weights = (dir: string): Promise<Buffer> => readFile(join(dir, 'weights.bin'));

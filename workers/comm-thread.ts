@@ -27,8 +27,8 @@ function outcome<T>(body: () => T): CommOutcome<T> {
   }
 }
 
-/** Bytes of each rank's start-up fingerprint (JSON, padded). */
-const FINGERPRINT_BYTES = 16384;
+/** Bytes of each rank's text in allgatherText (padded). */
+const TEXT_BYTES = 16384;
 
 const api: CommThreadApi = {
   init() {
@@ -38,18 +38,18 @@ const api: CommThreadApi = {
     return { ...info, threadLevel: i.threadLevel };
   },
 
-  fingerprints(mine, timeoutSeconds) {
+  allgatherText(mine, timeoutSeconds, step, what) {
     return outcome(() => {
       const bytes = new TextEncoder().encode(mine);
-      if (bytes.length > FINGERPRINT_BYTES) throw new Error(`start-up fingerprint of ${bytes.length} bytes is over ${FINGERPRINT_BYTES}`);
-      const send = new Uint8Array(FINGERPRINT_BYTES);
+      if (bytes.length > TEXT_BYTES) throw new Error(`${what}: ${bytes.length} bytes are over ${TEXT_BYTES}`);
+      const send = new Uint8Array(TEXT_BYTES);
       send.set(bytes);
-      const recv = new Uint8Array(FINGERPRINT_BYTES * info!.ranks);
+      const recv = new Uint8Array(TEXT_BYTES * info!.ranks);
       const never = new Int32Array(new SharedArrayBuffer(4));
       const result = mpi!.allgather(send, recv, never, timeoutSeconds);
-      if (result !== 'done') throw new CommError(info!, 0, `no answer from the other ranks within ${timeoutSeconds} s at start-up`);
+      if (result !== 'done') throw new CommError(info!, step, `no answer from the other ranks within ${timeoutSeconds} s while ${what}`);
       return Array.from({ length: info!.ranks }, (_, r) => {
-        const part = recv.subarray(r * FINGERPRINT_BYTES, (r + 1) * FINGERPRINT_BYTES);
+        const part = recv.subarray(r * TEXT_BYTES, (r + 1) * TEXT_BYTES);
         const end = part.indexOf(0);
         return new TextDecoder().decode(end < 0 ? part : part.subarray(0, end));
       });

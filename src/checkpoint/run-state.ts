@@ -62,6 +62,14 @@ export interface EpochRecord {
   readonly workers: number;
   readonly shards: number;
   readonly batch_size: number;
+  /** Across MPI ranks: every rank's own throughput, in rank order (the fields above are rank 0's, or the job's). */
+  readonly ranks?: readonly RankThroughput[];
+}
+
+/** One MPI rank's part of an epoch: its workers' samples/s and its step time, as the one process's fields above. */
+export interface RankThroughput {
+  readonly worker_samples_per_sec: readonly number[];
+  readonly step_seconds: StepBreakdown;
 }
 
 /** Where training stands between two steps. */
@@ -156,6 +164,11 @@ class Fields {
     return Array.isArray(v) ? v : this.fail(key, 'an array');
   }
 
+  /** The array at `key`, each element a map. */
+  maps(key: string): Fields[] {
+    return this.array(key).map((v, i) => Fields.of(`${this.where}.${key}[${i}]`, v));
+  }
+
   numbers(key: string): readonly number[] {
     const v = this.o[key];
     return Array.isArray(v) && v.every((n) => typeof n === 'number' && Number.isFinite(n)) ? (v as number[]) : this.fail(key, 'an array of finite numbers');
@@ -226,7 +239,13 @@ function epochFrom(f: Fields): EpochRecord {
     workers: f.count('workers', 1),
     shards: f.count('shards', 1),
     batch_size: f.count('batch_size', 1),
+    // Absent in one process and in records of corefit before per-rank throughput.
+    ...(f.has('ranks') ? { ranks: f.maps('ranks').map(rankFrom) } : {}),
   };
+}
+
+function rankFrom(f: Fields): RankThroughput {
+  return { worker_samples_per_sec: f.numbers('worker_samples_per_sec'), step_seconds: breakdownFrom(f.map('step_seconds')) };
 }
 
 /** Reads one epoch record (as history.json keeps them too); throws an Error naming the first field that is wrong. */

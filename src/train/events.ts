@@ -12,6 +12,8 @@ export interface StartEvent {
   readonly note?: string;
   /** MPI ranks (processes) of the job; 1 in one process. */
   readonly ranks: number;
+  /** Under MPI: each rank's host name, in rank order. */
+  readonly hosts?: readonly string[];
   /** Worker threads per rank. */
   readonly workers: number;
   readonly shards: number;

@@ -4,7 +4,7 @@
  * is setup.ts's; here are the epoch loop and the report after each epoch.
  */
 import { writeCheckpoint } from '../checkpoint/checkpoint.js';
-import type { EpochRecord, RunConfig, RunProgress, RunState } from '../checkpoint/run-state.js';
+import type { EpochRecord, RankThroughput, RunConfig, RunProgress, RunState } from '../checkpoint/run-state.js';
 import { bceFloor } from '../data/floor.js';
 import { DivergenceError } from '../errors.js';
 import { testAccuracy } from '../eval/accuracy.js';
@@ -92,29 +92,6 @@ export async function train(opts: TrainOptions = {}): Promise<TrainResult> {
 
   try {
     const info = await pool.info();
-    const started: StartEvent = {
-      type: 'start',
-      model: spec.name,
-      engine: info.engine,
-      backend: info.backend,
-      note: info.note,
-      ranks,
-      workers,
-      shards: config.shards,
-      batch_size: config.batchSize,
-      accumulate: config.accumulate,
-      epochs: setup.epochs,
-      steps_per_epoch: updatesPerEpoch(config),
-      train_rows: config.trainRows,
-      test_rows: config.testRows,
-      data: setup.data.name,
-      bce_floor: bceFloor(spec, b.train),
-      test_bce_floor: bceFloor(spec, b.test),
-      warnings: optionWarnings(opts, workers),
-      lr_schedule: config.schedule,
-      resumed_from: setup.resumedFrom,
-      machine: describeMachine(info.engine, info.backend),
-    };
     const plan: StepPlan = {
       workers,
       shards: config.shards,
@@ -136,6 +113,32 @@ export async function train(opts: TrainOptions = {}): Promise<TrainResult> {
       await comm.checkSameRun(fingerprint);
       await comm.prepare({ buffers: b, plan, optimizer: spec.optimizer, kernels: info.engine, timeoutSeconds: comm.timeoutSeconds });
     }
+    // Where each rank runs, for rank 0 to report: once per run.
+    const hosts = comm === undefined ? undefined : await comm.allgather(comm.host, start.progress.step, "gathering the ranks' host names");
+    const started: StartEvent = {
+      type: 'start',
+      model: spec.name,
+      engine: info.engine,
+      backend: info.backend,
+      note: info.note,
+      ranks,
+      ...(hosts === undefined ? {} : { hosts }),
+      workers,
+      shards: config.shards,
+      batch_size: config.batchSize,
+      accumulate: config.accumulate,
+      epochs: setup.epochs,
+      steps_per_epoch: updatesPerEpoch(config),
+      train_rows: config.trainRows,
+      test_rows: config.testRows,
+      data: setup.data.name,
+      bce_floor: bceFloor(spec, b.train),
+      test_bce_floor: bceFloor(spec, b.test),
+      warnings: optionWarnings(opts, workers),
+      lr_schedule: config.schedule,
+      resumed_from: setup.resumedFrom,
+      machine: describeMachine(info.engine, info.backend),
+    };
     const run: Run = {
       ...setup,
       opts,
@@ -214,6 +217,9 @@ async function runEpoch(run: Run, state: RunState): Promise<EpochSteps> {
   const exchanged: ExchangeTotals = { steps: 0, localReduce: 0, exchange: 0, update: 0, bytesSent: 0 };
   while (progress.stepInEpoch < stepsPerEpoch) {
     const nextStop = every === undefined ? stepsPerEpoch : Math.min(stepsPerEpoch, progress.stepInEpoch + every - (progress.step % every));
+    // The ranks start each run of steps together: else the others' first step would wait out what rank 0 alone
+    // does between runs (report the start, write a checkpoint, history and pictures) and count it as their step time.
+    await run.opts.comm?.barrier(progress.step, "waiting for rank 0's report");
     const { outcome, exchange } = await runWithProgress(run, progress, nextStop);
     if (exchange !== undefined) for (const key of Object.keys(exchanged) as Array<keyof ExchangeTotals>) exchanged[key] += exchange[key];
     breakdown = combineBreakdowns(breakdown, breakdownSteps, outcome.breakdown, outcome.steps);
@@ -241,6 +247,10 @@ async function reportEpoch(run: Run, before: RunState, steps: EpochSteps): Promi
   const { spec, buffers: b, pool, info, floor, testFloor } = run;
   const { config } = before;
   const p = steps.progress;
+  const { comm } = run.opts;
+  const mine: RankThroughput = { worker_samples_per_sec: workerSamplesPerSec(steps.breakdown), step_seconds: steps.breakdown };
+  // Every rank's throughput to rank 0: one small gather per epoch, after its steps, so that no step waits for it.
+  const ranks = comm === undefined ? undefined : await comm.allgather(mine, p.step, "gathering the ranks' throughput");
   const testLoss = (await pool.lossSum('test')) / b.test.rows;
   const trainLoss = p.epochLossSum / p.epochRows;
   const accuracy = isClassLoss(spec.loss) ? await testAccuracy(pool, spec, b.test) : undefined;
@@ -255,7 +265,7 @@ async function reportEpoch(run: Run, before: RunState, steps: EpochSteps): Promi
     test_excess: testFloor === null ? null : testLoss - testFloor,
     ...(accuracy === undefined ? {} : { test_accuracy: accuracy }),
     samples_per_sec: p.epochRows / p.epochSeconds,
-    worker_samples_per_sec: steps.breakdown.workerRows.map((rows) => (steps.breakdown.step === 0 ? 0 : rows / steps.breakdown.step)),
+    worker_samples_per_sec: mine.worker_samples_per_sec,
     seconds: now() - steps.started,
     elapsed_seconds: elapsed,
     step: p.step,
@@ -266,6 +276,7 @@ async function reportEpoch(run: Run, before: RunState, steps: EpochSteps): Promi
     workers: run.workers,
     shards: config.shards,
     batch_size: config.batchSize,
+    ...(ranks === undefined ? {} : { ranks }),
   };
   const progress: RunProgress = {
     ...p,
@@ -278,7 +289,7 @@ async function reportEpoch(run: Run, before: RunState, steps: EpochSteps): Promi
     history: [...p.history, record],
   };
   const state = { ...before, progress, rng: steps.rngAfter };
-  run.emit({ type: 'epoch', ...record, ...(run.opts.comm === undefined ? {} : { exchange: exchangePerStep(steps.exchanged) }) });
+  run.emit({ type: 'epoch', ...record, ...(comm === undefined ? {} : { exchange: exchangePerStep(steps.exchanged) }) });
   await checkpoint(run, state);
   const { out } = run.opts;
   if (!run.lead) return { state, testLoss };
@@ -293,6 +304,11 @@ async function reportEpoch(run: Run, before: RunState, steps: EpochSteps): Promi
     run.emit({ type: 'pictures', epoch: record.epoch, pictures });
   }
   return { state, testLoss };
+}
+
+/** Each worker's share of the samples/s: the rows it computed per second of step. */
+function workerSamplesPerSec(breakdown: StepBreakdown): number[] {
+  return breakdown.workerRows.map((rows) => (breakdown.step === 0 ? 0 : rows / breakdown.step));
 }
 
 /** The exchange of an epoch's steps across ranks, per step. */

@@ -93,9 +93,9 @@ function checkDashboardFlags(flags: TrainFlags): void {
   if (stray !== undefined) throw new UsageError(`${stray} needs --dashboard`, 'Add --dashboard to serve the live view.');
 }
 
-/** Serves the live view when --dashboard asks for it, and says where. */
-async function openDashboard(flags: TrainFlags, out: Output): Promise<Dashboard | undefined> {
-  if (flags.dashboard !== true) return undefined;
+/** Serves the live view when --dashboard asks for it, and says where; under MPI rank 0 alone serves it (and takes the port). */
+async function openDashboard(flags: TrainFlags, out: Output, session: MpiSession | undefined): Promise<Dashboard | undefined> {
+  if (flags.dashboard !== true || (session !== undefined && session.rank !== 0)) return undefined;
   const [{ startDashboard }, { RunView }] = await Promise.all([import('../../dashboard/server.js'), import('../../dashboard/run-view.js')]);
   const dashboard = await startDashboard({ view: new RunView(), host: flags.dashboardHost, port: flags.dashboardPort });
   out.say(`dashboard: ${dashboard.url}`);
@@ -275,7 +275,7 @@ export function trainCommand(run: Runner): Command {
                     out.warn(`corefit: note: ${note}`);
                   });
             const dataset = await lintedDataset(flags, spec, out);
-            dashboard = await openDashboard(flags, out);
+            dashboard = await openDashboard(flags, out, session);
             const result = await train({
               ...flags,
               spec,

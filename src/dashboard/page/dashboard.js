@@ -72,42 +72,66 @@ function lossName() {
   return state.start?.bce_floor === null ? 'loss' : 'BCE; it never reaches 0: the floor is the targets\u2019 own entropy';
 }
 
+/**
+ * Each epoch's throughputs, by rank: under MPI every rank's (`ranks`), else the one
+ * process's. Also in an MPI run resumed from one process, whose first epochs have no ranks.
+ */
+function byRank(/** @type {any} */ e) {
+  return e.ranks ?? [{ worker_samples_per_sec: e.worker_samples_per_sec, step_seconds: e.step_seconds }];
+}
+
+/** Whether the run's epochs name ranks: an MPI run's do. */
+const underMpi = () => (state.start?.ranks ?? 1) > 1 || state.epochs.some((e) => e.ranks !== undefined);
+
 function drawThroughput() {
   const epochs = state.epochs;
-  const workers = state.start?.workers ?? epochs[0]?.worker_samples_per_sec.length ?? 0;
-  const series = Array.from({ length: workers }, (_, w) => ({
-    id: `worker ${w + 1}`,
-    name: `worker ${w + 1}`,
-    type: 'bar',
-    stack: 'workers',
-    data: epochs.map((e) => [e.epoch, e.worker_samples_per_sec[w] ?? 0]),
-  }));
-  series.push({ id: 'total', name: 'total', type: 'line', data: epochs.map((e) => [e.epoch, e.samples_per_sec]), symbolSize: 7, lineStyle: { width: 2 } });
+  const mpi = underMpi();
+  // One bar per rank and epoch, stacked from its workers' samples/s: its height is the rank's.
+  /** @type {Map<string, {stack: string, data: number[]}>} */
+  const parts = new Map();
+  epochs.forEach((e, i) =>
+    byRank(e).forEach((/** @type {any} */ r, /** @type {number} */ rank) =>
+      r.worker_samples_per_sec.forEach((/** @type {number} */ x, /** @type {number} */ w) => {
+        const name = mpi ? `rank ${rank} worker ${w + 1}` : `worker ${w + 1}`;
+        if (!parts.has(name)) parts.set(name, { stack: `rank ${rank}`, data: epochs.map(() => 0) });
+        parts.get(name).data[i] = x;
+      }),
+    ),
+  );
+  const series = [...parts].map(([name, { stack, data }]) => ({ id: name, name, type: 'bar', stack, data }));
+  series.push({ id: 'total', name: 'total', type: 'line', data: epochs.map((e) => e.samples_per_sec), symbolSize: 7, lineStyle: { width: 2 } });
   charts.throughput.setOption(
     {
-      ...frame('Samples/s per worker and in total'),
+      ...frame(mpi ? 'Samples/s per rank (a bar each) and worker, and in total' : 'Samples/s per worker and in total'),
       xAxis: axis('epoch', { type: 'category', data: epochs.map((e) => e.epoch), scale: false }),
       yAxis: axis('samples/s', { type: 'value', nameLocation: 'end', nameGap: 10, scale: false }),
-      series: series.map((s) => ({ ...s, data: s.data.map(([, y]) => y) })),
+      series,
     },
     { replaceMerge: ['series'] },
   );
 }
 
 function drawBreakdown() {
-  const epochs = state.epochs;
   const parts = [
     ['compute', 'compute'],
     ['wait for slowest', 'waitSlowest'],
     ['reduce + update', 'reduceUpdate'],
     ['coordination', 'coordination'],
   ];
+  // Under MPI a bar per rank and epoch; "reduce + update" is then the wait for the exchange across ranks too.
+  const mpi = underMpi();
+  const bars = state.epochs.flatMap((e) =>
+    byRank(e).map((/** @type {any} */ r, /** @type {number} */ rank) => ({
+      label: mpi ? `epoch ${e.epoch}\nrank ${rank}` : String(e.epoch),
+      step: r.step_seconds,
+    })),
+  );
   charts.breakdown.setOption(
     {
-      ...frame('Step time, averaged over workers (ms)'),
-      xAxis: axis('epoch', { type: 'category', data: epochs.map((e) => e.epoch), scale: false }),
+      ...frame(mpi ? 'Step time per rank, averaged over its workers (ms)' : 'Step time, averaged over workers (ms)'),
+      xAxis: axis(mpi ? '' : 'epoch', { type: 'category', data: bars.map((b) => b.label), scale: false, axisLabel: { interval: 0, lineHeight: 14 } }),
       yAxis: axis('ms per step', { type: 'value', nameLocation: 'end', nameGap: 10, scale: false }),
-      series: parts.map(([name, key]) => ({ id: key, name, type: 'bar', stack: 'step', data: epochs.map((e) => 1000 * e.step_seconds[key]) })),
+      series: parts.map(([name, key]) => ({ id: key, name, type: 'bar', stack: 'step', data: bars.map((b) => 1000 * b.step[key]) })),
     },
     { replaceMerge: ['series'] },
   );
@@ -146,7 +170,8 @@ function drawInfo() {
       ? []
       : [
           ['engine', `${s.engine} (${s.backend})`],
-          ['workers / shards', `${s.workers} / ${s.shards}`],
+          s.ranks > 1 ? ['ranks × workers / shards', `${s.ranks} × ${s.workers} / ${s.shards}`] : ['workers / shards', `${s.workers} / ${s.shards}`],
+          ...(s.hosts === undefined ? [] : [['hosts', hostsOfRanks(s.hosts)]]),
           ['batch', `${s.batch_size}${s.accumulate > 1 ? ` × ${s.accumulate} accumulated` : ''}, ${s.steps_per_epoch} steps/epoch`],
           ['epochs', String(s.epochs)],
           ['rows', `${s.train_rows} train / ${s.test_rows} test`],
@@ -174,6 +199,14 @@ function drawInfo() {
       return tr;
     }),
   );
+}
+
+/** ['a', 'a', 'b'] as 'a (ranks 0, 1), b (rank 2)'. */
+function hostsOfRanks(/** @type {string[]} */ hosts) {
+  /** @type {Map<string, number[]>} */
+  const ranks = new Map();
+  hosts.forEach((host, rank) => ranks.set(host, [...(ranks.get(host) ?? []), rank]));
+  return [...ranks].map(([host, r]) => `${host} (rank${r.length > 1 ? 's' : ''} ${r.join(', ')})`).join(', ');
 }
 
 const COUNT = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });

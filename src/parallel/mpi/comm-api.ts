@@ -10,8 +10,8 @@ export type CommOutcome<T> = { ok: true; value: T } | { ok: false; aborted: true
 export interface CommThreadApi {
   /** MPI_Init_thread (MPI_THREAD_MULTIPLE asked); who this rank is. */
   init(): RankInfo & { threadLevel: string };
-  /** Every rank's fingerprint (a string of at most 16 KiB), in rank order. */
-  fingerprints(mine: string, timeoutSeconds: number): CommOutcome<string[]>;
+  /** Every rank's `mine` (a string of at most 16 KiB), in rank order; `what` names the exchange in a timeout's error. */
+  allgatherText(mine: string, timeoutSeconds: number, step: number, what: string): CommOutcome<string[]>;
   /** Median seconds of an alltoallv of `bytes` between every pair of ranks, over `repeats`. */
   probe(bytes: number, repeats: number, timeoutSeconds: number): CommOutcome<number>;
   prepare(setup: CrossRankSetup): void;

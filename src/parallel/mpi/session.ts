@@ -46,7 +46,9 @@ export class MpiSession implements RankInfo {
   async checkSameRun(mine: Fingerprint): Promise<void> {
     // Ranks reach this after reading the data and starting their workers, which takes each its own time.
     const startUp = this.timeoutSeconds === 0 ? 0 : Math.max(this.timeoutSeconds, START_UP_SECONDS);
-    const all = (await this.settle(this.remote.fingerprints(JSON.stringify(mine), startUp))).map((f) => JSON.parse(f) as Fingerprint);
+    const all = (await this.settle(this.remote.allgatherText(JSON.stringify(mine), startUp, 0, 'comparing how the ranks were started at start-up'))).map(
+      (f) => JSON.parse(f) as Fingerprint,
+    );
     const differences: string[] = [];
     for (let r = 1; r < all.length; r++) {
       for (const key of Object.keys({ ...all[0], ...all[r] })) {
@@ -66,9 +68,15 @@ export class MpiSession implements RankInfo {
     return this.settle(this.remote.probe(bytes, repeats, this.timeoutSeconds));
   }
 
-  /** Returns once every rank has called it. */
-  async barrier(): Promise<void> {
-    await this.settle(this.remote.fingerprints('', this.timeoutSeconds));
+  /** Returns once every rank has called it; `step` and `what` name it in a timeout's error. */
+  async barrier(step = 0, what = 'waiting for every rank'): Promise<void> {
+    await this.allgather('', step, what);
+  }
+
+  /** Every rank's `mine` (JSON of at most 16 KiB), in rank order: a small gather, not for every step. Every rank must call it. */
+  async allgather<T>(mine: T, step: number, what: string): Promise<T[]> {
+    const all = await this.settle(this.remote.allgatherText(JSON.stringify(mine), this.timeoutSeconds, step, what));
+    return all.map((text) => JSON.parse(text) as T);
   }
 
   async prepare(setup: CrossRankSetup): Promise<void> {
