@@ -191,8 +191,8 @@ export function trainCommand(run: Runner): Command {
           const bar = new ProgressBar(!flags.json && process.stderr.isTTY === true, () => terminalWidth(process.stderr));
           const controller = new AbortController();
           let signal: keyof typeof INTERRUPTED | undefined;
-          // Only rank 0 sees the start event; another rank's run counts as started once MPI is up.
-          let started = session !== undefined && session.rank !== 0;
+          // Only rank 0 sees the start event; another rank's run counts as started once the ranks' exchange is prepared.
+          let started = false;
           let trainingStarted = 0;
           // Set by mpirun's SIGCONT (below).
           let tearDown = false;
@@ -200,7 +200,7 @@ export function trainCommand(run: Runner): Command {
             // Output closed while a signal's checkpoint is being written: nothing to quit for.
             if (s === 'SIGPIPE' && signal !== undefined) return;
             const what = s === 'SIGPIPE' ? 'stdout closed (EPIPE)' : tearDown ? 'mpirun is ending the job (SIGCONT)' : s;
-            if (!started) {
+            if (!started && session?.prepared !== true) {
               // Before the first step there is no work to keep: reading, checking and starting the workers end at once.
               bar.stop();
               out.record({ type: 'stopped', signal: s, training_started: false });

@@ -20,6 +20,7 @@ const START_UP_SECONDS = 120;
 
 export class MpiSession implements RankInfo {
   private closed = false;
+  private ready = false;
 
   private constructor(
     private readonly worker: Worker,
@@ -79,8 +80,14 @@ export class MpiSession implements RankInfo {
     return all.map((text) => JSON.parse(text) as T);
   }
 
+  /** Whether prepare() was called: the ranks agreed on the run and train from here on. */
+  get prepared(): boolean {
+    return this.ready;
+  }
+
   async prepare(setup: CrossRankSetup): Promise<void> {
     await this.remote.prepare(setup);
+    this.ready = true;
   }
 
   /** The communication thread's side of steps [stepBegin, stepEnd); run beside the pool's. */
