@@ -13,7 +13,7 @@ import { readCheckpoint } from '../src/checkpoint/checkpoint.js';
 import { paramLayout } from '../src/model/layout.js';
 import { DEFAULT_SPEC } from '../src/model/spec.js';
 import { exchangeLayout } from '../src/parallel/mpi/layout.js';
-import { jsonLines, runCli, type CliRun } from './helpers/cli.js';
+import { jsonLines, runCli, type CliProcess, type CliRun } from './helpers/cli.js';
 import { mpiMissing as missing, startMpirun, type Ranks } from './helpers/mpirun.js';
 import { writeSmallDataSet } from './helpers/small-data.js';
 import { freshDirs } from './helpers/temp-dirs.js';
@@ -132,40 +132,46 @@ describe.skipIf(missing !== undefined).concurrent(`train --comm mpi${missing ===
   // mpirun (Open MPI 4.1) answers Ctrl-C with SIGCONT to every rank at once, SIGTERM after its kill timeout and
   // SIGKILL as long again after that, and exits 1 then whatever its ranks did; meanwhile it forwards no output.
   // With a kill timeout of 10 s, a rank killed by mpirun leaves no exit line, and the job no stopped line.
-  it('stops on Ctrl-C to mpirun: every rank finishes the step and exits 143 by itself, rank 0 writes the checkpoint of that step, which resumes in one process bit for bit', async () => {
-    const out = dir();
-    const job = await inTurn(async () => {
-      const started = startMpirun(
-        [{ np: 2, args: [...small, '--epochs', '500', '--workers', '1', '--checkpoint-every', '2', '--out', out, '--json'] }],
-        100_000,
-        { mpirunArgs: ['--mca', 'odls_base_sigkill_timeout', '10'], reportExit: true },
-      );
-      // Ctrl-C once training has written its first checkpoint.
-      expect(await started.line((l) => l.type === 'checkpoint')).toBeDefined();
-      started.child.kill('SIGINT');
-      return started.done;
+  const stops: ReadonlyArray<{ what: string; stop: (job: CliProcess) => void; readsStdout: boolean }> = [
+    { what: 'Ctrl-C to mpirun', stop: (job) => job.child.kill('SIGINT'), readsStdout: true },
+    // mpirun notices at its next write (SIGPIPE), and ends the job as after Ctrl-C.
+    { what: "mpirun's stdout closed", stop: (job) => job.child.stdout!.destroy(), readsStdout: false },
+  ];
+  for (const { what, stop, readsStdout } of stops) {
+    it(`stops on ${what}: every rank finishes the step and exits 143 by itself, rank 0 writes the checkpoint of that step, which resumes in one process bit for bit`, async () => {
+      const out = dir();
+      const job = await inTurn(async () => {
+        const started = startMpirun(
+          [{ np: 2, args: [...small, '--epochs', '500', '--workers', '1', '--checkpoint-every', '2', '--out', out, '--json'] }],
+          100_000,
+          { mpirunArgs: ['--mca', 'odls_base_sigkill_timeout', '10'], reportExit: true },
+        );
+        // Stop once training has written its first checkpoint.
+        expect(await started.line((l) => l.type === 'checkpoint')).toBeDefined();
+        stop(started);
+        return started.done;
+      });
+      expect(job.timedOut).toBe(false);
+      expect(job.code).toBe(1);
+      expect(job.stderr.match(/^rank exited: .*$/gm), job.stderr).toEqual(['rank exited: 143', 'rank exited: 143']);
+      expect(job.stderr.match(/corefit: mpirun is ending the job \(SIGCONT\): finishing the current step and writing a checkpoint/g)).toHaveLength(2);
+      const stopped = /corefit: stopped by mpirun at step (\d+): checkpoint written to /.exec(job.stderr);
+      expect(stopped, job.stderr).not.toBeNull();
+      const step = Number(stopped![1]);
+      expect(step).toBeLessThan(500 * 4);
+      expect(job.stderr).toMatch(new RegExp(`corefit: rank 1 on \\S+ stopped at step ${step}\n`));
+      if (readsStdout) expect(jsonLines(job.stdout).at(-1)).toMatchObject({ type: 'summary', status: 'stopped', step });
+      expect((await readCheckpoint(out)).state.run.progress.step).toBe(step);
+      // The stop checkpoint continues in one process as the run would have: the same weights as one uninterrupted run.
+      const epochs = String(Math.ceil(step / 4) + 1);
+      const resumed = await cli(['train', ...data, '--resume', out, '--out', out, '--epochs', epochs, '--workers', '1']);
+      expect(resumed.code, resumed.stderr).toBe(0);
+      const whole = dir();
+      const reference = await cli(['train', ...small, '--epochs', epochs, '--workers', '2', '--out', whole]);
+      expect(reference.code, reference.stderr).toBe(0);
+      expect((await weights(out)).equals(await weights(whole))).toBe(true);
     });
-    expect(job.timedOut).toBe(false);
-    // mpirun itself exits 1 after a signal, whatever its ranks return.
-    expect(job.code).toBe(1);
-    expect(job.stderr.match(/^rank exited: .*$/gm), job.stderr).toEqual(['rank exited: 143', 'rank exited: 143']);
-    expect(job.stderr.match(/corefit: mpirun is ending the job \(SIGCONT\): finishing the current step and writing a checkpoint/g)).toHaveLength(2);
-    const stopped = /corefit: stopped by mpirun at step (\d+): checkpoint written to /.exec(job.stderr);
-    expect(stopped, job.stderr).not.toBeNull();
-    const step = Number(stopped![1]);
-    expect(step).toBeLessThan(500 * 4);
-    expect(job.stderr).toMatch(new RegExp(`corefit: rank 1 on \\S+ stopped at step ${step}\n`));
-    expect(jsonLines(job.stdout).at(-1)).toMatchObject({ type: 'summary', status: 'stopped', step });
-    expect((await readCheckpoint(out)).state.run.progress.step).toBe(step);
-    // The stop checkpoint continues in one process as the run would have: the same weights as one uninterrupted run.
-    const epochs = String(Math.ceil(step / 4) + 1);
-    const resumed = await cli(['train', ...data, '--resume', out, '--out', out, '--epochs', epochs, '--workers', '1']);
-    expect(resumed.code, resumed.stderr).toBe(0);
-    const whole = dir();
-    const reference = await cli(['train', ...small, '--epochs', epochs, '--workers', '2', '--out', whole]);
-    expect(reference.code, reference.stderr).toBe(0);
-    expect((await weights(out)).equals(await weights(whole))).toBe(true);
-  });
+  }
 
   it('ends a job whose rank hangs after --comm-timeout, naming the rank, its host and the step, with exit code 70', async () => {
     const args = [...small, '--epochs', '1', '--workers', '1', '--comm-timeout', '2'];
