@@ -1,5 +1,6 @@
 /** What the numbers were measured on, recorded with every report. */
 import { availableParallelism, cpus, platform, release, totalmem } from 'node:os';
+import { plural } from './output.js';
 
 export interface Machine {
   readonly cpu: string;
@@ -18,7 +19,7 @@ export function machineSummary(m: Machine): string {
   const blas = Object.entries(m.blasEnv)
     .map(([k, v]) => `${k}=${v}`)
     .join(' ');
-  return `${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.os}, Node ${m.node}; engine ${m.engine} (${m.backend})${blas === '' ? '' : `; ${blas}`}`;
+  return `${m.cpu}, ${plural(m.cores, 'core')}, ${m.memoryGiB} GiB, ${m.os}, Node ${m.node}; engine ${m.engine} (${m.backend})${blas === '' ? '' : `; ${blas}`}`;
 }
 
 export function describeMachine(engine: string, backend: string): Machine {

@@ -180,7 +180,7 @@ function drawInfo() {
             `${s.lr_schedule.baseLr} → ${s.lr_schedule.peakLr}, ${s.lr_schedule.decay}${s.lr_schedule.warmupSteps > 0 ? `, ${s.lr_schedule.warmupSteps} warmup steps` : ''}`,
           ],
           ['BCE floor', s.bce_floor === null ? '–' : s.bce_floor.toFixed(4)],
-          ['machine', m === undefined ? '–' : `${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.os}, Node ${m.node}`],
+          ['machine', m === undefined ? '–' : `${m.cpu}, ${m.cores} ${m.cores === 1 ? 'core' : 'cores'}, ${m.memoryGiB} GiB, ${m.os}, Node ${m.node}`],
           [
             'checkpoint',
             state.checkpoint === null ? 'none written' : `${state.checkpoint.dir} (epoch ${state.checkpoint.epoch}, step ${state.checkpoint.step})`,
