@@ -3,7 +3,8 @@ import { Command } from 'commander';
 import type { Dataset } from '../../data/dataset.js';
 import type { ModelSpec } from '../../model/spec.js';
 import type { TrainOptions } from '../../train/options.js';
-import type { EpochEvent, TrainEvent } from '../../train/events.js';
+import type { EpochEvent, StartEvent, TrainEvent } from '../../train/events.js';
+import type { TrainResult } from '../../train/train.js';
 import { makeOutput, fixed, plural, thousands, type Output } from '../../output.js';
 import type { Runner } from '../run.js';
 import { CommError, INTERRUPTED } from '../../errors.js';
@@ -52,6 +53,27 @@ interface TrainFlags {
   debug: boolean;
 }
 
+/** The lines that open a run: model, data, engine, layout, notes, warnings and the BCE floors. */
+function printStart(out: Output, e: StartEvent): void {
+  out.say(`corefit train: ${e.model} on ${e.data} (${e.train_rows} train / ${e.test_rows} test rows)`);
+  out.say(
+    `engine ${e.engine} (${e.backend}), ${e.ranks > 1 ? `${e.ranks} ranks × ` : ''}${plural(e.workers, 'worker')}, ${plural(e.shards, 'shard')}, batch ${e.batch_size}${e.accumulate > 1 ? ` × ${e.accumulate} accumulated` : ''}, ${e.steps_per_epoch} steps/epoch${e.resumed_from === undefined ? '' : `, resumed from ${e.resumed_from}`}`,
+  );
+  if (e.note !== undefined) out.warn(`corefit: note: ${e.note}`);
+  for (const w of e.warnings) out.warn(`corefit: warning: ${w}`);
+  if (e.bce_floor !== null) {
+    out.say(
+      fitFields(
+        [
+          `BCE floor: train ${fixed(e.bce_floor)}, test ${fixed(e.test_bce_floor)}`,
+          "(BCE on grey levels never reaches 0; excess = loss − its split's floor does)",
+        ],
+        terminalWidth(process.stdout),
+      ),
+    );
+  }
+}
+
 /** One epoch's line: each excess is measured from its own split's floor, which the start lines name. */
 function printEpoch(out: Output, e: EpochEvent): void {
   const excess = (x: number | null): string => (e.bce_floor === null ? '' : ` (excess ${fixed(x)})`);
@@ -67,6 +89,65 @@ function printEpoch(out: Output, e: EpochEvent): void {
       terminalWidth(process.stdout),
     ),
   );
+}
+
+/** How a run ended, for its last lines. */
+interface RunEnd {
+  readonly signal: keyof typeof INTERRUPTED | undefined;
+  /** Stopped by mpirun's tear-down of the job (its SIGCONT). */
+  readonly tearDown: boolean;
+  /** performance.now() at the start event, or undefined when training never started. */
+  readonly trainingStarted: number | undefined;
+  readonly session: MpiSession | undefined;
+}
+
+/** The summary record and the closing line (rank 0's; another rank's only when stopped); returns the exit code. */
+function reportResult(out: Output, flags: TrainFlags, result: TrainResult, end: RunEnd): number {
+  const { signal, tearDown, trainingStarted, session } = end;
+  if (session !== undefined && session.rank !== 0) {
+    if (result.status === 'completed') return 0;
+    out.warn(`corefit: rank ${session.rank} on ${session.host} stopped at step ${result.progress.step}`);
+    return INTERRUPTED[signal ?? 'SIGINT'];
+  }
+  const last = result.epochs[result.epochs.length - 1];
+  // Wall time counts Node's start-up, loading and checking the data, and starting the workers; training time does not.
+  const wallSeconds = performance.now() / 1000;
+  const trainingSeconds = trainingStarted === undefined ? 0 : (performance.now() - trainingStarted) / 1000;
+  const samples = result.epochs.reduce((s, e) => s + e.samples_per_sec, 0) / Math.max(1, result.epochs.length);
+  out.record({
+    type: 'summary',
+    status: result.status,
+    epochs: result.progress.epoch,
+    step: result.progress.step,
+    train_loss: last?.train_loss ?? null,
+    test_loss: last?.test_loss ?? null,
+    bce_floor: last?.bce_floor ?? null,
+    excess: last?.excess ?? null,
+    test_excess: last?.test_excess ?? null,
+    test_accuracy: last?.test_accuracy,
+    samples_per_sec: samples,
+    engine: result.engine,
+    backend: result.backend,
+    workers: last?.workers ?? flags.workers,
+    shards: result.config.shards,
+    batch_size: result.config.batchSize,
+    training_seconds: trainingSeconds,
+    wall_seconds: wallSeconds,
+    out: flags.out ?? null,
+  });
+  if (result.status === 'stopped') {
+    const how =
+      flags.out === undefined
+        ? 'nothing was saved (no --out was given)'
+        : `checkpoint written to ${flags.out}; continue with: ${resumeCommand(flags, flags.out)}`;
+    const cause = signal === 'SIGPIPE' ? 'a closed stdout' : tearDown ? 'mpirun' : (signal ?? 'request');
+    out.warn(`corefit: stopped by ${cause} at step ${result.progress.step}: ${how}`);
+    return INTERRUPTED[signal ?? 'SIGINT'];
+  }
+  out.say(
+    `done: ${plural(result.progress.epoch, 'epoch')} in ${trainingSeconds.toFixed(1)} s of training, ${wallSeconds.toFixed(1)} s wall time with start-up${flags.out === undefined ? '' : `; checkpoint in ${flags.out}`}`,
+  );
+  return 0;
 }
 
 /**
@@ -191,16 +272,16 @@ export function trainCommand(run: Runner): Command {
           const bar = new ProgressBar(!flags.json && process.stderr.isTTY === true, () => terminalWidth(process.stderr));
           const controller = new AbortController();
           let signal: keyof typeof INTERRUPTED | undefined;
-          // Only rank 0 sees the start event; another rank's run counts as started once the ranks' exchange is prepared.
-          let started = false;
-          let trainingStarted = 0;
+          // When the start event came (performance.now()). Only rank 0 sees it; another rank's run counts as
+          // started once the ranks' exchange is prepared.
+          let trainingStarted: number | undefined;
           // Set by mpirun's SIGCONT (below).
           let tearDown = false;
           const onSignal = (s: keyof typeof INTERRUPTED): void => {
             // Output closed while a signal's checkpoint is being written: nothing to quit for.
             if (s === 'SIGPIPE' && signal !== undefined) return;
             const what = s === 'SIGPIPE' ? 'stdout closed (EPIPE)' : tearDown ? 'mpirun is ending the job (SIGCONT)' : s;
-            if (!started && session?.prepared !== true) {
+            if (trainingStarted === undefined && session?.prepared !== true) {
               // Before the first step there is no work to keep: reading, checking and starting the workers end at once.
               bar.stop();
               out.record({ type: 'stopped', signal: s, training_started: false });
@@ -243,25 +324,8 @@ export function trainCommand(run: Runner): Command {
             bar.stop();
             if (e.type !== 'checkpoint' || flags.json) out.record(e as unknown as Record<string, unknown>);
             if (e.type === 'start') {
-              started = true;
               trainingStarted = performance.now();
-              out.say(`corefit train: ${e.model} on ${e.data} (${e.train_rows} train / ${e.test_rows} test rows)`);
-              out.say(
-                `engine ${e.engine} (${e.backend}), ${e.ranks > 1 ? `${e.ranks} ranks × ` : ''}${plural(e.workers, 'worker')}, ${plural(e.shards, 'shard')}, batch ${e.batch_size}${e.accumulate > 1 ? ` × ${e.accumulate} accumulated` : ''}, ${e.steps_per_epoch} steps/epoch${e.resumed_from === undefined ? '' : `, resumed from ${e.resumed_from}`}`,
-              );
-              if (e.note !== undefined) out.warn(`corefit: note: ${e.note}`);
-              for (const w of e.warnings) out.warn(`corefit: warning: ${w}`);
-              if (e.bce_floor !== null) {
-                out.say(
-                  fitFields(
-                    [
-                      `BCE floor: train ${fixed(e.bce_floor)}, test ${fixed(e.test_bce_floor)}`,
-                      "(BCE on grey levels never reaches 0; excess = loss − its split's floor does)",
-                    ],
-                    terminalWidth(process.stdout),
-                  ),
-                );
-              }
+              printStart(out, e);
             } else if (e.type === 'epoch') {
               printEpoch(out, e);
             }
@@ -292,53 +356,7 @@ export function trainCommand(run: Runner): Command {
             dashboard?.finish(result.status);
             bar.stop();
             // The rank's lines come first: once a rank has exited, mpirun may kill the others.
-            const report = (): number => {
-              if (session !== undefined && session.rank !== 0) {
-                if (result.status === 'completed') return 0;
-                out.warn(`corefit: rank ${session.rank} on ${session.host} stopped at step ${result.progress.step}`);
-                return INTERRUPTED[signal ?? 'SIGINT'];
-              }
-              const last = result.epochs[result.epochs.length - 1];
-              // Wall time counts Node's start-up, loading and checking the data, and starting the workers; training time does not.
-              const wallSeconds = performance.now() / 1000;
-              const trainingSeconds = started ? (performance.now() - trainingStarted) / 1000 : 0;
-              const samples = result.epochs.reduce((s, e) => s + e.samples_per_sec, 0) / Math.max(1, result.epochs.length);
-              out.record({
-                type: 'summary',
-                status: result.status,
-                epochs: result.progress.epoch,
-                step: result.progress.step,
-                train_loss: last?.train_loss ?? null,
-                test_loss: last?.test_loss ?? null,
-                bce_floor: last?.bce_floor ?? null,
-                excess: last?.excess ?? null,
-                test_excess: last?.test_excess ?? null,
-                test_accuracy: last?.test_accuracy,
-                samples_per_sec: samples,
-                engine: result.engine,
-                backend: result.backend,
-                workers: last?.workers ?? flags.workers,
-                shards: result.config.shards,
-                batch_size: result.config.batchSize,
-                training_seconds: trainingSeconds,
-                wall_seconds: wallSeconds,
-                out: flags.out ?? null,
-              });
-              if (result.status === 'stopped') {
-                const how =
-                  flags.out === undefined
-                    ? 'nothing was saved (no --out was given)'
-                    : `checkpoint written to ${flags.out}; continue with: ${resumeCommand(flags, flags.out)}`;
-                const cause = signal === 'SIGPIPE' ? 'a closed stdout' : tearDown ? 'mpirun' : (signal ?? 'request');
-                out.warn(`corefit: stopped by ${cause} at step ${result.progress.step}: ${how}`);
-                return INTERRUPTED[signal ?? 'SIGINT'];
-              }
-              out.say(
-                `done: ${plural(result.progress.epoch, 'epoch')} in ${trainingSeconds.toFixed(1)} s of training, ${wallSeconds.toFixed(1)} s wall time with start-up${flags.out === undefined ? '' : `; checkpoint in ${flags.out}`}`,
-              );
-              return 0;
-            };
-            const code = report();
+            const code = reportResult(out, flags, result, { signal, tearDown, trainingStarted, session });
             if (session !== undefined) await endRank(session, result.status === 'stopped', signal === 'SIGTERM');
             return code;
           } catch (err) {
