@@ -131,7 +131,9 @@ describe.skipIf(missing !== undefined).concurrent(`train --comm mpi${missing ===
 
   // mpirun (Open MPI 4.1) answers Ctrl-C with SIGCONT to every rank at once, SIGTERM after its kill timeout and
   // SIGKILL as long again after that, and exits 1 then whatever its ranks did; meanwhile it forwards no output.
-  // With a kill timeout of 10 s, a rank killed by mpirun leaves no exit line, and the job no stopped line.
+  // A rank killed by mpirun leaves no exit line, and the job no stopped line. A stopped rank ignores the SIGTERM, so
+  // with a kill timeout of 4 s the ranks have 8 s before the SIGKILL (they need well under 1 s here); mpirun itself
+  // returns about twice its kill timeout after the stop, sleeping, so the job gives up its lane once stopped.
   const stops: ReadonlyArray<{ what: string; stop: (job: CliProcess) => void; readsStdout: boolean }> = [
     { what: 'Ctrl-C to mpirun', stop: (job) => job.child.kill('SIGINT'), readsStdout: true },
     // mpirun notices at its next write (SIGPIPE), and ends the job as after Ctrl-C.
@@ -140,17 +142,18 @@ describe.skipIf(missing !== undefined).concurrent(`train --comm mpi${missing ===
   for (const { what, stop, readsStdout } of stops) {
     it(`stops on ${what}: every rank finishes the step and exits 143 by itself, rank 0 writes the checkpoint of that step, which resumes in one process bit for bit`, async () => {
       const out = dir();
-      const job = await inTurn(async () => {
+      const stopping = await inTurn(async () => {
         const started = startMpirun(
           [{ np: 2, args: [...small, '--epochs', '500', '--workers', '1', '--checkpoint-every', '2', '--out', out, '--json'] }],
           100_000,
-          { mpirunArgs: ['--mca', 'odls_base_sigkill_timeout', '10'], reportExit: true },
+          { mpirunArgs: ['--mca', 'odls_base_sigkill_timeout', '4'], reportExit: true },
         );
         // Stop once training has written its first checkpoint.
         expect(await started.line((l) => l.type === 'checkpoint')).toBeDefined();
         stop(started);
-        return started.done;
+        return started;
       });
+      const job = await stopping.done;
       expect(job.timedOut).toBe(false);
       expect(job.code).toBe(1);
       expect(job.stderr.match(/^rank exited: .*$/gm), job.stderr).toEqual(['rank exited: 143', 'rank exited: 143']);
