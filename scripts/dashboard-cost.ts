@@ -43,17 +43,18 @@ const dataset = await loadDataset({ normalize: DEFAULT_SPEC.normalize });
 const browser: Browser | undefined = chromiumMissing === undefined ? await launchChromium() : undefined;
 const watcher = browser === undefined ? `an event-stream reader (${chromiumMissing})` : 'a Chromium page';
 
-/** CPU seconds used so far by this process's child processes (the browser), from /proc. */
+/**
+ * CPU seconds used so far by this process's child processes (the browser), from /proc:
+ * the nanoseconds each of their threads ran (schedstat), not utime and stime, whose
+ * 10 ms ticks are as coarse as what one second of steps costs.
+ */
 function childCpuSeconds(): number {
   const parent = new Map<number, number>();
-  const ticks = new Map<number, number>();
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
     try {
-      // Fields after "(comm) ": state ppid … utime(12th) stime(13th).
-      const fields = readFileSync(`/proc/${name}/stat`, 'utf8').split(') ')[1].split(' ');
-      parent.set(Number(name), Number(fields[1]));
-      ticks.set(Number(name), Number(fields[11]) + Number(fields[12]));
+      // Fields after "(comm) ": state ppid …
+      parent.set(Number(name), Number(readFileSync(`/proc/${name}/stat`, 'utf8').split(') ')[1].split(' ')[1]));
     } catch {
       // The process ended while being read.
     }
@@ -62,9 +63,16 @@ function childCpuSeconds(): number {
     for (let p = parent.get(pid); p !== undefined && p > 1; p = parent.get(p)) if (p === process.pid) return true;
     return false;
   };
-  let sum = 0;
-  for (const [pid, t] of ticks) if (isMine(pid)) sum += t;
-  return sum / 100; // USER_HZ
+  let ns = 0;
+  for (const pid of parent.keys()) {
+    if (!isMine(pid)) continue;
+    try {
+      for (const tid of readdirSync(`/proc/${pid}/task`)) ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+    } catch {
+      // The process or thread ended while being read.
+    }
+  }
+  return ns / 1e9;
 }
 
 interface RunFigures {
@@ -103,8 +111,10 @@ async function measure(watched: boolean): Promise<RunFigures> {
       trainRows,
       pictures: true,
       onEvent: (e) => {
-        dashboard?.publish(e);
+        // The window opens before the page gets the run's start (taking it in is part of the steps)
+        // and closes before it gets the epoch's message (which it takes in during the pause).
         steps.onEvent(e);
+        dashboard?.publish(e);
       },
     });
     return {
