@@ -12,7 +12,7 @@ import { CLIENT_BUFFER_BYTES } from '../src/dashboard/event-stream.js';
 import { PROGRESS_EVERY_MS, RunView } from '../src/dashboard/run-view.js';
 import { startDashboard, type Dashboard } from '../src/dashboard/server.js';
 import { readStaticFile } from '../src/dashboard/static-files.js';
-import type { CheckpointEvent, EpochEvent, ProgressEvent } from '../src/train/events.js';
+import type { CheckpointEvent, EpochEvent, ProgressEvent, StartEvent } from '../src/train/events.js';
 import { freshDirs } from './helpers/temp-dirs.js';
 
 const fresh = freshDirs('corefit-dashboard-');
@@ -175,7 +175,7 @@ describe('event stream', () => {
 describe('run view', () => {
   afterEach(() => vi.restoreAllMocks());
 
-  it('sends progress at most every PROGRESS_EVERY_MS counted from the epoch message too, and every loss point still reaches the page', () => {
+  it('sends progress at most every PROGRESS_EVERY_MS counted from the start and the epoch message too, and every loss point still reaches the page', () => {
     let now = 0;
     vi.spyOn(performance, 'now').mockImplementation(() => now);
     const view = new RunView();
@@ -190,19 +190,27 @@ describe('run view', () => {
       eta_seconds: 1,
     });
     const sent: Array<{ type: string; points?: ReadonlyArray<readonly [number, number]> }> = [];
-    const apply = (e: ProgressEvent | EpochEvent): void => {
+    const apply = (e: StartEvent | ProgressEvent | EpochEvent): void => {
       const message = view.apply(e);
       if (message !== undefined) sent.push(message);
     };
+    // Only the fields of the start and the epoch the view reads; the rest does not matter here.
+    apply({
+      type: 'start',
+      epochs: 2,
+      steps_per_epoch: 10,
+      lr_schedule: { baseLr: 1, peakLr: 1, warmupSteps: 0, decay: 'cosine', totalSteps: 20 },
+    } as unknown as StartEvent);
+    apply(progress(1, 2)); // right after the start
+    now += PROGRESS_EVERY_MS + 1;
     apply(progress(1, 5));
     now += PROGRESS_EVERY_MS + 500;
-    // Only the epoch's fields the view reads; the rest of an epoch record does not matter here.
     apply({ type: 'epoch', epoch: 1 } as EpochEvent);
     now += PROGRESS_EVERY_MS / 2;
     apply(progress(2, 5)); // after the last progress message by more than the interval, after the epoch's by less
     now += PROGRESS_EVERY_MS / 2 + 1;
     apply(progress(2, 10));
-    expect(sent.map((m) => m.type)).toEqual(['progress', 'epoch', 'progress']);
-    expect(sent.flatMap((m) => m.points ?? []).map(([x]) => x)).toEqual([0.5, 1.5, 2]);
+    expect(sent.map((m) => m.type)).toEqual(['start', 'progress', 'epoch', 'progress']);
+    expect(sent.flatMap((m) => m.points ?? []).map(([x]) => x)).toEqual([0.2, 0.5, 1.5, 2]);
   });
 });

@@ -16,10 +16,11 @@ export type PagePicture = (typeof PAGE_PICTURES)[number];
 export const MAX_PROGRESS_POINTS = 2000;
 /**
  * Progress goes to pages at most this often (the run reports it 4 times a second),
- * counted from the last message that carried loss points, an epoch's too: each message
- * costs a browser a frame, some 5-10 ms of CPU across its processes, and on a machine
- * whose every core trains, that is what watching costs. Epochs whose steps and pause
- * take less than this send none; their epoch message brings the points.
+ * counted from the run's start or the last message that carried loss points, an
+ * epoch's too: each message costs a browser a frame, some 5-10 ms of CPU across its
+ * processes, and on a machine whose every core trains, that is what watching costs.
+ * Epochs whose steps and pause take less than this send none; their epoch message
+ * brings the points.
  */
 export const PROGRESS_EVERY_MS = 2000;
 /**
@@ -103,6 +104,7 @@ export class RunView {
         this.start = e;
         this.lrCurve = lrCurve(e);
         this.epochStartedAt = performance.now();
+        this.progressSentAt = this.epochStartedAt;
         return { type: 'start', start: e, lr_curve: this.lrCurve };
       case 'progress': {
         this.lastProgress = e;
