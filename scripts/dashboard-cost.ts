@@ -11,6 +11,8 @@
  * CPU time the browser took during the watched runs' steps, per second of steps: on a
  * machine whose every core trains, a millisecond taken from any one worker delays the
  * whole synchronous step, so that is about the share of samples/s watching can cost.
+ * It is the sharper figure: on a shared 2-core machine a pair's ratio spreads by some
+ * ±10 %, so the median of 9 pairs cannot tell a 2 % difference apart.
  *
  * The page needs Debian's chromium at /usr/bin/chromium; without it, an event-stream
  * reader in this process stands in for the page, and the report says so.
