@@ -81,24 +81,27 @@ function childCpuSeconds(): number {
 
 interface RunFigures {
   readonly samplesPerSec: number;
-  /** Browser CPU seconds during the steps, per second of steps. */
+  /** Browser CPU seconds during the steps, per second of steps: over the run, and in each epoch's. */
   readonly browserShare: number;
+  readonly browserShareByEpoch: readonly number[];
 }
 
-/** Browser CPU and wall time summed over the stretches of steps: from `start` or `pictures` (the last event before steps) to `epoch`. */
+/** Browser CPU and wall time over each stretch of steps: from `start` or `pictures` (the last event before steps) to `epoch`. */
 class StepsWindow {
   private from: { cpu: number; at: number } | undefined;
-  cpu = 0;
-  seconds = 0;
+  readonly epochs: Array<{ cpu: number; seconds: number }> = [];
   constructor(private readonly watched: boolean) {}
   onEvent(e: TrainEvent): void {
     if (!this.watched) return;
     if (e.type === 'start' || e.type === 'pictures') this.from = { cpu: childCpuSeconds(), at: performance.now() };
     if (e.type === 'epoch' && this.from !== undefined) {
-      this.cpu += childCpuSeconds() - this.from.cpu;
-      this.seconds += (performance.now() - this.from.at) / 1000;
+      this.epochs.push({ cpu: childCpuSeconds() - this.from.cpu, seconds: (performance.now() - this.from.at) / 1000 });
       this.from = undefined;
     }
+  }
+  share(): number {
+    const seconds = this.epochs.reduce((s, w) => s + w.seconds, 0);
+    return seconds === 0 ? 0 : this.epochs.reduce((s, w) => s + w.cpu, 0) / seconds;
   }
 }
 
@@ -123,7 +126,8 @@ async function measure(watched: boolean): Promise<RunFigures> {
     });
     return {
       samplesPerSec: result.epochs.reduce((s, e) => s + e.samples_per_sec, 0) / result.epochs.length,
-      browserShare: steps.seconds === 0 ? 0 : steps.cpu / steps.seconds,
+      browserShare: steps.share(),
+      browserShareByEpoch: steps.epochs.map((w) => w.cpu / w.seconds),
     };
   } finally {
     await page?.close();
@@ -159,6 +163,7 @@ const without: number[] = [];
 const watched: number[] = [];
 const ratios: number[] = [];
 const shares: number[] = [];
+const sharesByEpoch: number[][] = [];
 await measure(true); // warm-up: caches, the chart renderer, the engines, the browser profile's first use (seconds after its first page)
 for (let r = 0; r < repeats; r++) {
   // Alternate which goes first, so a drift of the machine does not favour one side.
@@ -166,6 +171,7 @@ for (let r = 0; r < repeats; r++) {
     const m = await measure(w);
     (w ? watched : without).push(m.samplesPerSec);
     if (w) shares.push(m.browserShare);
+    if (w) m.browserShareByEpoch.forEach((share, i) => (sharesByEpoch[i] ??= []).push(share));
   }
   ratios.push(watched[r] / without[r]);
   console.log(
@@ -184,4 +190,7 @@ console.log(
 );
 console.log(
   `browser CPU during the watched steps: median ${(1000 * median(shares)).toFixed(1)} ms per second of steps (${((100 * median(shares)) / availableParallelism()).toFixed(2)} % of the ${availableParallelism()} cores' time)`,
+);
+console.log(
+  `  by epoch of the run (medians): ${sharesByEpoch.map((xs, i) => `${i + 1}: ${(1000 * median(xs)).toFixed(1)}`).join(', ')} ms per second of its steps (the first takes in the run's start)`,
 );
