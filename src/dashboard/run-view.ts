@@ -17,7 +17,7 @@ export const MAX_PROGRESS_POINTS = 2000;
 /**
  * Progress goes to pages at most this often (the run reports it 4 times a second),
  * counted from the run's start or the last message that carried loss points, an
- * epoch's too: each message costs a browser a frame, some 5-10 ms of CPU across its
+ * epoch's too: each message costs a browser a frame, up to tens of ms of CPU across its
  * processes, and on a machine whose every core trains, that is what watching costs.
  * Epochs whose steps and pause take less than this send none; their epoch message
  * brings the points.
