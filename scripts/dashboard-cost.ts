@@ -11,6 +11,8 @@
  * CPU time the browser took during the watched runs' steps, per second of steps: on a
  * machine whose every core trains, a millisecond taken from any one worker delays the
  * whole synchronous step, so that is about the share of samples/s watching can cost.
+ * It is the sharper figure: on a shared 2-core machine a pair's ratio spreads by some
+ * ±10 %, so the median of 9 pairs cannot tell a 2 % difference apart.
  *
  * The page needs Debian's chromium at /usr/bin/chromium; without it, an event-stream
  * reader in this process stands in for the page, and the report says so.
@@ -41,19 +43,22 @@ const trainRows = Number(values['train-rows']);
 
 const dataset = await loadDataset({ normalize: DEFAULT_SPEC.normalize });
 const browser: Browser | undefined = chromiumMissing === undefined ? await launchChromium() : undefined;
+// One profile for every page, as a user's browser has: a new context per page would add its first-use work to every watched run.
+const context = await browser?.newContext({ viewport: { width: 1300, height: 1400 } });
 const watcher = browser === undefined ? `an event-stream reader (${chromiumMissing})` : 'a Chromium page';
 
-/** CPU seconds used so far by this process's child processes (the browser), from /proc. */
+/**
+ * CPU seconds used so far by this process's child processes (the browser), from /proc:
+ * the nanoseconds each of their threads ran (schedstat), not utime and stime, whose
+ * 10 ms ticks are as coarse as what one second of steps costs.
+ */
 function childCpuSeconds(): number {
   const parent = new Map<number, number>();
-  const ticks = new Map<number, number>();
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
     try {
-      // Fields after "(comm) ": state ppid … utime(12th) stime(13th).
-      const fields = readFileSync(`/proc/${name}/stat`, 'utf8').split(') ')[1].split(' ');
-      parent.set(Number(name), Number(fields[1]));
-      ticks.set(Number(name), Number(fields[11]) + Number(fields[12]));
+      // Fields after "(comm) ": state ppid …
+      parent.set(Number(name), Number(readFileSync(`/proc/${name}/stat`, 'utf8').split(') ')[1].split(' ')[1]));
     } catch {
       // The process ended while being read.
     }
@@ -62,31 +67,41 @@ function childCpuSeconds(): number {
     for (let p = parent.get(pid); p !== undefined && p > 1; p = parent.get(p)) if (p === process.pid) return true;
     return false;
   };
-  let sum = 0;
-  for (const [pid, t] of ticks) if (isMine(pid)) sum += t;
-  return sum / 100; // USER_HZ
+  let ns = 0;
+  for (const pid of parent.keys()) {
+    if (!isMine(pid)) continue;
+    try {
+      for (const tid of readdirSync(`/proc/${pid}/task`)) ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+    } catch {
+      // The process or thread ended while being read.
+    }
+  }
+  return ns / 1e9;
 }
 
 interface RunFigures {
   readonly samplesPerSec: number;
-  /** Browser CPU seconds during the steps, per second of steps. */
+  /** Browser CPU seconds during the steps, per second of steps: over the run, and in each epoch's. */
   readonly browserShare: number;
+  readonly browserShareByEpoch: readonly number[];
 }
 
-/** Browser CPU and wall time summed over the stretches of steps: from `start` or `pictures` (the last event before steps) to `epoch`. */
+/** Browser CPU and wall time over each stretch of steps: from `start` or `pictures` (the last event before steps) to `epoch`. */
 class StepsWindow {
   private from: { cpu: number; at: number } | undefined;
-  cpu = 0;
-  seconds = 0;
+  readonly epochs: Array<{ cpu: number; seconds: number }> = [];
   constructor(private readonly watched: boolean) {}
   onEvent(e: TrainEvent): void {
     if (!this.watched) return;
     if (e.type === 'start' || e.type === 'pictures') this.from = { cpu: childCpuSeconds(), at: performance.now() };
     if (e.type === 'epoch' && this.from !== undefined) {
-      this.cpu += childCpuSeconds() - this.from.cpu;
-      this.seconds += (performance.now() - this.from.at) / 1000;
+      this.epochs.push({ cpu: childCpuSeconds() - this.from.cpu, seconds: (performance.now() - this.from.at) / 1000 });
       this.from = undefined;
     }
+  }
+  share(): number {
+    const seconds = this.epochs.reduce((s, w) => s + w.seconds, 0);
+    return seconds === 0 ? 0 : this.epochs.reduce((s, w) => s + w.cpu, 0) / seconds;
   }
 }
 
@@ -103,13 +118,16 @@ async function measure(watched: boolean): Promise<RunFigures> {
       trainRows,
       pictures: true,
       onEvent: (e) => {
-        dashboard?.publish(e);
+        // The window opens before the page gets the run's start (taking it in is part of the steps)
+        // and closes before it gets the epoch's message (which it takes in during the pause).
         steps.onEvent(e);
+        dashboard?.publish(e);
       },
     });
     return {
       samplesPerSec: result.epochs.reduce((s, e) => s + e.samples_per_sec, 0) / result.epochs.length,
-      browserShare: steps.seconds === 0 ? 0 : steps.cpu / steps.seconds,
+      browserShare: steps.share(),
+      browserShareByEpoch: steps.epochs.map((w) => w.cpu / w.seconds),
     };
   } finally {
     await page?.close();
@@ -118,8 +136,8 @@ async function measure(watched: boolean): Promise<RunFigures> {
 }
 
 async function openWatcher(url: string): Promise<{ close(): Promise<void> }> {
-  if (browser !== undefined) {
-    const page = await browser.newPage({ viewport: { width: 1300, height: 1400 } });
+  if (context !== undefined) {
+    const page = await context.newPage();
     await page.goto(url);
     // Loading the page (echarts, the first drawing) is not watching: let it settle before the run starts.
     await page.waitForSelector('#status[data-status="running"]');
@@ -145,13 +163,15 @@ const without: number[] = [];
 const watched: number[] = [];
 const ratios: number[] = [];
 const shares: number[] = [];
-await measure(false); // warm-up: caches, the chart renderer, the engines
+const sharesByEpoch: number[][] = [];
+await measure(true); // warm-up: caches, the chart renderer, the engines, the browser profile's first use (seconds after its first page)
 for (let r = 0; r < repeats; r++) {
   // Alternate which goes first, so a drift of the machine does not favour one side.
   for (const w of r % 2 === 0 ? [false, true] : [true, false]) {
     const m = await measure(w);
     (w ? watched : without).push(m.samplesPerSec);
     if (w) shares.push(m.browserShare);
+    if (w) m.browserShareByEpoch.forEach((share, i) => (sharesByEpoch[i] ??= []).push(share));
   }
   ratios.push(watched[r] / without[r]);
   console.log(
@@ -170,4 +190,7 @@ console.log(
 );
 console.log(
   `browser CPU during the watched steps: median ${(1000 * median(shares)).toFixed(1)} ms per second of steps (${((100 * median(shares)) / availableParallelism()).toFixed(2)} % of the ${availableParallelism()} cores' time)`,
+);
+console.log(
+  `  by epoch of the run (medians): ${sharesByEpoch.map((xs, i) => `${i + 1}: ${(1000 * median(xs)).toFixed(1)}`).join(', ')} ms per second of its steps (the first takes in the run's start)`,
 );

@@ -7,12 +7,12 @@ import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { CLIENT_BUFFER_BYTES } from '../src/dashboard/event-stream.js';
-import { RunView } from '../src/dashboard/run-view.js';
+import { PROGRESS_EVERY_MS, RunView } from '../src/dashboard/run-view.js';
 import { startDashboard, type Dashboard } from '../src/dashboard/server.js';
 import { readStaticFile } from '../src/dashboard/static-files.js';
-import type { CheckpointEvent } from '../src/train/events.js';
+import type { CheckpointEvent, EpochEvent, ProgressEvent, StartEvent } from '../src/train/events.js';
 import { freshDirs } from './helpers/temp-dirs.js';
 
 const fresh = freshDirs('corefit-dashboard-');
@@ -169,5 +169,48 @@ describe('event stream', () => {
     while (dashboard.clients().length > 0) await new Promise((r) => setTimeout(r, 10));
     for (let i = 1; i <= 100; i++) dashboard.publish(checkpointAt(i));
     expect((await get(dashboard.url, '/api/state')).body).toContain('"step":100}');
+  });
+});
+
+describe('run view', () => {
+  afterEach(() => vi.restoreAllMocks());
+
+  it('sends progress at most every PROGRESS_EVERY_MS counted from the start and the epoch message too, and every loss point still reaches the page', () => {
+    let now = 0;
+    vi.spyOn(performance, 'now').mockImplementation(() => now);
+    const view = new RunView();
+    const progress = (epoch: number, step: number): ProgressEvent => ({
+      type: 'progress',
+      epoch,
+      step,
+      steps: 10,
+      loss: 1 / step,
+      excess: null,
+      samples_per_sec: 1000,
+      eta_seconds: 1,
+    });
+    const sent: Array<{ type: string; points?: ReadonlyArray<readonly [number, number]> }> = [];
+    const apply = (e: StartEvent | ProgressEvent | EpochEvent): void => {
+      const message = view.apply(e);
+      if (message !== undefined) sent.push(message);
+    };
+    // Only the fields of the start and the epoch the view reads; the rest does not matter here.
+    apply({
+      type: 'start',
+      epochs: 2,
+      steps_per_epoch: 10,
+      lr_schedule: { baseLr: 1, peakLr: 1, warmupSteps: 0, decay: 'cosine', totalSteps: 20 },
+    } as unknown as StartEvent);
+    apply(progress(1, 2)); // right after the start
+    now += PROGRESS_EVERY_MS + 1;
+    apply(progress(1, 5));
+    now += PROGRESS_EVERY_MS + 500;
+    apply({ type: 'epoch', epoch: 1 } as EpochEvent);
+    now += PROGRESS_EVERY_MS / 2;
+    apply(progress(2, 5)); // after the last progress message by more than the interval, after the epoch's by less
+    now += PROGRESS_EVERY_MS / 2 + 1;
+    apply(progress(2, 10));
+    expect(sent.map((m) => m.type)).toEqual(['start', 'progress', 'epoch', 'progress']);
+    expect(sent.flatMap((m) => m.points ?? []).map(([x]) => x)).toEqual([0.2, 0.5, 1.5, 2]);
   });
 });

@@ -15,9 +15,12 @@ export type PagePicture = (typeof PAGE_PICTURES)[number];
 /** Points of the within-epoch train loss kept for new pages; older ones are thinned beyond this. */
 export const MAX_PROGRESS_POINTS = 2000;
 /**
- * Progress goes to pages at most this often (the run reports it 4 times a second):
- * each message costs a browser several milliseconds of CPU to take in and show, and on
- * a machine whose every core trains, that is what watching costs.
+ * Progress goes to pages at most this often (the run reports it 4 times a second),
+ * counted from the run's start or the last message that carried loss points, an
+ * epoch's too: each message costs a browser a frame, up to tens of ms of CPU across its
+ * processes, and on a machine whose every core trains, that is what watching costs.
+ * Epochs whose steps and pause take less than this send none; their epoch message
+ * brings the points.
  */
 export const PROGRESS_EVERY_MS = 2000;
 /**
@@ -101,6 +104,7 @@ export class RunView {
         this.start = e;
         this.lrCurve = lrCurve(e);
         this.epochStartedAt = performance.now();
+        this.progressSentAt = this.epochStartedAt;
         return { type: 'start', start: e, lr_curve: this.lrCurve };
       case 'progress': {
         this.lastProgress = e;
@@ -116,6 +120,7 @@ export class RunView {
         const now = performance.now();
         this.lastEpochMs = now - this.epochStartedAt;
         this.epochStartedAt = now;
+        this.progressSentAt = now;
         const points = this.takeUnsentPoints();
         if (!this.picturesHeld || now - this.picturesSentAt < PICTURES_EVERY_MS) return { ...e, points };
         this.picturesHeld = false;
