@@ -35,6 +35,16 @@ async function inTurn<T>(job: () => Promise<T>): Promise<T> {
   }
 }
 
+/** The lines of a ranks' exit file (test/helpers/mpirun.ts) once it holds `count`, waiting up to 30 s for them. */
+async function rankExits(file: string, count: number): Promise<string[]> {
+  const end = Date.now() + 30_000;
+  for (;;) {
+    const lines = (await readFile(file, 'utf8').catch(() => '')).split('\n').filter((l) => l !== '');
+    if (lines.length >= count || Date.now() > end) return lines;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 /** runCli, in turn. */
 const cli = (args: readonly string[]): Promise<CliRun> => inTurn(() => runCli(args));
 
@@ -132,8 +142,8 @@ describe.skipIf(missing !== undefined).concurrent(`train --comm mpi${missing ===
   // mpirun (Open MPI 4.1) answers Ctrl-C with SIGCONT to every rank at once, SIGTERM after its kill timeout and
   // SIGKILL as long again after that, and exits 1 then whatever its ranks did; meanwhile it forwards no output.
   // A rank killed by mpirun leaves no exit line, and the job no stopped line. A stopped rank ignores the SIGTERM, so
-  // with a kill timeout of 4 s the ranks have 8 s before the SIGKILL (they need well under 1 s here); mpirun itself
-  // returns about twice its kill timeout after the stop, sleeping, so the job gives up its lane once stopped.
+  // with a kill timeout of 4 s the ranks have 8 s before the SIGKILL (they need well under 1 s here). The ranks'
+  // exits go to a file, so the checks of the checkpoint run while mpirun still sleeps out its kill timeouts.
   const stops: ReadonlyArray<{ what: string; stop: (job: CliProcess) => void; readsStdout: boolean }> = [
     { what: 'Ctrl-C to mpirun', stop: (job) => job.child.kill('SIGINT'), readsStdout: true },
     // mpirun notices at its next write (SIGPIPE), and ends the job as after Ctrl-C.
@@ -142,29 +152,23 @@ describe.skipIf(missing !== undefined).concurrent(`train --comm mpi${missing ===
   for (const { what, stop, readsStdout } of stops) {
     it(`stops on ${what}: every rank finishes the step and exits 143 by itself, rank 0 writes the checkpoint of that step, which resumes in one process bit for bit`, async () => {
       const out = dir();
-      const stopping = await inTurn(async () => {
+      const exits = dir();
+      const job = await inTurn(async () => {
         const started = startMpirun(
           [{ np: 2, args: [...small, '--epochs', '500', '--workers', '1', '--checkpoint-every', '2', '--out', out, '--json'] }],
           100_000,
-          { mpirunArgs: ['--mca', 'odls_base_sigkill_timeout', '4'], reportExit: true },
+          { mpirunArgs: ['--mca', 'odls_base_sigkill_timeout', '4'], exitsTo: exits },
         );
         // Stop once training has written its first checkpoint.
         expect(await started.line((l) => l.type === 'checkpoint')).toBeDefined();
         stop(started);
+        // Both ranks gone (or mpirun, which kills what is left): the lane is free while mpirun sleeps.
+        await Promise.race([rankExits(exits, 2), started.done]);
         return started;
       });
-      const job = await stopping.done;
-      expect(job.timedOut).toBe(false);
-      expect(job.code).toBe(1);
-      expect(job.stderr.match(/^rank exited: .*$/gm), job.stderr).toEqual(['rank exited: 143', 'rank exited: 143']);
-      expect(job.stderr.match(/corefit: mpirun is ending the job \(SIGCONT\): finishing the current step and writing a checkpoint/g)).toHaveLength(2);
-      const stopped = /corefit: stopped by mpirun at step (\d+): checkpoint written to /.exec(job.stderr);
-      expect(stopped, job.stderr).not.toBeNull();
-      const step = Number(stopped![1]);
+      expect(await rankExits(exits, 2)).toEqual(['rank exited: 143', 'rank exited: 143']);
+      const step = (await readCheckpoint(out)).state.run.progress.step;
       expect(step).toBeLessThan(500 * 4);
-      expect(job.stderr).toMatch(new RegExp(`corefit: rank 1 on \\S+ stopped at step ${step}\n`));
-      if (readsStdout) expect(jsonLines(job.stdout).at(-1)).toMatchObject({ type: 'summary', status: 'stopped', step });
-      expect((await readCheckpoint(out)).state.run.progress.step).toBe(step);
       // The stop checkpoint continues in one process as the run would have: the same weights as one uninterrupted run.
       const epochs = String(Math.ceil(step / 4) + 1);
       const resumed = await cli(['train', ...data, '--resume', out, '--out', out, '--epochs', epochs, '--workers', '1']);
@@ -173,6 +177,15 @@ describe.skipIf(missing !== undefined).concurrent(`train --comm mpi${missing ===
       const reference = await cli(['train', ...small, '--epochs', epochs, '--workers', '2', '--out', whole]);
       expect(reference.code, reference.stderr).toBe(0);
       expect((await weights(out)).equals(await weights(whole))).toBe(true);
+
+      // What the ranks printed comes through once mpirun is done.
+      const ended = await job.done;
+      expect(ended.timedOut).toBe(false);
+      expect(ended.code).toBe(1);
+      expect(ended.stderr.match(/corefit: mpirun is ending the job \(SIGCONT\): finishing the current step and writing a checkpoint/g)).toHaveLength(2);
+      expect(ended.stderr).toContain(`corefit: stopped by mpirun at step ${step}: checkpoint written to `);
+      expect(ended.stderr).toMatch(new RegExp(`corefit: rank 1 on \\S+ stopped at step ${step}\n`));
+      if (readsStdout) expect(jsonLines(ended.stdout).at(-1)).toMatchObject({ type: 'summary', status: 'stopped', step });
     });
   }
 

@@ -19,21 +19,23 @@ export interface Ranks {
 }
 
 /**
- * Runs a rank (argv: node, corefit, its arguments) and prints on stderr how it ended,
- * `rank exited: CODE` or `rank exited: SIGNAL`, then exits itself. mpirun signals the
- * rank's whole process group, so this launcher ignores the signals that the rank handles;
- * a SIGKILL ends both, and leaves no line.
+ * Runs a rank (argv: node, the file to append to, corefit, its arguments) and appends how it
+ * ended to that file, `rank exited: CODE` or `rank exited: SIGNAL`, then exits itself. A file,
+ * not stderr: mpirun forwards no output while it sleeps between its signals. mpirun signals the
+ * rank's whole process group, so this launcher ignores the signals that the rank handles; a
+ * SIGKILL ends both, and leaves no line.
  */
 const EXIT_REPORTER = `
 for (const s of ['SIGINT', 'SIGTERM', 'SIGCONT']) process.on(s, () => {});
-const rank = require('node:child_process').spawn(process.argv[1], process.argv.slice(2), { stdio: 'inherit' });
-rank.on('exit', (code, signal) => { process.stderr.write('rank exited: ' + (code ?? signal) + '\\n'); process.exit(0); });`;
+const [file, ...rankArgv] = process.argv.slice(1);
+const rank = require('node:child_process').spawn(rankArgv[0], rankArgv.slice(1), { stdio: 'inherit' });
+rank.on('exit', (code, signal) => { require('node:fs').appendFileSync(file, 'rank exited: ' + (code ?? signal) + '\\n'); process.exit(0); });`;
 
 export interface Launch {
   /** Options of mpirun itself. */
   readonly mpirunArgs?: readonly string[];
-  /** Start each rank under a launcher that prints how it ended (EXIT_REPORTER). */
-  readonly reportExit?: boolean;
+  /** Start each rank under a launcher that appends how it ended to this file (EXIT_REPORTER). */
+  readonly exitsTo?: string;
 }
 
 /** mpirun on loopback, as root and with more ranks than cores, of `corefit train --comm mpi` per program; killed (timedOut) after limitMs. */
@@ -43,7 +45,7 @@ export function startMpirun(programs: readonly Ranks[], limitMs: number, launch:
     if (i > 0) args.push(':');
     args.push('-np', String(p.np));
     if (p.env !== undefined) args.push('env', ...Object.entries(p.env).map(([k, v]) => `${k}=${v}`));
-    if (launch.reportExit === true) args.push(process.execPath, '-e', EXIT_REPORTER);
+    if (launch.exitsTo !== undefined) args.push(process.execPath, '-e', EXIT_REPORTER, launch.exitsTo);
     args.push(process.execPath, CLI, 'train', '--comm', 'mpi', ...p.args);
   });
   return startCommand('mpirun', args, {}, limitMs);
