@@ -23,6 +23,7 @@ import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import type { Browser } from 'playwright-core';
 import { chromiumMissing, launchChromium } from './chromium.js';
+import { median } from '../src/bench/summary.js';
 import { loadDataset } from '../src/data/dataset.js';
 import { DEFAULT_SPEC } from '../src/model/spec.js';
 import { RunView } from '../src/dashboard/run-view.js';
@@ -150,14 +151,13 @@ async function openWatcher(url: string): Promise<{ close(): Promise<void> }> {
   return { close: async () => void req.destroy() };
 }
 
-/** The q-quantile of xs, interpolated between the nearest ranks (q = 0.5: the median). */
+/** The q-quantile of xs, interpolated between the nearest ranks (the quartiles beside the median). */
 function quantile(xs: readonly number[], q: number): number {
   const sorted = [...xs].sort((a, b) => a - b);
   const at = q * (sorted.length - 1);
   const below = sorted[Math.floor(at)];
   return below + (sorted[Math.ceil(at)] - below) * (at - Math.floor(at));
 }
-const median = (xs: readonly number[]): number => quantile(xs, 0.5);
 const percent = (ratio: number): string => `${ratio >= 1 ? '+' : ''}${(100 * (ratio - 1)).toFixed(1)} %`;
 const without: number[] = [];
 const watched: number[] = [];

@@ -14,6 +14,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { median } from '../src/bench/summary.js';
 import { readCheckpoint } from '../src/checkpoint/checkpoint.js';
 import { DATA_FILES, defaultDataDir } from '../src/data/dataset.js';
 import { encodeIdx, readIdx } from '../src/data/idx.js';
@@ -44,12 +45,6 @@ async function writeSubset(dir: string, trainRows: number, testRows: number): Pr
       await writeFile(join(dir, name), encodeIdx({ dtype: idx.dtype, dims: [rows, ...idx.dims.slice(1)], data: idx.data.subarray(0, rows * perRow) }));
     }
   }
-}
-
-function median(xs: readonly number[]): number {
-  const sorted = [...xs].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
 function bytes(a: Float32Array): Buffer {
