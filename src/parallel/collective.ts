@@ -47,6 +47,24 @@ export function recordDivergence(control: Int32Array, step: number, what: Diverg
   }
 }
 
+/**
+ * The step's loss: Σ of the shards' loss sums in shard order, in one process and across
+ * ranks alike, so that every worker and rank sees the same value and agrees on divergence.
+ */
+export function stepLossOf(shardLoss: Float64Array, shards: number): number {
+  let loss = 0;
+  for (let s = 0; s < shards; s++) loss += shardLoss[s];
+  return loss;
+}
+
+/** Clipping's gradient scale: the global norm from the blocks' Σ g², summed in block order; 1 when within clipNorm. */
+export function clipScale(blockSumSq: Float64Array, blocks: number, clipNorm: number): number {
+  let sumSq = 0;
+  for (let blk = 0; blk < blocks; blk++) sumSq += blockSumSq[blk];
+  const norm = Math.sqrt(sumSq);
+  return norm > clipNorm ? clipNorm / norm : 1;
+}
+
 /** One worker's side of the collective step over the shared buffers. */
 export class SharedCollective {
   private readonly paramCount: number;
@@ -74,9 +92,7 @@ export class SharedCollective {
    */
   step(t: number, rows: number): number | undefined {
     const { b, plan, kernels } = this;
-    // Every worker sums the same values in the same order, so all agree on divergence.
-    let stepLoss = 0;
-    for (let s = 0; s < plan.shards; s++) stepLoss += b.shardLoss[s];
+    const stepLoss = stepLossOf(b.shardLoss, plan.shards);
     if (!Number.isFinite(stepLoss)) {
       recordDivergence(b.control, t, 'loss');
       return undefined;
@@ -87,10 +103,7 @@ export class SharedCollective {
       // Clipping needs the global norm before any update: a read-only pass, then a barrier.
       for (const { blk, lo, hi } of this.blocks) b.blockSumSq[blk] = kernels.gradientSumOfSquares(b.slots, plan.shards, this.paramCount, lo, hi, 1 / rows);
       barrier(b.control, plan.workers);
-      let sumSq = 0;
-      for (let blk = 0; blk < plan.shards; blk++) sumSq += b.blockSumSq[blk];
-      const norm = Math.sqrt(sumSq);
-      if (norm > plan.clipNorm) gradScale = plan.clipNorm / norm;
+      gradScale = clipScale(b.blockSumSq, plan.shards, plan.clipNorm);
     }
     const scalars = adamScalars({ t, lr: learningRateAt(plan.schedule, t), config: this.optimizer, gradScale }, rows);
     for (const { lo, hi } of this.blocks) {

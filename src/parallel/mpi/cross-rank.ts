@@ -24,7 +24,7 @@ import { adamScalars } from '../../optim/adam.js';
 import { learningRateAt } from '../../optim/schedule.js';
 import type { UpdateKernels } from '../../optim/update-kernels.js';
 import { PROGRESS, type SharedBuffers } from '../buffers.js';
-import { recordDivergence } from '../collective.js';
+import { clipScale, recordDivergence, stepLossOf } from '../collective.js';
 import { AbortedError, barrier, BarrierTimeoutError, CONTROL } from '../control.js';
 import type { StepPlan } from '../tasks.js';
 import type { MpiAddon, WaitResult } from './addon.js';
@@ -186,8 +186,7 @@ export class CrossRank {
       for (let l = 0; l < L; l++) b.shardLoss[r * L + l] = this.lossesIn[r * (L + 1) + l];
       stop ||= this.lossesIn[r * (L + 1) + L] !== 0;
     }
-    let loss = 0;
-    for (let s = 0; s < plan.shards; s++) loss += b.shardLoss[s];
+    const loss = stepLossOf(b.shardLoss, plan.shards);
     const t1 = performance.now();
 
     if (!Number.isFinite(loss)) {
@@ -217,10 +216,7 @@ export class CrossRank {
         this.sumSqOut[i] = kernels.gradientSumOfSquares(this.partials, R, myCount, offset, offset + hi - lo, 1 / rows);
       }
       this.wait(this.mpi.allgather(this.sumSqOut, this.sumSqIn, b.control, timeout), t, 'exchanging the gradient norm');
-      let sumSq = 0;
-      for (let blk = 0; blk < plan.shards; blk++) sumSq += this.sumSqIn[blk];
-      const norm = Math.sqrt(sumSq);
-      if (norm > plan.clipNorm) gradScale = plan.clipNorm / norm;
+      gradScale = clipScale(this.sumSqIn, plan.shards, plan.clipNorm);
     }
     const t4 = performance.now();
 
