@@ -7,12 +7,19 @@
  *   npm run bench:dashboard    (node dist/scripts/dashboard-cost.js [--repeats 3] [--epochs 2] [--train-rows 60000])
  *
  * Shared machines drift by more than the effect, so the figure is the median of the
- * with/without ratios of adjacent pairs (their quartiles and range beside it), and the
- * CPU time the browser took during the watched runs' steps, per second of steps: on a
- * machine whose every core trains, a millisecond taken from any one worker delays the
- * whole synchronous step, so that is about the share of samples/s watching can cost.
- * It is the sharper figure: on a shared 2-core machine a pair's ratio spreads by some
- * ±10 %, so the median of 9 pairs cannot tell a 2 % difference apart.
+ * with/without ratios of adjacent pairs, with its 95 % bootstrap interval (resampled
+ * pairs), quartiles and range. On a shared 2-core machine other tenants move a pair's
+ * ratio by some ±10 %, in 10-epoch runs as in 2-epoch ones, so 40 pairs still leave an
+ * interval about ±3 % wide.
+ *
+ * Two figures beside it do not depend on the host's noise:
+ * - the CPU time the browser took during the watched runs' steps, per second of steps.
+ *   On a machine whose every core trains, a millisecond taken from any one worker delays
+ *   the whole synchronous step, so that is about the share of samples/s watching costs;
+ * - the time the training workers (the threads on a core most of the steps' time) waited
+ *   in this machine's run queues during the steps (schedstat's second field), with and
+ *   without: what the browser and everything else here took from them. Time the
+ *   hypervisor gives to other tenants is not in it.
  *
  * The page needs Debian's chromium at /usr/bin/chromium; without it, an event-stream
  * reader in this process stands in for the page, and the report says so.
@@ -26,6 +33,7 @@ import { chromiumMissing, launchChromium } from './chromium.js';
 import { median } from '../src/bench/summary.js';
 import { loadDataset } from '../src/data/dataset.js';
 import { DEFAULT_SPEC } from '../src/model/spec.js';
+import { Rng } from '../src/rng.js';
 import { RunView } from '../src/dashboard/run-view.js';
 import { startDashboard } from '../src/dashboard/server.js';
 import type { TrainEvent } from '../src/train/events.js';
@@ -68,41 +76,71 @@ function childCpuSeconds(): number {
     for (let p = parent.get(pid); p !== undefined && p > 1; p = parent.get(p)) if (p === process.pid) return true;
     return false;
   };
-  let ns = 0;
-  for (const pid of parent.keys()) {
-    if (!isMine(pid)) continue;
-    try {
-      for (const tid of readdirSync(`/proc/${pid}/task`)) ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
-    } catch {
-      // The process or thread ended while being read.
+  let seconds = 0;
+  for (const pid of parent.keys()) if (isMine(pid)) for (const t of threadTimes(pid).values()) seconds += t.run;
+  return seconds;
+}
+
+/** Each thread of a process by id: seconds on a core, and seconds runnable but waiting in a run queue (schedstat's first two fields). */
+type ThreadTimes = Map<string, { run: number; wait: number }>;
+
+function threadTimes(pid: number | 'self'): ThreadTimes {
+  const times: ThreadTimes = new Map();
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      try {
+        const [run, wait] = readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ').map(Number);
+        times.set(tid, { run: run / 1e9, wait: wait / 1e9 });
+      } catch {
+        // The thread ended while being read.
+      }
     }
+  } catch {
+    // The process ended while being read.
   }
-  return ns / 1e9;
+  return times;
+}
+
+/** Run-queue wait over a stretch of `seconds`, summed over the threads that were on a core most of it: the training workers. */
+function workersWait(from: ThreadTimes, to: ThreadTimes, seconds: number): number {
+  let wait = 0;
+  for (const [tid, t] of to) {
+    const before = from.get(tid);
+    if (before !== undefined && t.run - before.run > seconds / 2) wait += t.wait - before.wait;
+  }
+  return wait;
 }
 
 interface RunFigures {
   readonly samplesPerSec: number;
+  readonly samplesPerSecByEpoch: readonly number[];
   /** Browser CPU seconds during the steps, per second of steps: over the run, and in each epoch's. */
   readonly browserShare: number;
   readonly browserShareByEpoch: readonly number[];
+  /** Seconds the training workers waited in a run queue of this machine during the steps, per second of steps. */
+  readonly runQueueWait: number;
 }
 
-/** Browser CPU and wall time over each stretch of steps: from `start` or `pictures` (the last event before steps) to `epoch`. */
+/** Browser CPU, the workers' run-queue wait and wall time over each stretch of steps: from `start` or `pictures` (the last event before steps) to `epoch`. */
 class StepsWindow {
-  private from: { cpu: number; at: number } | undefined;
-  readonly epochs: Array<{ cpu: number; seconds: number }> = [];
+  private from: { browser: number; threads: ThreadTimes; at: number } | undefined;
+  readonly epochs: Array<{ browser: number; wait: number; seconds: number }> = [];
   constructor(private readonly watched: boolean) {}
+  private read(): { browser: number; threads: ThreadTimes; at: number } {
+    return { browser: this.watched ? childCpuSeconds() : 0, threads: threadTimes('self'), at: performance.now() };
+  }
   onEvent(e: TrainEvent): void {
-    if (!this.watched) return;
-    if (e.type === 'start' || e.type === 'pictures') this.from = { cpu: childCpuSeconds(), at: performance.now() };
+    if (e.type === 'start' || e.type === 'pictures') this.from = this.read();
     if (e.type === 'epoch' && this.from !== undefined) {
-      this.epochs.push({ cpu: childCpuSeconds() - this.from.cpu, seconds: (performance.now() - this.from.at) / 1000 });
+      const to = this.read();
+      const seconds = (to.at - this.from.at) / 1000;
+      this.epochs.push({ browser: to.browser - this.from.browser, wait: workersWait(this.from.threads, to.threads, seconds), seconds });
       this.from = undefined;
     }
   }
-  share(): number {
+  perSecond(of: 'browser' | 'wait'): number {
     const seconds = this.epochs.reduce((s, w) => s + w.seconds, 0);
-    return seconds === 0 ? 0 : this.epochs.reduce((s, w) => s + w.cpu, 0) / seconds;
+    return seconds === 0 ? 0 : this.epochs.reduce((s, w) => s + w[of], 0) / seconds;
   }
 }
 
@@ -127,8 +165,10 @@ async function measure(watched: boolean): Promise<RunFigures> {
     });
     return {
       samplesPerSec: result.epochs.reduce((s, e) => s + e.samples_per_sec, 0) / result.epochs.length,
-      browserShare: steps.share(),
-      browserShareByEpoch: steps.epochs.map((w) => w.cpu / w.seconds),
+      samplesPerSecByEpoch: result.epochs.map((e) => e.samples_per_sec),
+      browserShare: steps.perSecond('browser'),
+      browserShareByEpoch: steps.epochs.map((w) => w.browser / w.seconds),
+      runQueueWait: steps.perSecond('wait'),
     };
   } finally {
     await page?.close();
@@ -159,38 +199,50 @@ function quantile(xs: readonly number[], q: number): number {
   return below + (sorted[Math.ceil(at)] - below) * (at - Math.floor(at));
 }
 const percent = (ratio: number): string => `${ratio >= 1 ? '+' : ''}${(100 * (ratio - 1)).toFixed(1)} %`;
-const without: number[] = [];
-const watched: number[] = [];
-const ratios: number[] = [];
-const shares: number[] = [];
-const sharesByEpoch: number[][] = [];
+
+/** The 95 % bootstrap interval of the median of xs: medians of 2,000 resamples (seeded, so a report can be re-derived from its pairs). */
+function medianInterval(xs: readonly number[]): [number, number] {
+  const rng = Rng.fromSeed(1);
+  const medians = Array.from({ length: 2000 }, () => median(Array.from(xs, () => xs[rng.nextInt(xs.length)])));
+  return [quantile(medians, 0.025), quantile(medians, 0.975)];
+}
+
+const runs: Record<'without' | 'watched', RunFigures[]> = { without: [], watched: [] };
 await measure(true); // warm-up: caches, the chart renderer, the engines, the browser profile's first use (seconds after its first page)
 for (let r = 0; r < repeats; r++) {
   // Alternate which goes first, so a drift of the machine does not favour one side.
-  for (const w of r % 2 === 0 ? [false, true] : [true, false]) {
-    const m = await measure(w);
-    (w ? watched : without).push(m.samplesPerSec);
-    if (w) shares.push(m.browserShare);
-    if (w) m.browserShareByEpoch.forEach((share, i) => (sharesByEpoch[i] ??= []).push(share));
-  }
-  ratios.push(watched[r] / without[r]);
+  for (const w of r % 2 === 0 ? [false, true] : [true, false]) runs[w ? 'watched' : 'without'].push(await measure(w));
+  const [off, on] = [runs.without[r], runs.watched[r]];
   console.log(
-    `repeat ${r + 1}: without ${Math.round(without[r])}  with ${Math.round(watched[r])} samples/s  (${ratios[r].toFixed(3)}; browser ${(1000 * shares[r]).toFixed(1)} ms CPU per s of steps)`,
+    `repeat ${r + 1}: without ${Math.round(off.samplesPerSec)}  with ${Math.round(on.samplesPerSec)} samples/s  (${(on.samplesPerSec / off.samplesPerSec).toFixed(3)}; browser ${(1000 * on.browserShare).toFixed(1)} ms CPU per s of steps)`,
   );
 }
 await browser?.close();
+const without = runs.without.map((m) => m.samplesPerSec);
+const watched = runs.watched.map((m) => m.samplesPerSec);
+const ratios = watched.map((x, r) => x / without[r]);
+const ratiosByEpoch = Array.from({ length: epochs }, (_, i) => runs.watched.map((m, r) => m.samplesPerSecByEpoch[i] / runs.without[r].samplesPerSecByEpoch[i]));
+const shares = runs.watched.map((m) => m.browserShare);
+const sharesByEpoch = Array.from({ length: epochs }, (_, i) => runs.watched.map((m) => m.browserShareByEpoch[i]));
 const a = median(without);
 const b = median(watched);
+const [low, high] = medianInterval(ratios);
+const ms = (seconds: number): string => (1000 * seconds).toFixed(1);
 console.log(`\n${epochs} epoch(s) of ${trainRows} rows per run, ${repeats} interleaved pairs, watched by ${watcher}`);
 console.log(`median samples/s without the dashboard: ${Math.round(a)}`);
 console.log(`median samples/s with it open:         ${Math.round(b)}`);
 console.log(`median with/without ratio of adjacent pairs: ${median(ratios).toFixed(3)} (${percent(median(ratios))})`);
+console.log(`  95 % bootstrap interval ${low.toFixed(3)} .. ${high.toFixed(3)} (${percent(low)} .. ${percent(high)})`);
+console.log(`  by epoch of the run (medians): ${ratiosByEpoch.map((xs, i) => `${i + 1}: ${median(xs).toFixed(3)}`).join(', ')}`);
 console.log(
   `  quartiles ${quantile(ratios, 0.25).toFixed(3)} .. ${quantile(ratios, 0.75).toFixed(3)}, range ${Math.min(...ratios).toFixed(3)} .. ${Math.max(...ratios).toFixed(3)}`,
 );
 console.log(
-  `browser CPU during the watched steps: median ${(1000 * median(shares)).toFixed(1)} ms per second of steps (${((100 * median(shares)) / availableParallelism()).toFixed(2)} % of the ${availableParallelism()} cores' time)`,
+  `browser CPU during the watched steps: median ${ms(median(shares))} ms per second of steps (${((100 * median(shares)) / availableParallelism()).toFixed(2)} % of the ${availableParallelism()} cores' time)`,
 );
 console.log(
-  `  by epoch of the run (medians): ${sharesByEpoch.map((xs, i) => `${i + 1}: ${(1000 * median(xs)).toFixed(1)}`).join(', ')} ms per second of its steps (the first takes in the run's start)`,
+  `  by epoch of the run (medians): ${sharesByEpoch.map((xs, i) => `${i + 1}: ${ms(median(xs))}`).join(', ')} ms per second of its steps (the first takes in the run's start)`,
+);
+console.log(
+  `training workers' wait for a core of this machine during the steps: median ${ms(median(runs.without.map((m) => m.runQueueWait)))} ms per second of steps without, ${ms(median(runs.watched.map((m) => m.runQueueWait)))} with`,
 );
