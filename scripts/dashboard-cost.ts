@@ -30,7 +30,7 @@ import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import type { Browser } from 'playwright-core';
 import { chromiumMissing, launchChromium } from './chromium.js';
-import { median } from '../src/bench/summary.js';
+import { median } from '../src/median.js';
 import { loadDataset } from '../src/data/dataset.js';
 import { DEFAULT_SPEC } from '../src/model/spec.js';
 import { Rng } from '../src/rng.js';

@@ -19,7 +19,7 @@
  * whole step.
  */
 import { parseArgs } from 'node:util';
-import { median } from '../src/bench/summary.js';
+import { median } from '../src/median.js';
 import { loadDataset } from '../src/data/dataset.js';
 import { createNativeEngine, nativeUpdateKernels } from '../src/engine/native.js';
 import { adamScalars, type AdamScalars } from '../src/optim/adam.js';

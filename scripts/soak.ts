@@ -14,7 +14,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { median } from '../src/bench/summary.js';
+import { median } from '../src/median.js';
 import { readCheckpoint } from '../src/checkpoint/checkpoint.js';
 import { DATA_FILES, defaultDataDir } from '../src/data/dataset.js';
 import { encodeIdx, readIdx } from '../src/data/idx.js';

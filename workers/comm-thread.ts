@@ -8,6 +8,7 @@
 import * as Comlink from 'comlink';
 import { workerData, type MessagePort } from 'node:worker_threads';
 import { CommError } from '../src/errors.js';
+import { median } from '../src/median.js';
 import { AbortedError } from '../src/parallel/control.js';
 import { loadMpi, type MpiAddon } from '../src/parallel/mpi/addon.js';
 import type { CommOutcome, CommThreadApi } from '../src/parallel/mpi/comm-api.js';
@@ -73,7 +74,7 @@ const api: CommThreadApi = {
         }
         if (i > 0) seconds.push((performance.now() - started) / 1000);
       }
-      return seconds.sort((a, b) => a - b)[Math.floor(seconds.length / 2)];
+      return median(seconds);
     });
   },
 

@@ -19,7 +19,7 @@ import { formatMarkdownTable, formatTerminalTable, type Column } from '../report
 import { writeReportFiles } from '../report/write-files.js';
 import type { EpochEvent } from '../train/events.js';
 import { train } from '../train/train.js';
-import { median } from './summary.js';
+import { median } from '../median.js';
 import { fitLink, project, stepSeconds, type Projection, type ScaleOutInputs } from './scale-out.js';
 
 export interface MpiBenchOptions {

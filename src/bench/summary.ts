@@ -1,4 +1,5 @@
 /** From raw samples to the table a user reads: medians, speedup, the independent ceiling and efficiency against it. */
+import { median } from '../median.js';
 import type { StepBreakdown } from '../parallel/pool.js';
 import type { ThroughputSample } from './throughput.js';
 
@@ -25,12 +26,6 @@ export interface Cell {
   /** The breakdown of the median repetition. */
   readonly breakdown: StepBreakdown;
   readonly repeats: number;
-}
-
-export function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
 export function summarize(samples: readonly ThroughputSample[]): Cell[] {
