@@ -9,8 +9,8 @@
  * Shared machines drift by more than the effect, so the figure is the median of the
  * with/without ratios of adjacent pairs, with its 95 % bootstrap interval (resampled
  * pairs), quartiles and range. On a shared 2-core machine other tenants move a pair's
- * ratio by some ±10 %, in 10-epoch runs as in 2-epoch ones, so 40 pairs still leave an
- * interval about ±3 % wide.
+ * ratio by some ±10 %, in 10-epoch runs as in 4-epoch ones, so 40 pairs still leave an
+ * interval about ±3 % wide, and 120 pairs (--repeats 120) about ±2.5 %.
  *
  * Two figures beside it do not depend on the host's noise:
  * - the CPU time the browser took during the watched runs' steps, per second of steps.
