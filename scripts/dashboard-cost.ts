@@ -240,9 +240,7 @@ console.log(
 console.log(
   `browser CPU during the watched steps: median ${ms(median(shares))} ms per second of steps (${((100 * median(shares)) / availableParallelism()).toFixed(2)} % of the ${availableParallelism()} cores' time)`,
 );
-console.log(
-  `  by epoch of the run (medians): ${sharesByEpoch.map((xs, i) => `${i + 1}: ${ms(median(xs))}`).join(', ')} ms per second of its steps (the first takes in the run's start)`,
-);
+console.log(`  by epoch of the run (medians): ${sharesByEpoch.map((xs, i) => `${i + 1}: ${ms(median(xs))}`).join(', ')} ms per second of its steps`);
 console.log(
   `training workers' wait for a core of this machine during the steps: median ${ms(median(runs.without.map((m) => m.runQueueWait)))} ms per second of steps without, ${ms(median(runs.watched.map((m) => m.runQueueWait)))} with`,
 );

@@ -175,6 +175,22 @@ describe('event stream', () => {
 describe('run view', () => {
   afterEach(() => vi.restoreAllMocks());
 
+  // Only the fields of the start the view reads; the rest does not matter here.
+  const START = {
+    type: 'start',
+    epochs: 2,
+    steps_per_epoch: 10,
+    lr_schedule: { baseLr: 1, peakLr: 1, warmupSteps: 0, decay: 'cosine', totalSteps: 20 },
+  } as unknown as StartEvent;
+
+  it("holds the run's start for the next message, and a page that connects meanwhile has it in its snapshot", () => {
+    const view = new RunView();
+    expect(view.apply(START)).toEqual([]);
+    expect(view.snapshot().start).toBe(START);
+    expect(view.finish('failed', 'boom').map((m) => m.type)).toEqual(['start', 'status']);
+    expect(view.finish('failed', 'boom').map((m) => m.type)).toEqual(['status']);
+  });
+
   it('sends progress at most every PROGRESS_EVERY_MS counted from the start and the epoch message too, and every loss point still reaches the page', () => {
     let now = 0;
     vi.spyOn(performance, 'now').mockImplementation(() => now);
@@ -190,18 +206,10 @@ describe('run view', () => {
       eta_seconds: 1,
     });
     const sent: Array<{ type: string; points?: ReadonlyArray<readonly [number, number]> }> = [];
-    const apply = (e: StartEvent | ProgressEvent | EpochEvent): void => {
-      const message = view.apply(e);
-      if (message !== undefined) sent.push(message);
-    };
-    // Only the fields of the start and the epoch the view reads; the rest does not matter here.
-    apply({
-      type: 'start',
-      epochs: 2,
-      steps_per_epoch: 10,
-      lr_schedule: { baseLr: 1, peakLr: 1, warmupSteps: 0, decay: 'cosine', totalSteps: 20 },
-    } as unknown as StartEvent);
+    const apply = (e: StartEvent | ProgressEvent | EpochEvent): void => void sent.push(...view.apply(e));
+    apply(START);
     apply(progress(1, 2)); // right after the start
+    expect(sent).toEqual([]); // the start waits for the next message, so the first steps cost pages no frame
     now += PROGRESS_EVERY_MS + 1;
     apply(progress(1, 5));
     now += PROGRESS_EVERY_MS + 500;
@@ -211,6 +219,7 @@ describe('run view', () => {
     now += PROGRESS_EVERY_MS / 2 + 1;
     apply(progress(2, 10));
     expect(sent.map((m) => m.type)).toEqual(['start', 'progress', 'epoch', 'progress']);
+    expect(view.snapshot().start).toBe(START);
     expect(sent.flatMap((m) => m.points ?? []).map(([x]) => x)).toEqual([0.2, 0.5, 1.5, 2]);
   });
 });

@@ -82,6 +82,12 @@ export class RunView {
   private picturesSentAt = -Infinity;
   /** Pictures newer than those pages have. */
   private picturesHeld = false;
+  /**
+   * The run's start, not yet sent: it goes with the first message after it (progress after
+   * PROGRESS_EVERY_MS, or epoch 1's in the pause) rather than costing pages a frame of their own
+   * during the first steps. Pages that connect meanwhile have it in their snapshot.
+   */
+  private startHeld: PageMessage | undefined;
   private epochStartedAt = 0;
   private lastEpochMs = 0;
 
@@ -97,15 +103,34 @@ export class RunView {
     return view;
   }
 
-  /** Takes one train event in; returns what to send to open pages, if anything. */
-  apply(e: TrainEvent): PageMessage | undefined {
+  /** Takes one train event in; returns what to send to open pages, in order (often nothing). */
+  apply(e: TrainEvent): PageMessage[] {
+    if (e.type === 'start') {
+      this.start = e;
+      this.lrCurve = lrCurve(e);
+      this.epochStartedAt = performance.now();
+      this.progressSentAt = this.epochStartedAt;
+      this.startHeld = { type: 'start', start: e, lr_curve: this.lrCurve };
+      return [];
+    }
+    return this.afterHeldStart(this.change(e));
+  }
+
+  /** The run ended (or failed); pages keep what they show and say so. */
+  finish(status: RunStatus, message?: string): PageMessage[] {
+    this.status = status;
+    return this.afterHeldStart({ type: 'status', status, message, pictures: { ...this.pictures } });
+  }
+
+  private afterHeldStart(message: PageMessage | undefined): PageMessage[] {
+    if (message === undefined) return [];
+    const start = this.startHeld;
+    this.startHeld = undefined;
+    return start === undefined ? [message] : [start, message];
+  }
+
+  private change(e: Exclude<TrainEvent, StartEvent>): PageMessage | undefined {
     switch (e.type) {
-      case 'start':
-        this.start = e;
-        this.lrCurve = lrCurve(e);
-        this.epochStartedAt = performance.now();
-        this.progressSentAt = this.epochStartedAt;
-        return { type: 'start', start: e, lr_curve: this.lrCurve };
       case 'progress': {
         this.lastProgress = e;
         this.unsentPoints.push([e.epoch - 1 + e.step / e.steps, e.loss]);
@@ -141,12 +166,6 @@ export class RunView {
         return { type: 'pictures', epoch: e.epoch, pictures: { ...this.pictures } };
       }
     }
-  }
-
-  /** The run ended (or failed); pages keep what they show and say so. */
-  finish(status: RunStatus, message?: string): PageMessage {
-    this.status = status;
-    return { type: 'status', status, message, pictures: { ...this.pictures } };
   }
 
   private takeUnsentPoints(): Snapshot['progress'] {

@@ -93,11 +93,8 @@ export async function startDashboard(opts: DashboardOptions): Promise<Dashboard>
 
   return {
     url: `http://${name}:${bound}/`,
-    publish: (event) => {
-      const message = view.apply(event);
-      if (message !== undefined) stream.publish(message);
-    },
-    finish: (status, message) => stream.publish(view.finish(status, message)),
+    publish: (event) => view.apply(event).forEach((m) => stream.publish(m)),
+    finish: (status, message) => view.finish(status, message).forEach((m) => stream.publish(m)),
     clients: () => stream.stats(),
     close: async () => {
       // Ended streams still flush what pages have not received; a page that stopped reading gets a moment, no more.
