@@ -83,11 +83,11 @@ export class RunView {
   /** Pictures newer than those pages have. */
   private picturesHeld = false;
   /**
-   * The run's start, not yet sent: it goes with the first message after it (progress after
+   * The run's start is not sent yet: it goes with the first message after it (progress after
    * PROGRESS_EVERY_MS, or epoch 1's in the pause) rather than costing pages a frame of their own
    * during the first steps. Pages that connect meanwhile have it in their snapshot.
    */
-  private startHeld: PageMessage | undefined;
+  private startHeld = false;
   private epochStartedAt = 0;
   private lastEpochMs = 0;
 
@@ -110,7 +110,7 @@ export class RunView {
       this.lrCurve = lrCurve(e);
       this.epochStartedAt = performance.now();
       this.progressSentAt = this.epochStartedAt;
-      this.startHeld = { type: 'start', start: e, lr_curve: this.lrCurve };
+      this.startHeld = true;
       return [];
     }
     return this.afterHeldStart(this.change(e));
@@ -124,9 +124,9 @@ export class RunView {
 
   private afterHeldStart(message: PageMessage | undefined): PageMessage[] {
     if (message === undefined) return [];
-    const start = this.startHeld;
-    this.startHeld = undefined;
-    return start === undefined ? [message] : [start, message];
+    if (!this.startHeld || this.start === null) return [message];
+    this.startHeld = false;
+    return [{ type: 'start', start: this.start, lr_curve: this.lrCurve }, message];
   }
 
   private change(e: Exclude<TrainEvent, StartEvent>): PageMessage | undefined {
